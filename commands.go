@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"etpay-dashboard/config"
+	"etpay-dashboard/etpay/sandbox"
+	"etpay-dashboard/models"
+	"etpay-dashboard/views"
+)
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// openStore loads the settings from the environment and opens the same
+// database the server uses.
+func openStore(ctx context.Context, env environment) (*config.Config, *models.Store, error) {
+	cfg, err := config.Load(nil, env.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := models.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, store, nil
+}
+
+// cliLocale speaks English when LANG asks for it, Spanish otherwise.
+func cliLocale(env environment) views.Locale {
+	if strings.HasPrefix(env.getenv("LANG"), "en") {
+		return views.NewLocale("en")
+	}
+	return views.NewLocale("es")
+}
+
+var digitsOnly = regexp.MustCompile(`^[0-9]+$`)
+
+// runLinks is `links create`: it makes a link and prints its URL last.
+func runLinks(ctx context.Context, env environment, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errUsage
+	}
+	fs := newFlagSet("links create", env.stderr)
+	order := fs.String("order", "", "merchant order id")
+	amount := fs.String("amount", "", "amount in whole CLP, digits only")
+	email := fs.String("email", "", "customer email (optional)")
+	description := fs.String("description", "", "description shown to the customer (optional)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *order == "" || *amount == "" {
+		return errors.New("links create needs --order and --amount")
+	}
+	l := cliLocale(env)
+	if !digitsOnly.MatchString(*amount) {
+		return fmt.Errorf("--amount: %s", l.T("invalid.amount_format"))
+	}
+	n, err := strconv.ParseInt(*amount, 10, 64)
+	if err != nil {
+		n = -1 // overflow: let validation call it too large
+	}
+	cfg, store, err := openStore(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	in := models.LinkInput{MerchantOrderID: *order, Amount: n, CustomerEmail: strings.TrimSpace(*email), Description: strings.TrimSpace(*description), Mode: string(cfg.Mode)}
+	if n < 0 {
+		in.Amount = cfg.MaxOrderAmount + 1
+	}
+	if errs := models.ValidateLink(in, cfg.MaxOrderAmount); len(errs) > 0 {
+		var msgs []string
+		for field, fe := range errs {
+			args := fe.Args
+			if len(args) == 1 {
+				if max, ok := args[0].(int64); ok {
+					args = []any{views.FormatCLP(max)}
+				}
+			}
+			msgs = append(msgs, "--"+cliFlagFor(field)+": "+l.T(fe.Key, args...))
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	}
+	link, err := store.CreateLink(ctx, in)
+	if errors.Is(err, models.ErrOrderInUse) {
+		return fmt.Errorf("--order: %s", l.T("invalid.order_in_use"))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "link created for order %s, %s (%s mode)\n", link.MerchantOrderID, views.FormatCLP(link.Amount), link.Mode)
+	fmt.Fprintln(env.stdout, cfg.URL("/pay/"+link.Code))
+	return nil
+}
+
+func cliFlagFor(field string) string {
+	switch field {
+	case "merchant_order_id":
+		return "order"
+	case "order_amount":
+		return "amount"
+	case "customer_email":
+		return "email"
+	}
+	return field
+}
+
+// runUsers is `users add`: the password comes from standard input, never argv.
+func runUsers(ctx context.Context, env environment, args []string) error {
+	if len(args) == 0 || args[0] != "add" {
+		return errUsage
+	}
+	fs := newFlagSet("users add", env.stderr)
+	email := fs.String("email", "", "the user's email")
+	role := fs.String("role", "", "admin, staff or viewer")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if !models.ValidEmail(*email) {
+		return fmt.Errorf("--email %q is not an email address", *email)
+	}
+	switch *role {
+	case models.RoleAdmin, models.RoleStaff, models.RoleViewer:
+	default:
+		return fmt.Errorf("--role must be admin, staff or viewer, not %q", *role)
+	}
+	if !*fromStdin {
+		return errors.New("give the password on standard input with --password-stdin")
+	}
+	line, err := bufio.NewReader(io.LimitReader(env.stdin, 1024)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return err
+	}
+	hash, err := models.HashPassword(strings.TrimRight(line, "\r\n"))
+	if err != nil {
+		return err
+	}
+	_, store, err := openStore(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if _, err := store.CreateUser(ctx, *email, hash, *role); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "user %s added as %s\n", strings.ToLower(*email), *role)
+	return nil
+}
+
+// runSandbox serves the ETpay simulator alone, so merchants can point their
+// own configuration at it.
+func runSandbox(ctx context.Context, env environment, args []string) error {
+	fs := newFlagSet("sandbox", env.stderr)
+	addr := fs.String("addr", ":9090", "address to listen on")
+	code := fs.String("merchant-code", "sandbox_merchant", "merchant code the sandbox accepts")
+	token := fs.String("merchant-api-token", "", "merchant API token the sandbox accepts (generated when empty)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *token == "" {
+		*token = rand.Text()
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(env.stderr)
+	sb := sandbox.New(sandbox.Options{MerchantCode: *code, MerchantAPIToken: *token, Logger: logger})
+	defer sb.Close()
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	base := "http://" + loopbackAddr(ln.Addr())
+	fmt.Fprintf(env.stdout, "ETpay sandbox listening on %s\nETPAY_API_URL=%s\nETPAY_PMT_URL=%s\nETPAY_MERCHANT_CODE=%s\nETPAY_MERCHANT_API_TOKEN=%s\n", ln.Addr(), base, base, *code, *token)
+	if env.ready != nil {
+		env.ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

@@ -1,0 +1,259 @@
+// Package config loads and validates etpay-dashboard's settings.
+//
+// Every setting comes from the environment; non-secret ones may also be given as
+// flags, and a flag beats the environment, which beats the default. Secrets are
+// environment-only (or NAME_FILE pointing at a file) so they never show in `ps`.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Mode says whether payments go to the real ETpay or to the built-in sandbox.
+type Mode string
+
+// The two modes a session can be made in.
+const (
+	ModeSandbox Mode = "sandbox"
+	ModeLive    Mode = "live"
+)
+
+// Config is the validated configuration of one process.
+type Config struct {
+	ListenAddr       string
+	BaseURL          *url.URL
+	DatabaseURL      string
+	ETpayAPIURL      string
+	ETpayPMTURL      string
+	ETpayMerchant    string
+	ETpayAPIToken    string
+	AdminEmail       string
+	AdminPassword    string
+	SessionSecret    string
+	LinkSessionReuse time.Duration
+	MaxOrderAmount   int64
+	TrustedProxies   []*net.IPNet
+	Mode             Mode
+	// Warnings are non-fatal findings (such as plain http in live mode) for the caller to log.
+	Warnings []string
+}
+
+// MinPasswordLength is the shortest password accepted anywhere.
+const MinPasswordLength = 12
+
+// Setting describes one setting for flags and the README.
+type Setting struct {
+	Name    string
+	Default string
+	Secret  bool
+	Usage   string
+}
+
+// Settings lists every setting this package reads, in README order.
+var Settings = []Setting{
+	{"LISTEN_ADDR", ":8080", false, "address the HTTP server listens on"},
+	{"BASE_URL", "http://localhost:8080", false, "public URL used in every link and every URL sent to ETpay"},
+	{"DATABASE_URL", "etpay-dashboard.db", false, "SQLite database file"},
+	{"ETPAY_API_URL", "", false, "ETpay API URL (all four ETPAY_* unset: sandbox mode)"},
+	{"ETPAY_PMT_URL", "", false, "ETpay funnel URL"},
+	{"ETPAY_MERCHANT_CODE", "", false, "merchant code given by ETpay"},
+	{"ETPAY_MERCHANT_API_TOKEN", "", true, "merchant API token given by ETpay"},
+	{"ADMIN_EMAIL", "", false, "email of the first admin, used only when no user exists"},
+	{"ADMIN_PASSWORD", "", true, "password of the first admin (at least 12 characters)"},
+	{"SESSION_SECRET", "", true, "key for staff session cookies; generated and kept in the database when unset"},
+	{"LINK_SESSION_REUSE", "30m", false, "how long a payment link reuses its pending ETpay session"},
+	{"MAX_ORDER_AMOUNT", "100000000", false, "largest amount in CLP a link may ask for"},
+	{"TRUSTED_PROXIES", "", false, "comma-separated CIDRs whose X-Forwarded-For is believed"},
+}
+
+// Load reads the settings from args (flags, without the program name) and getenv.
+func Load(args []string, getenv func(string) string) (*Config, error) {
+	fs := flag.NewFlagSet("etpay-dashboard", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	flags := map[string]*string{}
+	for _, s := range Settings {
+		if s.Secret {
+			continue
+		}
+		flags[s.Name] = fs.String(flagName(s.Name), "", s.Usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	var errs []error
+	value := func(name string) string {
+		if p, ok := flags[name]; ok && given[flagName(name)] {
+			return strings.TrimSpace(*p)
+		}
+		return strings.TrimSpace(getenv(name))
+	}
+	secret := func(name string) string {
+		if path := getenv(name + "_FILE"); path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+				return ""
+			}
+			return strings.TrimSpace(string(b))
+		}
+		return strings.TrimSpace(getenv(name))
+	}
+	orDefault := func(name string) string {
+		if v := value(name); v != "" {
+			return v
+		}
+		for _, s := range Settings {
+			if s.Name == name {
+				return s.Default
+			}
+		}
+		return ""
+	}
+
+	c := &Config{
+		ListenAddr:    orDefault("LISTEN_ADDR"),
+		DatabaseURL:   orDefault("DATABASE_URL"),
+		ETpayAPIURL:   value("ETPAY_API_URL"),
+		ETpayPMTURL:   value("ETPAY_PMT_URL"),
+		ETpayMerchant: value("ETPAY_MERCHANT_CODE"),
+		ETpayAPIToken: secret("ETPAY_MERCHANT_API_TOKEN"),
+		AdminEmail:    strings.ToLower(value("ADMIN_EMAIL")),
+		AdminPassword: secret("ADMIN_PASSWORD"),
+		SessionSecret: secret("SESSION_SECRET"),
+	}
+
+	base, err := parseBaseURL(orDefault("BASE_URL"))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.BaseURL = base
+
+	etpay := map[string]string{
+		"ETPAY_API_URL":            c.ETpayAPIURL,
+		"ETPAY_PMT_URL":            c.ETpayPMTURL,
+		"ETPAY_MERCHANT_CODE":      c.ETpayMerchant,
+		"ETPAY_MERCHANT_API_TOKEN": c.ETpayAPIToken,
+	}
+	var missing []string
+	for _, name := range []string{"ETPAY_API_URL", "ETPAY_PMT_URL", "ETPAY_MERCHANT_CODE", "ETPAY_MERCHANT_API_TOKEN"} {
+		if etpay[name] == "" {
+			missing = append(missing, name)
+		}
+	}
+	switch len(missing) {
+	case 4:
+		c.Mode = ModeSandbox
+	case 0:
+		c.Mode = ModeLive
+		for _, name := range []string{"ETPAY_API_URL", "ETPAY_PMT_URL"} {
+			if _, err := parseHTTPURL(name, etpay[name]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	default:
+		errs = append(errs, fmt.Errorf("some ETPAY_* settings are set but these are missing: %s (set all four for live mode, or none for sandbox mode)", strings.Join(missing, ", ")))
+	}
+	if c.Mode == ModeLive && base != nil && base.Scheme == "http" {
+		c.Warnings = append(c.Warnings, "BASE_URL uses plain http in live mode: customers and ETpay should reach this server over https")
+	}
+
+	switch {
+	case c.AdminEmail == "" && c.AdminPassword == "":
+	case c.AdminEmail == "" || c.AdminPassword == "":
+		errs = append(errs, errors.New("ADMIN_EMAIL and ADMIN_PASSWORD must be set together"))
+	case len(c.AdminPassword) < MinPasswordLength:
+		errs = append(errs, fmt.Errorf("ADMIN_PASSWORD must have at least %d characters", MinPasswordLength))
+	case len(c.AdminPassword) > 72:
+		errs = append(errs, errors.New("ADMIN_PASSWORD must have at most 72 bytes"))
+	case !strings.Contains(c.AdminEmail, "@"):
+		errs = append(errs, errors.New("ADMIN_EMAIL is not an email address"))
+	}
+
+	if c.LinkSessionReuse, err = time.ParseDuration(orDefault("LINK_SESSION_REUSE")); err != nil || c.LinkSessionReuse < 0 {
+		errs = append(errs, fmt.Errorf("LINK_SESSION_REUSE %q is not a duration such as 30m", orDefault("LINK_SESSION_REUSE")))
+	}
+	if c.MaxOrderAmount, err = strconv.ParseInt(orDefault("MAX_ORDER_AMOUNT"), 10, 64); err != nil || c.MaxOrderAmount <= 0 {
+		errs = append(errs, fmt.Errorf("MAX_ORDER_AMOUNT %q is not a positive whole number of pesos", orDefault("MAX_ORDER_AMOUNT")))
+	}
+	if c.TrustedProxies, err = parseCIDRs(value("TRUSTED_PROXIES")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is empty"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// URL joins path to BASE_URL, keeping any path BASE_URL has.
+func (c *Config) URL(path string) string {
+	return strings.TrimRight(c.BaseURL.String(), "/") + path
+}
+
+// Secure reports whether cookies must carry the Secure flag.
+func (c *Config) Secure() bool { return c.BaseURL.Scheme == "https" }
+
+// flagName turns LISTEN_ADDR into listen-addr.
+func flagName(env string) string {
+	return strings.ReplaceAll(strings.ToLower(env), "_", "-")
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := parseHTTPURL("BASE_URL", raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("BASE_URL must not have a query or fragment")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	return u, nil
+}
+
+func parseHTTPURL(name, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s %q is not an absolute http(s) URL", name, raw)
+	}
+	return u, nil
+}
+
+func parseCIDRs(raw string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for _, part := range strings.Split(raw, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			if ip := net.ParseIP(part); ip != nil && ip.To4() != nil {
+				part += "/32"
+			} else {
+				part += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("TRUSTED_PROXIES: %q is not a CIDR", part)
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
+}

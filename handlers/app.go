@@ -1,0 +1,120 @@
+// Package handlers is etpay-dashboard's HTTP surface: the staff panel, the
+// customer's pages and ETpay's webhook, all on one Fiber app.
+package handlers
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/template/html/v2"
+	"golang.org/x/sync/singleflight"
+
+	"etpay-dashboard/config"
+	"etpay-dashboard/etpay"
+	"etpay-dashboard/models"
+	"etpay-dashboard/static"
+	"etpay-dashboard/views"
+)
+
+// Deps is everything the handlers need; main builds it, and tests build it the same way.
+type Deps struct {
+	Config        *config.Config
+	Store         *models.Store
+	ETpay         *etpay.Client
+	Logger        *slog.Logger
+	SessionSecret string
+	// Sandbox, when set, is ETpay's simulator, served under /sandbox.
+	Sandbox http.Handler
+}
+
+// app carries the dependencies that every handler method uses.
+type app struct {
+	Deps
+	cookies  *cookieStore
+	throttle *loginThrottle
+	starting singleflight.Group // one ETpay session start per link at a time
+	mode     string
+	// dummyHash is compared against for unknown users, so timing does not tell.
+	dummyHash func() string
+}
+
+// SandboxPrefix is where the built-in ETpay simulator is served in sandbox mode.
+const SandboxPrefix = "/sandbox"
+
+// New builds the whole application with every route.
+func New(d Deps) *fiber.App {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &app{
+		Deps:     d,
+		cookies:  newCookieStore(d.SessionSecret, d.Config.Secure()),
+		throttle: newLoginThrottle(),
+		mode:     string(d.Config.Mode),
+		dummyHash: sync.OnceValue(func() string {
+			h, _ := models.HashPassword("not a real password, only for timing")
+			return h
+		}),
+	}
+
+	engine := html.NewFileSystem(http.FS(views.FS), ".html")
+	engine.AddFuncMap(views.Funcs())
+
+	f := fiber.New(fiber.Config{
+		Views:                 engine,
+		ErrorHandler:          a.handleError,
+		Immutable:             true,
+		DisableStartupMessage: true,
+		BodyLimit:             2 << 20,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	})
+	f.Use(a.recoverPanics, a.logRequests, securityHeaders)
+
+	f.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	f.Get("/readyz", a.ready)
+	f.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
+	if d.Sandbox != nil {
+		f.All(SandboxPrefix+"/*", adaptor.HTTPHandler(d.Sandbox))
+	}
+
+	// ETpay's side: no session, CSRF or login; verification is the defence.
+	f.Post("/webhooks/etpay", a.receiveNotification)
+
+	// The customer's side.
+	f.Get("/pay/:code", a.openLink)
+	f.Get("/pay/:code/success", a.showPaymentResult(true))
+	f.Get("/pay/:code/error", a.showPaymentResult(false))
+
+	// Staff.
+	f.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/admin/sessions", fiber.StatusSeeOther) })
+	f.Get("/login", a.withSession, a.showLogin)
+	f.Post("/login", a.withSession, a.checkCSRF, a.login)
+	f.Post("/logout", a.withSession, a.checkCSRF, a.logout)
+
+	admin := f.Group("/admin", a.withSession, a.requireLogin, noStore, a.checkCSRF)
+	admin.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/admin/sessions", fiber.StatusSeeOther) })
+	admin.Get("/sessions", a.listSessions)
+	admin.Get("/sessions.csv", a.exportSessions)
+	admin.Get("/sessions/:id", a.showSession)
+	admin.Get("/links/new", a.showLinkForm)
+	admin.Post("/links/new", a.saveLink)
+	admin.Get("/links/:id", a.showLink)
+
+	f.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return f
+}
+
+func (a *app) ready(c *fiber.Ctx) error {
+	if err := a.Store.Ping(c.UserContext()); err != nil {
+		a.Logger.Error("readiness check failed", "err", err)
+		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
+	}
+	return c.SendString("ready")
+}

@@ -1,0 +1,158 @@
+package handlers
+
+import (
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"etpay-dashboard/models"
+)
+
+// linkForm is the new-link form as typed, kept to re-render it with errors.
+type linkForm struct {
+	MerchantOrderID string
+	Amount          string
+	CustomerEmail   string
+	Description     string
+}
+
+func readLinkForm(c *fiber.Ctx) linkForm {
+	return linkForm{
+		MerchantOrderID: strings.TrimSpace(c.FormValue("merchant_order_id")),
+		Amount:          strings.TrimSpace(c.FormValue("order_amount")),
+		CustomerEmail:   strings.TrimSpace(c.FormValue("customer_email")),
+		Description:     strings.TrimSpace(c.FormValue("description")),
+	}
+}
+
+// input validates the form into a LinkInput; field errors say what to fix.
+func (f linkForm) input(maxAmount int64) (models.LinkInput, models.FieldErrors) {
+	in := models.LinkInput{
+		MerchantOrderID: f.MerchantOrderID,
+		CustomerEmail:   f.CustomerEmail,
+		Description:     f.Description,
+	}
+	amount, amountErr := ParseCLP(f.Amount)
+	in.Amount = amount
+	errs := models.ValidateLink(in, maxAmount)
+	switch {
+	case errors.Is(amountErr, errAmountEmpty):
+		errs["order_amount"] = models.FieldError{Key: "invalid.amount_required"}
+	case errors.Is(amountErr, errAmountTooLarge):
+		errs["order_amount"] = models.FieldError{Key: "invalid.amount_max", Args: []any{maxAmount}}
+	case amountErr != nil:
+		errs["order_amount"] = models.FieldError{Key: "invalid.amount_format"}
+	}
+	return in, errs
+}
+
+var (
+	errAmountEmpty    = errors.New("amount is empty")
+	errAmountFormat   = errors.New("amount is not whole pesos")
+	errAmountTooLarge = errors.New("amount is too large")
+)
+
+// clpPattern is whole pesos as Chileans write them: 50000 or 50.000, with an
+// optional leading $. A dot is only ever a thousands separator.
+var clpPattern = regexp.MustCompile(`^(\d+|\d{1,3}(\.\d{3})+)$`)
+
+// ParseCLP reads an amount of whole Chilean pesos: "50000", "50.000" and
+// "$50.000" are all fifty thousand. Decimals, signs and exponents are refused;
+// zero parses, and is left for validation to refuse.
+func ParseCLP(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errAmountEmpty
+	}
+	s = strings.TrimSpace(strings.TrimPrefix(s, "$"))
+	if !clpPattern.MatchString(s) {
+		return 0, errAmountFormat
+	}
+	n, err := strconv.ParseInt(strings.ReplaceAll(s, ".", ""), 10, 64)
+	if err != nil {
+		return 0, errAmountTooLarge // only overflow gets here: the pattern allows digits alone
+	}
+	return n, nil
+}
+
+func (a *app) showLinkForm(c *fiber.Ctx) error {
+	return a.renderLinkForm(c, fiber.StatusOK, linkForm{}, nil)
+}
+
+func (a *app) renderLinkForm(c *fiber.Ctx, status int, form linkForm, errs map[string]string) error {
+	l := a.locale(c)
+	if errs == nil {
+		errs = map[string]string{}
+	}
+	return a.render(c, status, "admin/link_new", fiber.Map{"Title": l.T("link_new.title"), "Form": form, "Errors": errs})
+}
+
+// saveLink makes the link and sends staff to its page (Post/Redirect/Get).
+func (a *app) saveLink(c *fiber.Ctx) error {
+	form := readLinkForm(c)
+	in, errs := form.input(a.Config.MaxOrderAmount)
+	if len(errs) > 0 {
+		return a.renderLinkForm(c, fiber.StatusUnprocessableEntity, form, fieldMessages(a.locale(c), errs))
+	}
+	user := currentUser(c)
+	in.Mode = a.mode
+	in.CreatedByID = &user.ID
+	link, err := a.Store.CreateLink(c.UserContext(), in)
+	if errors.Is(err, models.ErrOrderInUse) {
+		msgs := fieldMessages(a.locale(c), models.FieldErrors{"merchant_order_id": {Key: "invalid.order_in_use"}})
+		return a.renderLinkForm(c, fiber.StatusUnprocessableEntity, form, msgs)
+	}
+	if err != nil {
+		return err
+	}
+	a.Logger.Info("link created", "link_id", link.ID, "user_id", user.ID)
+	return c.Redirect("/admin/links/"+strconv.FormatUint(uint64(link.ID), 10), fiber.StatusSeeOther)
+}
+
+func (a *app) showLink(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	link, err := a.Store.LinkByID(c.UserContext(), id)
+	if err != nil {
+		return notFoundOr(err)
+	}
+	sessions, err := a.Store.SessionsForLink(c.UserContext(), link.ID)
+	if err != nil {
+		return err
+	}
+	l := a.locale(c)
+	return a.render(c, fiber.StatusOK, "admin/link", fiber.Map{
+		"Title":    l.T("link.title", link.MerchantOrderID),
+		"Link":     link,
+		"LinkURL":  a.payURL(link.Code),
+		"Sessions": sessions,
+		"Scripts":  []string{"/static/js/copy.js"},
+	})
+}
+
+// payURL is the customer's link for a code, always on BASE_URL.
+func (a *app) payURL(code string) string {
+	return a.Config.URL("/pay/" + code)
+}
+
+// idParam reads the :id route parameter as a positive integer.
+func idParam(c *fiber.Ctx) (uint, error) {
+	id, err := strconv.ParseUint(c.Params("id"), 10, 32)
+	if err != nil || id == 0 {
+		return 0, fiber.ErrNotFound
+	}
+	return uint(id), nil
+}
+
+// notFoundOr maps the store's ErrNotFound to a 404 page.
+func notFoundOr(err error) error {
+	if errors.Is(err, models.ErrNotFound) {
+		return fiber.ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"etpay-dashboard/config"
+	"etpay-dashboard/models"
+	"etpay-dashboard/views"
+)
+
+// render fills in what every page needs (language, user, CSRF token, the
+// SANDBOX banner) and renders name inside the main layout.
+func (a *app) render(c *fiber.Ctx, status int, name string, data fiber.Map) error {
+	if data == nil {
+		data = fiber.Map{}
+	}
+	l := a.locale(c)
+	data["L"] = l
+	data["User"] = currentUser(c)
+	data["Sandbox"] = a.Config.Mode == config.ModeSandbox
+	if s := session(c); s != nil {
+		data["CSRF"] = s.csrfToken()
+	}
+	if _, ok := data["Title"]; !ok {
+		data["Title"] = "etpay-dashboard"
+	}
+	return c.Status(status).Render(name, data, "layouts/main")
+}
+
+// locale is the user's language; customers and logged-out staff get Spanish.
+func (a *app) locale(c *fiber.Ctx) views.Locale {
+	if u := currentUser(c); u != nil {
+		return views.NewLocale(u.Lang)
+	}
+	return views.NewLocale("")
+}
+
+// fieldMessages turns field errors into text in the user's language; amounts
+// given as arguments show as CLP.
+func fieldMessages(l views.Locale, errs models.FieldErrors) map[string]string {
+	msgs := make(map[string]string, len(errs))
+	for field, fe := range errs {
+		args := make([]any, len(fe.Args))
+		for i, arg := range fe.Args {
+			if n, ok := arg.(int64); ok {
+				arg = views.FormatCLP(n)
+			}
+			args[i] = arg
+		}
+		msgs[field] = l.T(fe.Key, args...)
+	}
+	return msgs
+}

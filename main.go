@@ -1,0 +1,175 @@
+// Command etpay-dashboard takes bank-transfer payments through ETpay: staff
+// make payment links, customers pay them, and ETpay's notifications mark
+// them paid. Run without arguments it serves the product; see usage for the
+// other commands.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"etpay-dashboard/config"
+	"etpay-dashboard/etpay"
+	"etpay-dashboard/etpay/sandbox"
+	"etpay-dashboard/handlers"
+	"etpay-dashboard/models"
+)
+
+const usage = `usage:
+  etpay-dashboard [flags]                       serve the dashboard (see README for settings)
+  etpay-dashboard sandbox [--addr :9090] [--merchant-code C] [--merchant-api-token T]
+  etpay-dashboard links create --order ID --amount N [--email E] [--description TEXT]
+  etpay-dashboard users add --email E --role admin|staff|viewer --password-stdin
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := environment{args: os.Args[1:], stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	if err := run(ctx, env); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+// environment is what a run sees of the world, so tests can run commands in-process.
+type environment struct {
+	args           []string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// ready, when set, receives the server's address once it accepts connections.
+	ready func(addr string)
+}
+
+func run(ctx context.Context, env environment) error {
+	if len(env.args) > 0 {
+		switch env.args[0] {
+		case "sandbox":
+			return runSandbox(ctx, env, env.args[1:])
+		case "links":
+			return runLinks(ctx, env, env.args[1:])
+		case "users":
+			return runUsers(ctx, env, env.args[1:])
+		case "help", "-h", "--help":
+			fmt.Fprint(env.stdout, usage)
+			return nil
+		}
+	}
+	return serve(ctx, env)
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// serve runs the dashboard until ctx ends.
+func serve(ctx context.Context, env environment) error {
+	cfg, err := config.Load(env.args, env.getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(env.stderr)
+	for _, w := range cfg.Warnings {
+		logger.Warn(w)
+	}
+	store, err := models.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := ensureFirstAdmin(ctx, store, cfg, env.stdout); err != nil {
+		return err
+	}
+	secret := cfg.SessionSecret
+	if secret == "" {
+		if secret, err = store.SessionSecret(ctx); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	deps := handlers.Deps{Config: cfg, Store: store, Logger: logger, SessionSecret: secret}
+	etpayCfg := etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken}
+	if cfg.Mode == config.ModeSandbox {
+		// The simulator gets fresh credentials each start; our client reaches
+		// it over loopback, the customer's browser through BASE_URL.
+		etpayCfg = etpay.Config{
+			APIURL:           "http://" + loopbackAddr(ln.Addr()) + handlers.SandboxPrefix,
+			PMTURL:           cfg.URL(handlers.SandboxPrefix),
+			MerchantCode:     "sandbox_merchant",
+			MerchantAPIToken: rand.Text(),
+		}
+		sb := sandbox.New(sandbox.Options{MerchantCode: etpayCfg.MerchantCode, MerchantAPIToken: etpayCfg.MerchantAPIToken, Logger: logger})
+		defer sb.Close()
+		deps.Sandbox = sb.Handler(handlers.SandboxPrefix)
+		logger.Info("sandbox mode: payments go to the built-in ETpay simulator", "funnel", etpayCfg.PMTURL)
+	}
+	deps.ETpay = etpay.NewClient(etpayCfg)
+	app := handlers.New(deps)
+
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "mode", cfg.Mode)
+	if env.ready != nil {
+		env.ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	return app.ShutdownWithTimeout(10 * time.Second)
+}
+
+// loopbackAddr is how this process reaches its own listener.
+func loopbackAddr(addr net.Addr) string {
+	tcp := addr.(*net.TCPAddr)
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
+
+// ensureFirstAdmin creates the first admin when no user exists: from
+// ADMIN_EMAIL/ADMIN_PASSWORD, or admin@localhost with a generated password
+// printed once to standard output (never through the logger).
+func ensureFirstAdmin(ctx context.Context, store *models.Store, cfg *config.Config, stdout io.Writer) error {
+	n, err := store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	email, password, generated := cfg.AdminEmail, cfg.AdminPassword, false
+	if email == "" {
+		email, password, generated = "admin@localhost", rand.Text(), true
+	}
+	hash, err := models.HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("ADMIN_PASSWORD: %w", err)
+	}
+	created, err := store.CreateFirstAdmin(ctx, email, hash)
+	if err != nil {
+		return err
+	}
+	if created && generated {
+		fmt.Fprintf(stdout, "admin email: %s password: %s\n", email, password)
+	}
+	return nil
+}
+
+var errUsage = errors.New("wrong usage; run etpay-dashboard help")

@@ -1,0 +1,105 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// LinkInput is what a new payment link is made from.
+type LinkInput struct {
+	MerchantOrderID string
+	Amount          int64
+	CustomerEmail   string
+	Description     string
+	Mode            string
+	CreatedByID     *uint
+}
+
+// CreateLink makes a link with a fresh unguessable code. An order id may have
+// only one open or paid link per mode; a cancelled one may be replaced.
+func (s *Store) CreateLink(ctx context.Context, in LinkInput) (*Link, error) {
+	l := &Link{
+		Code:            rand.Text(),
+		MerchantOrderID: in.MerchantOrderID,
+		Amount:          in.Amount,
+		CustomerEmail:   in.CustomerEmail,
+		Description:     in.Description,
+		Status:          LinkOpen,
+		Mode:            in.Mode,
+		CreatedByID:     in.CreatedByID,
+	}
+	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		err := tx.Model(&Link{}).
+			Where("merchant_order_id = ? AND mode = ? AND status IN ?", in.MerchantOrderID, in.Mode, []string{LinkOpen, LinkPaid}).
+			Count(&n).Error
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrOrderInUse
+		}
+		return tx.Create(l).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// LinkByCode finds the link behind a public code.
+func (s *Store) LinkByCode(ctx context.Context, code string) (*Link, error) {
+	var l Link
+	if err := s.read.WithContext(ctx).Where("code = ?", code).Take(&l).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &l, nil
+}
+
+// ReusableSession returns the link's newest pending session made at or after
+// since, so that opening a link again does not start another ETpay session.
+func (s *Store) ReusableSession(ctx context.Context, linkID uint, since time.Time) (*Session, error) {
+	var sess Session
+	err := s.read.WithContext(ctx).
+		Where("link_id = ? AND status = ? AND created_at >= ?", linkID, StatusPending, since.UTC()).
+		Order("id DESC").Take(&sess).Error
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &sess, nil
+}
+
+// AddSession stores a session ETpay has just created, if its link is still open.
+func (s *Store) AddSession(ctx context.Context, sess *Session) error {
+	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var link Link
+		if err := tx.Where("id = ?", sess.LinkID).Take(&link).Error; err != nil {
+			return notFound(err)
+		}
+		if link.Status != LinkOpen {
+			return ErrLinkClosed
+		}
+		sess.Status = StatusPending
+		sess.MerchantOrderID = link.MerchantOrderID
+		sess.Amount = link.Amount
+		return tx.Create(sess).Error
+	})
+}
+
+// LinkByID returns a link with its creator.
+func (s *Store) LinkByID(ctx context.Context, id uint) (*Link, error) {
+	var l Link
+	if err := s.read.WithContext(ctx).Preload("CreatedBy").Where("id = ?", id).Take(&l).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &l, nil
+}
+
+// SessionsForLink returns a link's ETpay sessions, oldest first.
+func (s *Store) SessionsForLink(ctx context.Context, linkID uint) ([]Session, error) {
+	var rows []Session
+	return rows, s.read.WithContext(ctx).Where("link_id = ?", linkID).Order("id").Find(&rows).Error
+}

@@ -1,0 +1,147 @@
+// Package models holds etpay-dashboard's records and the Store, the one place
+// where queries live. It knows nothing of HTTP or of ETpay's wire format.
+package models
+
+import (
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned by the Store.
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrOrderInUse = errors.New("order id already has an open or paid link")
+	ErrLinkClosed = errors.New("link is not open")
+	ErrEmailTaken = errors.New("email already belongs to a user")
+)
+
+// Roles a staff user can have.
+const (
+	RoleAdmin  = "admin"
+	RoleStaff  = "staff"
+	RoleViewer = "viewer"
+)
+
+// Link statuses.
+const (
+	LinkOpen      = "open"
+	LinkPaid      = "paid"
+	LinkCancelled = "cancelled"
+)
+
+// Session statuses, also the words of the CSV export.
+const (
+	StatusPending = "pending"
+	StatusPaid    = "paid"
+	StatusFailed  = "failed"
+)
+
+// Notification verdicts.
+const (
+	VerdictVerified  = "verified"
+	VerdictDuplicate = "duplicate"
+	VerdictRejected  = "rejected"
+)
+
+// Effects a notification had on its session.
+const (
+	EffectPaid     = "paid"
+	EffectFailed   = "failed"
+	EffectNone     = "none"
+	EffectConflict = "conflict"
+)
+
+// Reasons stored for notifications that the Store itself rejects or flags.
+const (
+	ReasonOrderMismatch = "order_mismatch"
+)
+
+// User is a staff member who can log in to the panel.
+type User struct {
+	ID           uint   `gorm:"primaryKey"`
+	Email        string `gorm:"uniqueIndex;not null"`
+	PasswordHash string `gorm:"not null"`
+	Role         string `gorm:"not null"`
+	Disabled     bool   `gorm:"not null;default:false"`
+	Lang         string `gorm:"not null;default:''"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// StaffSession is the server-side record behind a login cookie; deleting it
+// logs the browser out even though the cookie is still signed.
+type StaffSession struct {
+	ID        string `gorm:"primaryKey"`
+	UserID    uint   `gorm:"index;not null"`
+	CreatedAt time.Time
+	ExpiresAt time.Time `gorm:"index"`
+}
+
+// Setting is a value the application keeps for itself, such as a generated secret.
+type Setting struct {
+	Key   string `gorm:"primaryKey"`
+	Value string `gorm:"not null"`
+}
+
+// Link is a payment link for one order, the thing emailed to a customer.
+type Link struct {
+	ID              uint   `gorm:"primaryKey"`
+	Code            string `gorm:"uniqueIndex;not null"`
+	MerchantOrderID string `gorm:"index;not null"`
+	Amount          int64  `gorm:"not null"`
+	CustomerEmail   string `gorm:"index;not null;default:''"`
+	Description     string `gorm:"not null;default:''"`
+	Status          string `gorm:"index;not null"`
+	Mode            string `gorm:"not null"`
+	CreatedByID     *uint
+	CreatedBy       *User
+	// ReviewReason is set when a payment needs a person, such as a double payment.
+	ReviewReason string `gorm:"not null;default:''"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	PaidAt       *time.Time
+}
+
+// Session is one ETpay session started for a link.
+type Session struct {
+	ID              uint   `gorm:"primaryKey"`
+	LinkID          uint   `gorm:"index;not null"`
+	Link            *Link  `gorm:"constraint:OnDelete:RESTRICT"`
+	SessionToken    string `gorm:"uniqueIndex;not null"`
+	SignatureToken  string `gorm:"not null"`
+	Mode            string `gorm:"not null"`
+	Status          string `gorm:"index;not null"`
+	MerchantOrderID string `gorm:"index;not null"`
+	Amount          int64  `gorm:"not null"`
+	PaymentStatus   string `gorm:"not null;default:''"`
+	PaymentToken    string `gorm:"index;not null;default:''"`
+	// Conflict is set when ETpay said something after the session was paid that disagrees.
+	Conflict             bool `gorm:"not null;default:false"`
+	LastNotificationAt   *time.Time
+	LastNotificationNote string    `gorm:"not null;default:''"`
+	CreatedAt            time.Time `gorm:"index"`
+	UpdatedAt            time.Time
+	PaidAt               *time.Time
+	FailedAt             *time.Time
+}
+
+// Notification is one notification as received, whatever became of it.
+type Notification struct {
+	ID              uint  `gorm:"primaryKey"`
+	SessionID       *uint `gorm:"index"`
+	ReceivedAt      time.Time
+	LastReceivedAt  time.Time
+	Count           int    `gorm:"not null;default:1"`
+	RemoteAddr      string `gorm:"not null;default:''"`
+	Source          string `gorm:"not null;default:'webhook'"`
+	Body            string `gorm:"not null"`
+	BodyHash        string `gorm:"index;not null"`
+	Verdict         string `gorm:"index;not null"`
+	Reason          string `gorm:"not null;default:''"`
+	Effect          string `gorm:"not null;default:''"`
+	SessionToken    string `gorm:"not null;default:''"`
+	MerchantOrderID string `gorm:"not null;default:''"`
+	PaymentToken    string `gorm:"not null;default:''"`
+	PaymentStatus   string `gorm:"not null;default:''"`
+	Claims          string `gorm:"not null;default:''"`
+}

@@ -1,0 +1,188 @@
+package models
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// NotificationInput is a received notification and what verifying it found.
+type NotificationInput struct {
+	ReceivedAt time.Time
+	RemoteAddr string
+	Source     string
+	Body       []byte
+	// Verified is false when the notification failed verification; Reason says why.
+	Verified bool
+	Reason   string
+	// The claims; for a rejected notification they are unverified, kept only to help staff.
+	SessionToken    string
+	MerchantOrderID string
+	PaymentToken    string
+	PaymentStatus   string
+	Claims          string
+	// Paid says whether a verified payment_status means the order is paid.
+	Paid bool
+}
+
+// RecordNotification stores a notification and applies it to its session in
+// one transaction, so that a notification is never acknowledged unless both
+// are durable. State changes are compare-and-set: paid is final, duplicates
+// change nothing, and an identical rejected body is counted on its first row.
+func (s *Store) RecordNotification(ctx context.Context, in NotificationInput) (*Notification, error) {
+	sum := sha256.Sum256(in.Body)
+	n := &Notification{
+		ReceivedAt:      in.ReceivedAt.UTC(),
+		LastReceivedAt:  in.ReceivedAt.UTC(),
+		Count:           1,
+		RemoteAddr:      in.RemoteAddr,
+		Source:          in.Source,
+		Body:            string(in.Body),
+		BodyHash:        hex.EncodeToString(sum[:]),
+		Reason:          in.Reason,
+		SessionToken:    in.SessionToken,
+		MerchantOrderID: in.MerchantOrderID,
+		PaymentToken:    in.PaymentToken,
+		PaymentStatus:   in.PaymentStatus,
+		Claims:          in.Claims,
+		Effect:          EffectNone,
+	}
+	if n.Source == "" {
+		n.Source = "webhook"
+	}
+	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if !in.Verified {
+			return recordRejected(tx, n)
+		}
+		return applyVerified(tx, n, in.Paid)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func recordRejected(tx *gorm.DB, n *Notification) error {
+	n.Verdict = VerdictRejected
+	var seen Notification
+	err := tx.Where("body_hash = ? AND verdict = ? AND reason = ?", n.BodyHash, VerdictRejected, n.Reason).Take(&seen).Error
+	if err == nil {
+		seen.Count++
+		seen.LastReceivedAt = n.ReceivedAt
+		*n = seen
+		return tx.Model(&seen).Updates(map[string]any{"count": seen.Count, "last_received_at": seen.LastReceivedAt}).Error
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return err
+	}
+	// Attach it to the session it names, unverified, so staff see the attempt there.
+	if n.SessionToken != "" {
+		var sess Session
+		if err := tx.Select("id").Where("session_token = ?", n.SessionToken).Take(&sess).Error; err == nil {
+			n.SessionID = &sess.ID
+			if err := noteOnSession(tx, sess.ID, n); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Create(n).Error
+}
+
+func applyVerified(tx *gorm.DB, n *Notification, paid bool) error {
+	var sess Session
+	if err := tx.Where("session_token = ?", n.SessionToken).Take(&sess).Error; err != nil {
+		return notFound(err)
+	}
+	n.SessionID = &sess.ID
+	n.Verdict = VerdictVerified
+
+	switch {
+	case n.MerchantOrderID != sess.MerchantOrderID:
+		// Genuinely signed, but not about this order: keep it for review, never pay.
+		n.Verdict = VerdictRejected
+		n.Reason = ReasonOrderMismatch
+	case isDuplicate(tx, sess.ID, n):
+		n.Verdict = VerdictDuplicate
+	default:
+		effect, err := applyToSession(tx, &sess, n, paid)
+		if err != nil {
+			return err
+		}
+		n.Effect = effect
+	}
+	if err := noteOnSession(tx, sess.ID, n); err != nil {
+		return err
+	}
+	return tx.Create(n).Error
+}
+
+// isDuplicate reports whether the session already has a verified notification
+// saying the same thing.
+func isDuplicate(tx *gorm.DB, sessionID uint, n *Notification) bool {
+	var count int64
+	tx.Model(&Notification{}).
+		Where("session_id = ? AND verdict IN ? AND payment_token = ? AND payment_status = ?",
+			sessionID, []string{VerdictVerified, VerdictDuplicate}, n.PaymentToken, n.PaymentStatus).
+		Count(&count)
+	return count > 0
+}
+
+// applyToSession moves the session (and its link) as a verified result says.
+func applyToSession(tx *gorm.DB, sess *Session, n *Notification, paid bool) (string, error) {
+	now := n.ReceivedAt
+	if paid {
+		if sess.Status == StatusPaid {
+			if sess.PaymentToken == n.PaymentToken {
+				return EffectNone, nil
+			}
+			return EffectConflict, tx.Model(&Session{}).Where("id = ?", sess.ID).Update("conflict", true).Error
+		}
+		res := tx.Model(&Session{}).Where("id = ? AND status <> ?", sess.ID, StatusPaid).Updates(map[string]any{
+			"status": StatusPaid, "payment_status": n.PaymentStatus, "payment_token": n.PaymentToken, "paid_at": now,
+		})
+		if res.Error != nil {
+			return "", res.Error
+		}
+		return EffectPaid, markLinkPaid(tx, sess.LinkID, now)
+	}
+	switch sess.Status {
+	case StatusPaid:
+		// paid is final: a later failure is kept as a conflict for staff to see.
+		return EffectConflict, tx.Model(&Session{}).Where("id = ?", sess.ID).Update("conflict", true).Error
+	case StatusFailed:
+		return EffectNone, nil
+	}
+	err := tx.Model(&Session{}).Where("id = ? AND status = ?", sess.ID, StatusPending).Updates(map[string]any{
+		"status": StatusFailed, "payment_status": n.PaymentStatus, "payment_token": n.PaymentToken, "failed_at": now,
+	}).Error
+	return EffectFailed, err
+}
+
+// markLinkPaid closes the link; a link that was already paid or cancelled is
+// flagged, because the customer then paid for something twice or too late.
+func markLinkPaid(tx *gorm.DB, linkID uint, at time.Time) error {
+	res := tx.Model(&Link{}).Where("id = ? AND status = ?", linkID, LinkOpen).
+		Updates(map[string]any{"status": LinkPaid, "paid_at": at})
+	if res.Error != nil || res.RowsAffected == 1 {
+		return res.Error
+	}
+	var link Link
+	if err := tx.Where("id = ?", linkID).Take(&link).Error; err != nil {
+		return err
+	}
+	reason := "double_payment"
+	if link.Status == LinkCancelled {
+		reason = "paid_after_cancel"
+	}
+	return tx.Model(&Link{}).Where("id = ?", linkID).Update("review_reason", reason).Error
+}
+
+func noteOnSession(tx *gorm.DB, sessionID uint, n *Notification) error {
+	return tx.Model(&Session{}).Where("id = ?", sessionID).Updates(map[string]any{
+		"last_notification_at": n.ReceivedAt, "last_notification_note": n.Verdict,
+	}).Error
+}

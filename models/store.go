@@ -1,0 +1,134 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Store is the only door to the database. Writes go through one connection
+// (SQLite allows one writer, and the bundled SQLite has a WAL bug with two);
+// reads use a small pool of their own.
+type Store struct {
+	write *gorm.DB
+	read  *gorm.DB
+}
+
+// Open opens (creating if needed) the SQLite file at path and migrates it.
+func Open(ctx context.Context, path string) (*Store, error) {
+	gcfg := &gorm.Config{
+		Logger:  logger.Discard,
+		NowFunc: func() time.Time { return time.Now().UTC() },
+		// Every write path opens its own transaction where it needs one.
+		SkipDefaultTransaction: true,
+	}
+	write, err := gorm.Open(sqlite.Open(dsn(path, true)), gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	wsql, err := write.DB()
+	if err != nil {
+		return nil, err
+	}
+	wsql.SetMaxOpenConns(1)
+	wsql.SetConnMaxLifetime(0)
+	s := &Store{write: write}
+	if err := s.migrate(ctx); err != nil {
+		wsql.Close()
+		return nil, err
+	}
+	read, err := gorm.Open(sqlite.Open(dsn(path, false)), gcfg)
+	if err != nil {
+		wsql.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	rsql, _ := read.DB()
+	rsql.SetMaxOpenConns(4)
+	s.read = read
+	return s, nil
+}
+
+// dsn builds the driver string with the pragmas security.md asks for.
+// _txlock=immediate makes every transaction take the write lock up front, so a
+// read-then-write never fails half-way with "database is locked".
+func dsn(path string, writer bool) string {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
+		q.Add("_pragma", p)
+	}
+	if writer {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	err := s.write.WithContext(ctx).AutoMigrate(&User{}, &StaffSession{}, &Setting{}, &Link{}, &Session{}, &Notification{})
+	if err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	return nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	var errs []error
+	for _, db := range []*gorm.DB{s.read, s.write} {
+		if db == nil {
+			continue
+		}
+		if sqlDB, err := db.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.read.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
+}
+
+// IntegrityCheck runs SQLite's integrity_check and returns its verdict ("ok" when healthy).
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var result string
+	err := s.read.WithContext(ctx).Raw("PRAGMA integrity_check").Scan(&result).Error
+	return result, err
+}
+
+// SessionSecret returns the stored cookie secret, generating and keeping one on first use.
+func (s *Store) SessionSecret(ctx context.Context) (string, error) {
+	const key = "session_secret"
+	var secret string
+	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var st Setting
+		err := tx.Where("key = ?", key).Take(&st).Error
+		if err == nil {
+			secret = st.Value
+			return nil
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		secret = rand.Text() + rand.Text()
+		return tx.Create(&Setting{Key: key, Value: secret}).Error
+	})
+	return secret, err
+}
+
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}

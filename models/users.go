@@ -1,0 +1,84 @@
+package models
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// CountUsers returns how many users exist, disabled ones included.
+func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.read.WithContext(ctx).Model(&User{}).Count(&n).Error
+	return n, err
+}
+
+// CreateUser adds a user; the email is stored lower-case.
+func (s *Store) CreateUser(ctx context.Context, email, passwordHash, role string) (*User, error) {
+	u := &User{Email: strings.ToLower(strings.TrimSpace(email)), PasswordHash: passwordHash, Role: role}
+	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&User{}).Where("email = ?", u.Email).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrEmailTaken
+		}
+		return tx.Create(u).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// CreateFirstAdmin adds an admin only when there is no user at all, and reports
+// whether it did, so configured credentials never change an existing user.
+func (s *Store) CreateFirstAdmin(ctx context.Context, email, passwordHash string) (bool, error) {
+	created := false
+	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&User{}).Count(&n).Error; err != nil || n > 0 {
+			return err
+		}
+		created = true
+		return tx.Create(&User{Email: strings.ToLower(email), PasswordHash: passwordHash, Role: RoleAdmin}).Error
+	})
+	return created, err
+}
+
+// UserByEmail finds a user by email, case-insensitively.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	err := s.read.WithContext(ctx).Where("email = ?", strings.ToLower(strings.TrimSpace(email))).Take(&u).Error
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &u, nil
+}
+
+// CreateStaffSession records a new login for user, valid for ttl.
+func (s *Store) CreateStaffSession(ctx context.Context, id string, userID uint, ttl time.Duration) error {
+	now := time.Now().UTC()
+	return s.write.WithContext(ctx).Create(&StaffSession{ID: id, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(ttl)}).Error
+}
+
+// UserBySession returns the enabled user behind an unexpired staff session.
+func (s *Store) UserBySession(ctx context.Context, id string) (*User, error) {
+	var u User
+	err := s.read.WithContext(ctx).
+		Joins("JOIN staff_sessions ON staff_sessions.user_id = users.id").
+		Where("staff_sessions.id = ? AND staff_sessions.expires_at > ? AND users.disabled = ?", id, time.Now().UTC(), false).
+		Take(&u).Error
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &u, nil
+}
+
+// DeleteStaffSession ends one login.
+func (s *Store) DeleteStaffSession(ctx context.Context, id string) error {
+	return s.write.WithContext(ctx).Where("id = ?", id).Delete(&StaffSession{}).Error
+}

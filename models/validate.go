@@ -1,0 +1,61 @@
+package models
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// FieldError is a problem with one field: a catalogue key and its arguments,
+// so the caller shows it in the user's language.
+type FieldError struct {
+	Key  string
+	Args []any
+}
+
+// FieldErrors maps a form field name to its problem.
+type FieldErrors map[string]FieldError
+
+// orderIDPattern is ETpay's "alphanumeric, max 64" plus the hyphen its own
+// example uses, and the underscore.
+var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// MaxDescription is the longest description a link may have, in characters.
+const MaxDescription = 200
+
+// ValidateLink checks a new link's fields; an empty result means it is valid.
+// The amount must already be a number: how it was written is the caller's concern.
+func ValidateLink(in LinkInput, maxAmount int64) FieldErrors {
+	errs := FieldErrors{}
+	if !orderIDPattern.MatchString(in.MerchantOrderID) {
+		errs["merchant_order_id"] = FieldError{Key: "invalid.order_id"}
+	}
+	switch {
+	case in.Amount <= 0:
+		errs["order_amount"] = FieldError{Key: "invalid.amount_positive"}
+	case in.Amount > maxAmount:
+		errs["order_amount"] = FieldError{Key: "invalid.amount_max", Args: []any{maxAmount}}
+	}
+	if in.CustomerEmail != "" && !ValidEmail(in.CustomerEmail) {
+		errs["customer_email"] = FieldError{Key: "invalid.email"}
+	}
+	if utf8.RuneCountInString(in.Description) > MaxDescription || strings.ContainsAny(in.Description, "\r\n\x00") {
+		errs["description"] = FieldError{Key: "invalid.description"}
+	}
+	return errs
+}
+
+// ValidEmail accepts a bare address (no display name) with a dotted domain.
+func ValidEmail(s string) bool {
+	if len(s) > 254 || strings.ContainsAny(s, " <>\r\n") {
+		return false
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != s || addr.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	return strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
