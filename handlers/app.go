@@ -107,7 +107,7 @@ func New(d Deps) *fiber.App {
 	admin.Post("/links/new", a.saveLink)
 	admin.Get("/links/:id", a.showLink)
 
-	f.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
 	return f
 }
 

@@ -186,3 +186,12 @@ func noteOnSession(tx *gorm.DB, sessionID uint, n *Notification) error {
 		"last_notification_at": n.ReceivedAt, "last_notification_note": n.Verdict,
 	}).Error
 }
+
+// LatestNotification returns the most recently stored notification.
+func (s *Store) LatestNotification(ctx context.Context) (*Notification, error) {
+	var n Notification
+	if err := s.read.WithContext(ctx).Order("id DESC").Take(&n).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &n, nil
+}

@@ -1,0 +1,204 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+
+	"etpay-dashboard/config"
+	"etpay-dashboard/etpay"
+	"etpay-dashboard/etpay/sandbox"
+	"etpay-dashboard/handlers"
+	"etpay-dashboard/models"
+)
+
+// Credentials the test sandbox accepts and the app is configured with.
+const (
+	testMerchant = "cl_test_merchant"
+	testAPIToken = "test-merchant-api-token-0123456789"
+	testPassword = "correct horse battery"
+)
+
+// harness is the real app on a real loopback port, backed by a SQLite file in
+// a temp dir and talking to the ETpay sandbox over real HTTP.
+type harness struct {
+	t       *testing.T
+	app     *fiber.App
+	store   *models.Store
+	cfg     *config.Config
+	sandbox *sandbox.Server
+	etpay   *httptest.Server
+	base    string
+}
+
+type harnessOption func(env map[string]string)
+
+// withETpay points the app at another ETpay (a broken one, say) instead of the sandbox.
+func withETpay(url string) harnessOption {
+	return func(env map[string]string) { env["ETPAY_API_URL"] = url }
+}
+
+func withEnv(key, value string) harnessOption {
+	return func(env map[string]string) { env[key] = value }
+}
+
+func newHarness(t *testing.T, opts ...harnessOption) *harness {
+	t.Helper()
+	ctx := context.Background()
+	sb := sandbox.New(sandbox.Options{MerchantCode: testMerchant, MerchantAPIToken: testAPIToken})
+	etpaySrv := httptest.NewServer(sb)
+	t.Cleanup(func() { etpaySrv.Close(); sb.Close() })
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	env := map[string]string{
+		"BASE_URL":                 base,
+		"DATABASE_URL":             filepath.Join(t.TempDir(), "test.db"),
+		"ETPAY_API_URL":            etpaySrv.URL,
+		"ETPAY_PMT_URL":            etpaySrv.URL,
+		"ETPAY_MERCHANT_CODE":      testMerchant,
+		"ETPAY_MERCHANT_API_TOKEN": testAPIToken,
+	}
+	for _, o := range opts {
+		o(env)
+	}
+	cfg, err := config.Load(nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := models.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := etpay.NewClient(etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: 2e9})
+	app := handlers.New(handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret"})
+	go app.Listener(ln)
+	t.Cleanup(func() {
+		app.Shutdown()
+		store.Close()
+	})
+	return &harness{t: t, app: app, store: store, cfg: cfg, sandbox: sb, etpay: etpaySrv, base: base}
+}
+
+// addUser creates a user with testPassword.
+func (h *harness) addUser(email, role string) *models.User {
+	h.t.Helper()
+	hash, err := models.HashPassword(testPassword)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	u, err := h.store.CreateUser(context.Background(), email, hash, role)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return u
+}
+
+// browser is a cookie-carrying client that does not follow redirects, so
+// tests see every 303.
+type browser struct {
+	h      *harness
+	client *http.Client
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{h: h, client: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// response is an answer with its body read.
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.h.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: string(body)}
+}
+
+func (b *browser) get(path string) response {
+	b.h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.url(path), nil)
+	return b.do(req)
+}
+
+// post sends a form as is, without adding a CSRF token.
+func (b *browser) post(path string, form url.Values) response {
+	b.h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.url(path), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// submit loads page, takes its CSRF token like a browser would, and posts form to action.
+func (b *browser) submit(page, action string, form url.Values) response {
+	b.h.t.Helper()
+	token := csrfToken(b.h.t, b.get(page).body)
+	form.Set("csrf", token)
+	return b.post(action, form)
+}
+
+func (b *browser) url(path string) string {
+	if strings.HasPrefix(path, "http") {
+		return path
+	}
+	return b.h.base + path
+}
+
+func (b *browser) login(email string) {
+	b.h.t.Helper()
+	r := b.submit("/login", "/login", url.Values{"email": {email}, "password": {testPassword}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/sessions" {
+		b.h.t.Fatalf("login as %s: %d %s", email, r.status, r.header.Get("Location"))
+	}
+}
+
+var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfToken(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfInput.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no csrf token in page:\n%s", page)
+	}
+	return m[1]
+}
+
+// createLink makes a link through the staff form and returns its payment URL.
+func (b *browser) createLink(order, amount string) string {
+	b.h.t.Helper()
+	r := b.submit("/admin/links/new", "/admin/links/new", url.Values{"merchant_order_id": {order}, "order_amount": {amount}})
+	if r.status != http.StatusSeeOther {
+		b.h.t.Fatalf("create link: %d\n%s", r.status, r.body)
+	}
+	page := b.get(r.header.Get("Location"))
+	m := regexp.MustCompile(`id="link-url"[^>]*value="([^"]+)"`).FindStringSubmatch(page.body)
+	if m == nil {
+		b.h.t.Fatalf("no link URL on page:\n%s", page.body)
+	}
+	return m[1]
+}
