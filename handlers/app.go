@@ -39,6 +39,7 @@ type app struct {
 	throttle *loginThrottle
 	starting singleflight.Group // one ETpay session start per link at a time
 	mode     string
+	started  time.Time
 	// dummyHash is compared against for unknown users, so timing does not tell.
 	dummyHash func() string
 }
@@ -56,6 +57,7 @@ func New(d Deps) *fiber.App {
 		cookies:  newCookieStore(d.SessionSecret, d.Config.Secure()),
 		throttle: newLoginThrottle(),
 		mode:     string(d.Config.Mode),
+		started:  time.Now(),
 		dummyHash: sync.OnceValue(func() string {
 			h, _ := models.HashPassword("not a real password, only for timing")
 			return h

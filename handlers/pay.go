@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"etpay-dashboard/config"
 	"etpay-dashboard/etpay"
 	"etpay-dashboard/models"
 )
@@ -45,7 +46,7 @@ func (a *app) openLink(c *fiber.Ctx) error {
 // pending session while it is younger than LINK_SESSION_REUSE, or a new one.
 func (a *app) sessionFor(ctx context.Context, link *models.Link) (string, error) {
 	token, err, _ := a.starting.Do(link.Code, func() (any, error) {
-		since := time.Now().Add(-a.Config.LinkSessionReuse)
+		since := a.reuseSince()
 		existing, err := a.Store.ReusableSession(ctx, link.ID, since)
 		if err == nil {
 			return existing.SessionToken, nil
@@ -74,6 +75,17 @@ func (a *app) sessionFor(ctx context.Context, link *models.Link) (string, error)
 		return "", err
 	}
 	return token.(string), nil
+}
+
+// reuseSince is the creation time from which a pending session may be reused.
+// The built-in sandbox forgets its sessions when the process restarts, so in
+// sandbox mode only this process's sessions can be reused.
+func (a *app) reuseSince() time.Time {
+	since := time.Now().Add(-a.Config.LinkSessionReuse)
+	if a.Config.Mode == config.ModeSandbox && since.Before(a.started) {
+		return a.started
+	}
+	return since
 }
 
 // sessionRequest always names our own return and webhook URLs, built from
