@@ -100,14 +100,19 @@ func New(d Deps) *fiber.App {
 	f.Post("/login", a.withSession, a.checkCSRF, a.login)
 	f.Post("/logout", a.withSession, a.checkCSRF, a.logout)
 
+	// Every /admin route has a session, a login, CSRF checks and a role check.
 	admin := f.Group("/admin", a.withSession, a.requireLogin, noStore, a.checkCSRF)
 	admin.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/admin/sessions", fiber.StatusSeeOther) })
-	admin.Get("/sessions", a.listSessions)
-	admin.Get("/sessions.csv", a.exportSessions)
-	admin.Get("/sessions/:id", a.showSession)
-	admin.Get("/links/new", a.showLinkForm)
-	admin.Post("/links/new", a.saveLink)
-	admin.Get("/links/:id", a.showLink)
+	admin.Get("/sessions", canView, a.listSessions)
+	admin.Get("/sessions.csv", canView, a.exportSessions)
+	admin.Get("/sessions/:id", canView, a.showSession)
+	admin.Get("/links/new", canEdit, a.showLinkForm)
+	admin.Post("/links/new", canEdit, a.saveLink)
+	admin.Get("/links/:id", canView, a.showLink)
+	a.linkRoutes(admin)
+	a.eventRoutes(admin)
+	a.overviewRoutes(admin)
+	a.userRoutes(admin)
 
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
 	return f

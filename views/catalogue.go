@@ -1,9 +1,9 @@
 package views
 
-// catalogue holds every text the product shows, by language and key.
-// Spanish (es-CL) is the default and the fallback for a missing English text.
-var catalogue = map[string]map[string]string{
-	"es": {
+// The panel's shared texts. Each area of the product may keep its texts in a
+// file of its own (catalogue_<area>.go) that registers them the same way.
+func init() {
+	register("es", map[string]string{
 		"sandbox.banner":            "SANDBOX: modo de pruebas con el simulador de ETpay incluido. Ningún pago es real.",
 		"nav.label":                 "Navegación principal",
 		"nav.sessions":              "Sesiones",
@@ -109,8 +109,8 @@ var catalogue = map[string]map[string]string{
 		"error.csrf":                "El formulario venció. Vuelve atrás, recarga la página e inténtalo de nuevo.",
 		"error.internal":            "Algo salió mal de nuestro lado. Inténtalo de nuevo en unos minutos.",
 		"error.title":               "Error",
-	},
-	"en": {
+	})
+	register("en", map[string]string{
 		"sandbox.banner":            "SANDBOX: test mode with the built-in ETpay simulator. No payment is real.",
 		"nav.label":                 "Main navigation",
 		"nav.sessions":              "Sessions",
@@ -213,5 +213,5 @@ var catalogue = map[string]map[string]string{
 		"error.csrf":                "The form expired. Go back, reload the page and try again.",
 		"error.internal":            "Something went wrong on our side. Try again in a few minutes.",
 		"error.title":               "Error",
-	},
+	})
 }

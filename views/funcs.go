@@ -8,6 +8,10 @@ import (
 // Funcs are the helpers every template may call.
 func Funcs() template.FuncMap {
 	return template.FuncMap{
+		// customerEmail and customerRUT mask personal data for viewers:
+		// {{customerEmail $.User .CustomerEmail}}.
+		"customerEmail": customerEmail,
+		"customerRUT":   customerRUT,
 		// dict builds a map from key/value pairs so partials can take named arguments.
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {

@@ -1,7 +1,6 @@
 package views
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +28,7 @@ type Locale struct {
 
 // NewLocale returns the locale for lang, falling back to Spanish.
 func NewLocale(lang string) Locale {
-	if _, ok := catalogue[lang]; ok {
+	if _, ok := tags[lang]; ok {
 		return Locale{Lang: lang}
 	}
 	return Locale{Lang: "es"}
@@ -38,17 +37,10 @@ func NewLocale(lang string) Locale {
 // T returns the text for key, formatted with args like fmt.Sprintf. A missing
 // key shows itself, so a gap is visible rather than blank.
 func (l Locale) T(key string, args ...any) string {
-	text, ok := catalogue[l.Lang][key]
-	if !ok {
-		text, ok = catalogue["es"][key]
-	}
-	if !ok {
+	if !hasText("es", key) {
 		return key
 	}
-	if len(args) > 0 {
-		return fmt.Sprintf(text, args...)
-	}
-	return text
+	return printers()[l.Lang].Sprintf(key, args...)
 }
 
 // CLP formats whole pesos the Chilean way: $12.990.
