@@ -42,6 +42,7 @@ func (a *app) login(c *fiber.Ctx) error {
 	if !ok {
 		a.throttle.fail(ip, email)
 		a.Logger.Warn("login failed", "ip", ip)
+		a.auditAs(c, nil, email, models.AuditLoginFailed, "")
 		return failed(fiber.StatusUnauthorized, "login.failed")
 	}
 	a.throttle.succeed(email)
@@ -51,14 +52,19 @@ func (a *app) login(c *fiber.Ctx) error {
 	}
 	session(c).startLogin(sid)
 	a.Logger.Info("login", "user_id", user.ID, "ip", ip)
+	a.auditAs(c, user, "", models.AuditLogin, "")
 	return c.Redirect("/admin/sessions", fiber.StatusSeeOther)
 }
 
 func (a *app) logout(c *fiber.Ctx) error {
 	sess := session(c)
 	if id := sess.staffSessionID(); id != "" {
+		user, _ := a.Store.UserBySession(c.UserContext(), id)
 		if err := a.Store.DeleteStaffSession(c.UserContext(), id); err != nil {
 			return err
+		}
+		if user != nil {
+			a.auditAs(c, user, "", models.AuditLogout, "")
 		}
 	}
 	sess.clear()

@@ -109,6 +109,7 @@ func (a *app) saveLink(c *fiber.Ctx) error {
 		return err
 	}
 	a.Logger.Info("link created", "link_id", link.ID, "user_id", user.ID)
+	a.audit(c, models.AuditLinkCreated, link.MerchantOrderID)
 	return c.Redirect("/admin/links/"+strconv.FormatUint(uint64(link.ID), 10), fiber.StatusSeeOther)
 }
 

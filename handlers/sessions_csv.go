@@ -25,6 +25,7 @@ func (a *app) exportSessions(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="sessions.csv"`)
 	a.Logger.Info("sessions exported", "user_id", currentUser(c).ID)
+	a.audit(c, models.AuditExport, string(c.Request().URI().QueryString()))
 	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
 		w := csv.NewWriter(bw)
 		_ = w.Write(csvHeader)

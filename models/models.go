@@ -97,9 +97,14 @@ type Link struct {
 	CreatedBy       *User
 	// ReviewReason is set when a payment needs a person, such as a double payment.
 	ReviewReason string `gorm:"not null;default:''"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	PaidAt       *time.Time
+	// ExpiresAt, when set, is when the link stops starting sessions.
+	ExpiresAt     *time.Time
+	OpenedAt      *time.Time // first time the customer opened it
+	CancelledAt   *time.Time
+	CancelledByID *uint
+	CreatedAt     time.Time `gorm:"index"`
+	UpdatedAt     time.Time
+	PaidAt        *time.Time
 }
 
 // Session is one ETpay session started for a link.
@@ -145,3 +150,27 @@ type Notification struct {
 	PaymentStatus   string `gorm:"not null;default:''"`
 	Claims          string `gorm:"not null;default:''"`
 }
+
+// AuditEntry records one staff action: who, what, when and from where.
+type AuditEntry struct {
+	ID        uint      `gorm:"primaryKey"`
+	At        time.Time `gorm:"index"`
+	UserID    *uint     `gorm:"index"`
+	UserEmail string    `gorm:"not null;default:''"`
+	Action    string    `gorm:"index;not null"`
+	Detail    string    `gorm:"not null;default:''"`
+	IP        string    `gorm:"not null;default:''"`
+}
+
+// Audit actions.
+const (
+	AuditLogin        = "login"
+	AuditLoginFailed  = "login_failed"
+	AuditLogout       = "logout"
+	AuditLinkCreated  = "link_created"
+	AuditLinkCanceled = "link_cancelled"
+	AuditExport       = "export"
+	AuditUserAdded    = "user_added"
+	AuditUserChanged  = "user_changed"
+	AuditPassword     = "password_changed"
+)
