@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,24 +71,22 @@ func runLinks(ctx context.Context, env environment, args []string) error {
 	}
 	l := cliLocale(env)
 	if !digitsOnly.MatchString(*amount) {
-		return fmt.Errorf("--amount: %s", l.T("invalid.amount_format"))
-	}
-	n, err := strconv.ParseInt(*amount, 10, 64)
-	if err != nil {
-		n = -1 // overflow: let validation call it too large
+		return fmt.Errorf("--amount: %s", l.T("invalid.amount_digits"))
 	}
 	cfg, store, err := openStore(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	in := models.LinkInput{MerchantOrderID: *order, Amount: n, CustomerEmail: strings.TrimSpace(*email), Description: strings.TrimSpace(*description), Mode: string(cfg.Mode)}
-	if n < 0 {
-		in.Amount = cfg.MaxOrderAmount + 1
+	n, err := strconv.ParseInt(*amount, 10, 64)
+	if err != nil { // only overflow gets here: the pattern allows digits alone
+		return fmt.Errorf("--amount: %s", l.T("invalid.amount_max", views.FormatCLP(cfg.MaxOrderAmount)))
 	}
+	in := models.LinkInput{MerchantOrderID: *order, Amount: n, CustomerEmail: strings.TrimSpace(*email), Description: strings.TrimSpace(*description), Mode: string(cfg.Mode)}
 	if errs := models.ValidateLink(in, cfg.MaxOrderAmount); len(errs) > 0 {
 		var msgs []string
-		for field, fe := range errs {
+		for _, field := range slices.Sorted(maps.Keys(errs)) {
+			fe := errs[field]
 			args := fe.Args
 			if len(args) == 1 {
 				if max, ok := args[0].(int64); ok {

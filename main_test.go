@@ -744,15 +744,21 @@ func TestMainExitStatus(t *testing.T) {
 	}
 }
 
-// TestCLIKnownBugs holds cases that fail against the code today; each is
-// skipped with the reason. Delete the skip when the bug is fixed.
-func TestCLIKnownBugs(t *testing.T) {
+// TestCLIAmountMessages checks the CLI's own wording for amounts.
+func TestCLIAmountMessages(t *testing.T) {
 	t.Run("amount error suggests the rejected format", func(t *testing.T) {
-		t.Skip("known bug: commands.go:72 reuses invalid.amount_format, whose example is \"50.000\", for --amount 50.000, which the CLI rejects")
 		vars, _ := newEnv(t)
 		r := runCmd(t, vars, "", "links", "create", "--order", "OC-1", "--amount", "50.000")
 		if r.err == nil || strings.Contains(r.err.Error(), "50.000") {
 			t.Errorf("error = %v, want one that does not suggest 50.000", r.err)
+		}
+	})
+	t.Run("overflow is too large even with the largest maximum", func(t *testing.T) {
+		vars, _ := newEnv(t)
+		vars["MAX_ORDER_AMOUNT"] = "9223372036854775807"
+		r := runCmd(t, vars, "", "links", "create", "--order", "OC-1", "--amount", "99999999999999999999")
+		if r.err == nil || !strings.Contains(r.err.Error(), "no puede superar") {
+			t.Errorf("error = %v, want the too-large message", r.err)
 		}
 	})
 }

@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Mode says whether payments go to the real ETpay or to the built-in sandbox.
@@ -176,11 +178,11 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	case c.AdminEmail == "" && c.AdminPassword == "":
 	case c.AdminEmail == "" || c.AdminPassword == "":
 		errs = append(errs, errors.New("ADMIN_EMAIL and ADMIN_PASSWORD must be set together"))
-	case len(c.AdminPassword) < MinPasswordLength:
+	case utf8.RuneCountInString(c.AdminPassword) < MinPasswordLength:
 		errs = append(errs, fmt.Errorf("ADMIN_PASSWORD must have at least %d characters", MinPasswordLength))
 	case len(c.AdminPassword) > 72:
 		errs = append(errs, errors.New("ADMIN_PASSWORD must have at most 72 bytes"))
-	case !strings.Contains(c.AdminEmail, "@"):
+	case !isEmail(c.AdminEmail):
 		errs = append(errs, errors.New("ADMIN_EMAIL is not an email address"))
 	}
 
@@ -220,11 +222,20 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	if err != nil {
 		return nil, err
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(raw, "#") {
 		return nil, errors.New("BASE_URL must not have a query or fragment")
+	}
+	if u.User != nil {
+		return nil, errors.New("BASE_URL must not carry a user name or password: it goes into every link")
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	return u, nil
+}
+
+// isEmail accepts a bare address such as admin@shop.cl.
+func isEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
 }
 
 func parseHTTPURL(name, raw string) (*url.URL, error) {

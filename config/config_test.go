@@ -294,9 +294,8 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// TestLoadKnownBugs holds cases that fail against config.go today. Each is
-// skipped with the reason; delete the skip when the bug is fixed.
-func TestLoadKnownBugs(t *testing.T) {
+// TestLoadRefusesSubtleMistakes holds cases that once slipped through.
+func TestLoadRefusesSubtleMistakes(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -310,6 +309,18 @@ func TestLoadKnownBugs(t *testing.T) {
 			bug:     "config.go:179 counts bytes, not characters (models.HashPassword counts runes), so an 11-character password passes",
 		},
 		{
+			name:    "base url with credentials",
+			env:     map[string]string{"BASE_URL": "https://user:pw@shop.cl"},
+			wantErr: "BASE_URL",
+			bug:     "credentials would be put into every link",
+		},
+		{
+			name:    "admin email that is not an address",
+			env:     map[string]string{"ADMIN_EMAIL": "a b@c", "ADMIN_PASSWORD": "a long enough password"},
+			wantErr: "ADMIN_EMAIL",
+			bug:     "only an @ was checked",
+		},
+		{
 			name:    "base url with an empty query",
 			env:     map[string]string{"BASE_URL": "https://shop.cl/pagos?"},
 			wantErr: "BASE_URL",
@@ -318,7 +329,6 @@ func TestLoadKnownBugs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Skip("known bug: " + tt.bug)
 			c, err := Load(nil, env(tt.env))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Load = %+v, %v; want an error mentioning %s", c, err, tt.wantErr)
