@@ -30,6 +30,7 @@ const usage = `usage:
   etpay-dashboard sandbox [--addr :9090] [--merchant-code C] [--merchant-api-token T]
   etpay-dashboard links create --order ID --amount N [--email E] [--description TEXT]
   etpay-dashboard users add --email E --role admin|staff|viewer --password-stdin
+  etpay-dashboard backup --to FILE
 `
 
 func main() {
@@ -61,6 +62,8 @@ func run(ctx context.Context, env environment) error {
 			return runLinks(ctx, env, env.args[1:])
 		case "users":
 			return runUsers(ctx, env, env.args[1:])
+		case "backup":
+			return runBackup(ctx, env, env.args[1:])
 		case "help", "-h", "--help":
 			fmt.Fprint(env.stdout, usage)
 			return nil
@@ -102,7 +105,8 @@ func serve(ctx context.Context, env environment) error {
 	if err != nil {
 		return err
 	}
-	deps := handlers.Deps{Config: cfg, Store: store, Logger: logger, SessionSecret: secret}
+	events := handlers.NewBroker()
+	deps := handlers.Deps{Config: cfg, Store: store, Logger: logger, SessionSecret: secret, Events: events, Jobs: ctx}
 	etpayCfg := etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken}
 	if cfg.Mode == config.ModeSandbox {
 		// The simulator gets fresh credentials each start; our client reaches
@@ -133,6 +137,7 @@ func serve(ctx context.Context, env environment) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	events.Close() // open live tables would otherwise hold shutdown up
 	return app.ShutdownWithTimeout(10 * time.Second)
 }
 

@@ -42,6 +42,7 @@ type Config struct {
 	AdminPassword    string
 	SessionSecret    string
 	LinkSessionReuse time.Duration
+	ReconcileAfter   time.Duration
 	MaxOrderAmount   int64
 	TrustedProxies   []*net.IPNet
 	Mode             Mode
@@ -73,6 +74,7 @@ var Settings = []Setting{
 	{"ADMIN_PASSWORD", "", true, "password of the first admin (at least 12 characters)"},
 	{"SESSION_SECRET", "", true, "key for staff session cookies; generated and kept in the database when unset"},
 	{"LINK_SESSION_REUSE", "30m", false, "how long a payment link reuses its pending ETpay session"},
+	{"RECONCILE_AFTER", "15m", false, "how long a session may stay pending before we ask ETpay about it"},
 	{"MAX_ORDER_AMOUNT", "100000000", false, "largest amount in CLP a link may ask for"},
 	{"TRUSTED_PROXIES", "", false, "comma-separated CIDRs whose X-Forwarded-For is believed"},
 }
@@ -188,6 +190,9 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 
 	if c.LinkSessionReuse, err = time.ParseDuration(orDefault("LINK_SESSION_REUSE")); err != nil || c.LinkSessionReuse < 0 {
 		errs = append(errs, fmt.Errorf("LINK_SESSION_REUSE %q is not a duration such as 30m", orDefault("LINK_SESSION_REUSE")))
+	}
+	if c.ReconcileAfter, err = time.ParseDuration(orDefault("RECONCILE_AFTER")); err != nil || c.ReconcileAfter <= 0 {
+		errs = append(errs, fmt.Errorf("RECONCILE_AFTER %q is not a positive duration such as 15m", orDefault("RECONCILE_AFTER")))
 	}
 	if c.MaxOrderAmount, err = strconv.ParseInt(orDefault("MAX_ORDER_AMOUNT"), 10, 64); err != nil || c.MaxOrderAmount <= 0 {
 		errs = append(errs, fmt.Errorf("MAX_ORDER_AMOUNT %q is not a positive whole number of pesos", orDefault("MAX_ORDER_AMOUNT")))

@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -30,11 +31,17 @@ type Deps struct {
 	SessionSecret string
 	// Sandbox, when set, is ETpay's simulator, served under /sandbox.
 	Sandbox http.Handler
+	// Jobs, when set, runs the background jobs (reconciliation) until it ends.
+	Jobs context.Context
+	// Events carries session changes to live tables; main closes it before
+	// shutting down so open streams end promptly. Nil: New makes one.
+	Events *Broker
 }
 
 // app carries the dependencies that every handler method uses.
 type app struct {
 	Deps
+	events   *Broker
 	cookies  *cookieStore
 	throttle *loginThrottle
 	starting singleflight.Group // one ETpay session start per link at a time
@@ -52,8 +59,12 @@ func New(d Deps) *fiber.App {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.Events == nil {
+		d.Events = NewBroker()
+	}
 	a := &app{
 		Deps:     d,
+		events:   d.Events,
 		cookies:  newCookieStore(d.SessionSecret, d.Config.Secure()),
 		throttle: newLoginThrottle(),
 		mode:     string(d.Config.Mode),
@@ -74,8 +85,10 @@ func New(d Deps) *fiber.App {
 		DisableStartupMessage: true,
 		BodyLimit:             2 << 20,
 		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		// Long enough for the CSV export and a live-table stream (which ends
+		// itself after streamLifetime); a fixed deadline covers a whole response.
+		WriteTimeout: 10 * time.Minute,
+		IdleTimeout:  120 * time.Second,
 	})
 	f.Use(a.recoverPanics, a.logRequests, securityHeaders)
 
@@ -109,11 +122,16 @@ func New(d Deps) *fiber.App {
 	admin.Get("/links/new", canEdit, a.showLinkForm)
 	admin.Post("/links/new", canEdit, a.saveLink)
 	admin.Get("/links/:id", canView, a.showLink)
+	admin.Post("/sessions/:id/check", canEdit, a.checkWithETpay)
+	admin.Post("/notifications/:id/replay", canEdit, a.replayNotification)
 	a.linkRoutes(admin)
 	a.eventRoutes(admin)
 	a.overviewRoutes(admin)
 	a.userRoutes(admin)
 
+	if d.Jobs != nil {
+		go a.reconcileLoop(d.Jobs)
+	}
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
 	return f
 }

@@ -2,12 +2,15 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -41,24 +44,44 @@ type harness struct {
 	base    string
 }
 
-type harnessOption func(env map[string]string)
+// harnessSetup is what options can change before the app starts.
+type harnessSetup struct {
+	env          map[string]string
+	broker       *handlers.Broker
+	dropWebhooks bool
+	jobs         bool
+}
+
+type harnessOption func(*harnessSetup)
 
 // withETpay points the app at another ETpay (a broken one, say) instead of the sandbox.
 func withETpay(url string) harnessOption {
-	return func(env map[string]string) { env["ETPAY_API_URL"] = url }
+	return func(s *harnessSetup) { s.env["ETPAY_API_URL"] = url }
 }
 
 func withEnv(key, value string) harnessOption {
-	return func(env map[string]string) { env[key] = value }
+	return func(s *harnessSetup) { s.env[key] = value }
+}
+
+// withLostNotifications makes the sandbox's notifications never arrive, as
+// when ETpay cannot reach the server.
+func withLostNotifications() harnessOption {
+	return func(s *harnessSetup) { s.dropWebhooks = true }
+}
+
+// withJobs runs the app's background jobs for the test's lifetime.
+func withJobs() harnessOption {
+	return func(s *harnessSetup) { s.jobs = true }
+}
+
+// withBroker gives the app an event broker the test controls.
+func withBroker(b *handlers.Broker) harnessOption {
+	return func(s *harnessSetup) { s.broker = b }
 }
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
 	ctx := context.Background()
-	sb := sandbox.New(sandbox.Options{MerchantCode: testMerchant, MerchantAPIToken: testAPIToken})
-	etpaySrv := httptest.NewServer(sb)
-	t.Cleanup(func() { etpaySrv.Close(); sb.Close() })
-
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -67,13 +90,28 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	env := map[string]string{
 		"BASE_URL":                 base,
 		"DATABASE_URL":             filepath.Join(t.TempDir(), "test.db"),
-		"ETPAY_API_URL":            etpaySrv.URL,
-		"ETPAY_PMT_URL":            etpaySrv.URL,
+		"ETPAY_API_URL":            "{sandbox}",
+		"ETPAY_PMT_URL":            "{sandbox}",
 		"ETPAY_MERCHANT_CODE":      testMerchant,
 		"ETPAY_MERCHANT_API_TOKEN": testAPIToken,
 	}
+	setup := &harnessSetup{env: env}
 	for _, o := range opts {
-		o(env)
+		o(setup)
+	}
+	sbOpts := sandbox.Options{MerchantCode: testMerchant, MerchantAPIToken: testAPIToken}
+	if setup.dropWebhooks {
+		sbOpts.WebhookClient = &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+			return nil, errors.New("notification lost on the way")
+		})}
+	}
+	sb := sandbox.New(sbOpts)
+	etpaySrv := httptest.NewServer(sb)
+	t.Cleanup(func() { etpaySrv.Close(); sb.Close() })
+	for k, v := range env {
+		if v == "{sandbox}" {
+			env[k] = etpaySrv.URL
+		}
 	}
 	cfg, err := config.Load(nil, func(k string) string { return env[k] })
 	if err != nil {
@@ -84,7 +122,16 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	client := etpay.NewClient(etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: 2e9})
-	app := handlers.New(handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret"})
+	deps := handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret", Events: setup.broker}
+	if os.Getenv("TEST_LOG") != "" { // TEST_LOG=1 go test … shows the app's log
+		deps.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if setup.jobs {
+		jobs, stop := context.WithCancel(ctx)
+		t.Cleanup(stop)
+		deps.Jobs = jobs
+	}
+	app := handlers.New(deps)
 	go app.Listener(ln)
 	t.Cleanup(func() {
 		app.Shutdown()
@@ -92,6 +139,10 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	})
 	return &harness{t: t, app: app, store: store, cfg: cfg, sandbox: sb, etpay: etpaySrv, base: base}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // addUser creates a user with testPassword.
 func (h *harness) addUser(email, role string) *models.User {

@@ -113,29 +113,6 @@ func (a *app) saveLink(c *fiber.Ctx) error {
 	return c.Redirect("/admin/links/"+strconv.FormatUint(uint64(link.ID), 10), fiber.StatusSeeOther)
 }
 
-func (a *app) showLink(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	link, err := a.Store.LinkByID(c.UserContext(), id)
-	if err != nil {
-		return notFoundOr(err)
-	}
-	sessions, err := a.Store.SessionsForLink(c.UserContext(), link.ID)
-	if err != nil {
-		return err
-	}
-	l := a.locale(c)
-	return a.render(c, fiber.StatusOK, "admin/link", fiber.Map{
-		"Title":    l.T("link.title", link.MerchantOrderID),
-		"Link":     link,
-		"LinkURL":  a.payURL(link.Code),
-		"Sessions": sessions,
-		"Scripts":  []string{"/static/js/copy.js"},
-	})
-}
-
 // payURL is the customer's link for a code, always on BASE_URL.
 func (a *app) payURL(code string) string {
 	return a.Config.URL("/pay/" + code)

@@ -31,6 +31,14 @@ func (a *app) openLink(c *fiber.Ctx) error {
 	case models.LinkCancelled:
 		return a.renderPayMessage(c, fiber.StatusGone, link, "closed", "pay.closed_heading", "pay.closed_message", "")
 	}
+	if link.Expired(time.Now()) {
+		return a.renderPayMessage(c, fiber.StatusGone, link, "closed", "pay.closed_heading", "pay.closed_message", "")
+	}
+	if link.OpenedAt == nil {
+		if err := a.Store.MarkLinkOpened(c.UserContext(), link.ID); err != nil {
+			return err
+		}
+	}
 	token, err := a.sessionFor(c.UserContext(), link)
 	if errors.Is(err, models.ErrLinkClosed) {
 		return a.renderPayMessage(c, fiber.StatusGone, link, "closed", "pay.closed_heading", "pay.closed_message", "")
@@ -69,6 +77,7 @@ func (a *app) sessionFor(ctx context.Context, link *models.Link) (string, error)
 			return "", err
 		}
 		a.Logger.Info("etpay session started", "link_id", link.ID, "session_id", sess.ID)
+		a.events.PublishSession(*sess)
 		return sess.SessionToken, nil
 	})
 	if err != nil {

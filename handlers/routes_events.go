@@ -2,5 +2,7 @@ package handlers
 
 import "github.com/gofiber/fiber/v2"
 
-// eventRoutes registers this area's /admin routes.
-func (a *app) eventRoutes(admin fiber.Router) {}
+// eventRoutes registers the live table's event stream.
+func (a *app) eventRoutes(admin fiber.Router) {
+	admin.Get("/events", canView, a.streamEvents)
+}

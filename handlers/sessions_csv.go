@@ -13,14 +13,37 @@ import (
 	"etpay-dashboard/views"
 )
 
-// csvHeader is the export's public interface: merchants script against these names.
+// csvHeader is the export's public interface: merchants script against these
+// names, so columns are only ever added at the end.
 var csvHeader = []string{
 	"merchant_order_id", "order_amount", "status", "payment_status", "payment_token",
 	"session_token", "mode", "created_at", "paid_at", "failed_at", "last_notification_at",
+	"customer_email",
 }
 
-// exportSessions streams every session as CSV, oldest first, row by row.
+// exportSessions streams the sessions the list's query string selects, every
+// page of them, as CSV, row by row. Without a query string it is every
+// session, oldest first; with one, the rows are in the chosen sort (newest
+// first by default), exactly as the table shows them. after= is checked but
+// ignored: an export is never one page.
 func (a *app) exportSessions(c *fiber.Ctx) error {
+	p, errs := parseSessionParams(c)
+	if len(errs) > 0 {
+		l := a.locale(c)
+		msgs := fieldMessages(l, errs)
+		parts := make([]string, 0, len(msgs))
+		for _, field := range []string{"q", "status", "mode", "from", "to", "sort", "after"} {
+			if m, ok := msgs[field]; ok {
+				parts = append(parts, field+": "+m)
+			}
+		}
+		return fiber.NewError(fiber.StatusBadRequest, l.T("sessions.invalid_filters", strings.Join(parts, " ")))
+	}
+	filter := p.filter
+	if len(c.Request().URI().QueryString()) == 0 {
+		filter.Sort = models.SortDateAsc
+	}
+	mask := views.ForViewer(currentUser(c))
 	ctx := c.UserContext()
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="sessions.csv"`)
@@ -29,7 +52,11 @@ func (a *app) exportSessions(c *fiber.Ctx) error {
 	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
 		w := csv.NewWriter(bw)
 		_ = w.Write(csvHeader)
-		err := a.Store.EachSession(ctx, func(s *models.Session) error {
+		err := a.Store.EachSession(ctx, filter, func(s *models.SessionExport) error {
+			email := s.CustomerEmail
+			if mask {
+				email = views.MaskEmail(email)
+			}
 			return w.Write([]string{
 				csvCell(s.MerchantOrderID),
 				strconv.FormatInt(s.Amount, 10),
@@ -42,6 +69,7 @@ func (a *app) exportSessions(c *fiber.Ctx) error {
 				csvTime(s.PaidAt),
 				csvTime(s.FailedAt),
 				csvTime(s.LastNotificationAt),
+				csvCell(email),
 			})
 		})
 		w.Flush()

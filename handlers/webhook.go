@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,49 +17,73 @@ import (
 // storedBodyLimit is how much of an oversized body is kept as evidence.
 const storedBodyLimit = 4 << 10
 
+// Where a notification came from, as stored.
+const (
+	sourceWebhook     = "webhook"
+	sourceReplay      = "replay"
+	sourceStatusQuery = "status_query"
+)
+
 // receiveNotification is POST /webhooks/etpay. Every notification is stored
 // with its verdict; a 2xx goes out only once it is stored and applied.
 func (a *app) receiveNotification(c *fiber.Ctx) error {
-	body := c.Body()
-	in := models.NotificationInput{ReceivedAt: time.Now(), RemoteAddr: a.clientIP(c), Source: "webhook", Body: body}
-
-	token, err := etpay.ParseNotificationBody(body)
-	if err == nil {
-		var claims *etpay.NotificationClaims
-		claims, err = etpay.VerifyNotification(token, func(sessionToken string) (string, error) {
-			return a.Store.SigningKey(c.UserContext(), sessionToken)
-		})
-		if err == nil {
-			fillVerified(&in, claims)
-		} else {
-			in.SessionToken, _ = etpay.UnverifiedSessionToken(token)
-		}
-	}
+	stored, verifyErr, err := a.processNotification(c.UserContext(), c.Body(), a.clientIP(c), sourceWebhook)
 	if err != nil {
-		in.Reason = etpay.RejectReason(err)
-		if errors.Is(err, etpay.ErrTooLarge) && len(in.Body) > storedBodyLimit {
-			in.Body = in.Body[:storedBodyLimit]
-		}
+		return a.storageFailed(c, err)
 	}
-
-	stored, storeErr := a.Store.RecordNotification(c.UserContext(), in)
-	if storeErr != nil {
-		return a.storageFailed(c, storeErr)
-	}
-	a.Logger.Info("notification received", "notification_id", stored.ID, "verdict", stored.Verdict, "reason", stored.Reason, "effect", stored.Effect)
-
 	switch {
 	case stored.Verdict != models.VerdictRejected:
 		return c.SendString("ok")
-	case errors.Is(err, etpay.ErrTooLarge):
+	case errors.Is(verifyErr, etpay.ErrTooLarge):
 		return c.Status(fiber.StatusRequestEntityTooLarge).SendString("notification too large")
-	case errors.Is(err, etpay.ErrMalformed):
+	case errors.Is(verifyErr, etpay.ErrMalformed):
 		return c.Status(fiber.StatusBadRequest).SendString("malformed notification")
 	case stored.Reason == models.ReasonOrderMismatch:
 		return c.Status(fiber.StatusUnprocessableEntity).SendString("notification does not match its session")
 	default:
 		return c.Status(fiber.StatusUnauthorized).SendString("notification not verified")
 	}
+}
+
+// processNotification verifies a raw notification body, stores it with its
+// verdict and applies it, then tells the live tables. It serves the webhook
+// and staff's replays alike, so both follow exactly the same rules. It
+// returns what was stored, why verification failed (if it did), and a
+// storage error, in which case nothing was stored.
+func (a *app) processNotification(ctx context.Context, body []byte, remote, source string) (*models.Notification, error, error) {
+	in := models.NotificationInput{ReceivedAt: time.Now(), RemoteAddr: remote, Source: source, Body: body}
+	token, verifyErr := etpay.ParseNotificationBody(body)
+	if verifyErr == nil {
+		var claims *etpay.NotificationClaims
+		claims, verifyErr = etpay.VerifyNotification(token, func(sessionToken string) (string, error) {
+			return a.Store.SigningKey(ctx, sessionToken)
+		})
+		if verifyErr == nil {
+			fillVerified(&in, claims)
+		} else {
+			in.SessionToken, _ = etpay.UnverifiedSessionToken(token)
+		}
+	}
+	if verifyErr != nil {
+		// A busy database while looking up the key is not the sender's fault.
+		if isBusy(verifyErr) {
+			return nil, verifyErr, verifyErr
+		}
+		in.Reason = etpay.RejectReason(verifyErr)
+		if errors.Is(verifyErr, etpay.ErrTooLarge) && len(in.Body) > storedBodyLimit {
+			in.Body = in.Body[:storedBodyLimit]
+		}
+	}
+	stored, err := a.Store.RecordNotification(ctx, in)
+	if err != nil {
+		return nil, verifyErr, err
+	}
+	a.Logger.Info("notification recorded", "notification_id", stored.ID, "source", source,
+		"verdict", stored.Verdict, "reason", stored.Reason, "effect", stored.Effect)
+	if stored.SessionID != nil {
+		a.publishSession(ctx, *stored.SessionID)
+	}
+	return stored, verifyErr, nil
 }
 
 // fillVerified copies verified claims into the record to store.
@@ -92,3 +117,28 @@ func isBusy(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
 }
+
+// replayNotification re-runs a stored notification through the same path as
+// the webhook, e.g. after fixing a configuration. Replaying one that was
+// already applied stores a duplicate and changes nothing.
+func (a *app) replayNotification(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	original, err := a.Store.NotificationByID(c.UserContext(), id)
+	if err != nil {
+		return notFoundOr(err)
+	}
+	replayed, _, err := a.processNotification(c.UserContext(), []byte(original.Body), "replay by "+currentUser(c).Email, sourceReplay)
+	if err != nil {
+		return err
+	}
+	a.audit(c, models.AuditReplay, itoa(original.ID)+" -> "+replayed.Verdict)
+	if replayed.SessionID != nil {
+		return c.Redirect("/admin/sessions/"+itoa(*replayed.SessionID)+"#notification-"+itoa(replayed.ID), fiber.StatusSeeOther)
+	}
+	return c.Redirect("/admin/sessions", fiber.StatusSeeOther)
+}
+
+func itoa(id uint) string { return strconv.FormatUint(uint64(id), 10) }

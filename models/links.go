@@ -35,6 +35,8 @@ func (s *Store) CreateLink(ctx context.Context, in LinkInput) (*Link, error) {
 		var n int64
 		err := tx.Model(&Link{}).
 			Where("merchant_order_id = ? AND mode = ? AND status IN ?", in.MerchantOrderID, in.Mode, []string{LinkOpen, LinkPaid}).
+			// An open link that has expired may be replaced, like a cancelled one.
+			Where("status = ? OR expires_at IS NULL OR expires_at > ?", LinkPaid, time.Now().UTC()).
 			Count(&n).Error
 		if err != nil {
 			return err
@@ -79,7 +81,9 @@ func (s *Store) AddSession(ctx context.Context, sess *Session) error {
 		if err := tx.Where("id = ?", sess.LinkID).Take(&link).Error; err != nil {
 			return notFound(err)
 		}
-		if link.Status != LinkOpen {
+		// Checked again here: the link may have been cancelled or expired
+		// while ETpay was being asked for the session.
+		if link.Status != LinkOpen || link.Expired(time.Now()) {
 			return ErrLinkClosed
 		}
 		sess.Status = StatusPending
@@ -102,4 +106,10 @@ func (s *Store) LinkByID(ctx context.Context, id uint) (*Link, error) {
 func (s *Store) SessionsForLink(ctx context.Context, linkID uint) ([]Session, error) {
 	var rows []Session
 	return rows, s.read.WithContext(ctx).Where("link_id = ?", linkID).Order("id").Find(&rows).Error
+}
+
+// MarkLinkOpened records the first time the customer opened the link.
+func (s *Store) MarkLinkOpened(ctx context.Context, linkID uint) error {
+	return s.write.WithContext(ctx).Model(&Link{}).Where("id = ? AND opened_at IS NULL", linkID).
+		Update("opened_at", time.Now().UTC()).Error
 }

@@ -123,11 +123,13 @@ type Session struct {
 	// Conflict is set when ETpay said something after the session was paid that disagrees.
 	Conflict             bool `gorm:"not null;default:false"`
 	LastNotificationAt   *time.Time
-	LastNotificationNote string    `gorm:"not null;default:''"`
-	CreatedAt            time.Time `gorm:"index"`
-	UpdatedAt            time.Time
-	PaidAt               *time.Time
-	FailedAt             *time.Time
+	LastNotificationNote string `gorm:"not null;default:''"`
+	// CheckedAt is when ETpay was last asked about this session (reconciliation).
+	CheckedAt *time.Time
+	CreatedAt time.Time `gorm:"index"`
+	UpdatedAt time.Time
+	PaidAt    *time.Time
+	FailedAt  *time.Time
 }
 
 // Notification is one notification as received, whatever became of it.
@@ -173,4 +175,6 @@ const (
 	AuditUserAdded    = "user_added"
 	AuditUserChanged  = "user_changed"
 	AuditPassword     = "password_changed"
+	AuditReplay       = "notification_replayed"
+	AuditCheck        = "status_checked"
 )

@@ -195,3 +195,12 @@ func (s *Store) LatestNotification(ctx context.Context) (*Notification, error) {
 	}
 	return &n, nil
 }
+
+// NotificationByID returns one stored notification.
+func (s *Store) NotificationByID(ctx context.Context, id uint) (*Notification, error) {
+	var n Notification
+	if err := s.read.WithContext(ctx).Where("id = ?", id).Take(&n).Error; err != nil {
+		return nil, notFound(err)
+	}
+	return &n, nil
+}

@@ -2,26 +2,259 @@ package models
 
 import (
 	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
 )
 
-// SessionPage asks for one page of sessions, newest first; BeforeID continues
-// from the last row of the previous page (keyset pagination).
-type SessionPage struct {
-	BeforeID uint
-	Limit    int
+// Orders the session list can be sorted in. Every order ends with the id so
+// that rows with equal keys still have one place, which keyset pages rely on.
+const (
+	SortDate      = "date"       // newest first (the default)
+	SortDateAsc   = "date_asc"   // oldest first
+	SortAmount    = "amount"     // largest first
+	SortAmountAsc = "amount_asc" // smallest first
+)
+
+// SessionSorts lists the valid sort orders, the default first.
+var SessionSorts = []string{SortDate, SortDateAsc, SortAmount, SortAmountAsc}
+
+// MaxSearchLen bounds the search text: longer than any email, order id or token.
+const MaxSearchLen = 254
+
+// SessionFilter says which sessions to list and in what order. Zero values
+// mean "no condition"; an empty Sort means SortDate.
+type SessionFilter struct {
+	// Q is an exact merchant_order_id, payment_token or session_token, or the
+	// start of the customer's email (ASCII letters compared case-insensitively).
+	Q      string
+	Status string
+	Mode   string
+	// From (inclusive) and Until (exclusive) bound created_at.
+	From  time.Time
+	Until time.Time
+	Sort  string
 }
 
-// ListSessions returns one page of sessions, newest first.
+// SessionCursor is where a keyset page continues: the sort key of the last
+// row shown (created_at in Unix nanoseconds, or the amount) and its id.
+type SessionCursor struct {
+	Key int64
+	ID  uint
+}
+
+// ErrBadCursor is returned by ParseSessionCursor for anything but "<key>_<id>".
+var ErrBadCursor = errors.New("cursor must be <key>_<id>")
+
+// String is the cursor as it travels in the after= query parameter.
+func (c SessionCursor) String() string {
+	return strconv.FormatInt(c.Key, 10) + "_" + strconv.FormatUint(uint64(c.ID), 10)
+}
+
+// ParseSessionCursor reads "<key>_<id>": two runs of decimal digits, no sign,
+// no spaces, nothing else.
+func ParseSessionCursor(s string) (SessionCursor, error) {
+	key, id, ok := strings.Cut(s, "_")
+	if !ok || !digits(key) || !digits(id) {
+		return SessionCursor{}, ErrBadCursor
+	}
+	k, err := strconv.ParseInt(key, 10, 64)
+	if err != nil {
+		return SessionCursor{}, ErrBadCursor
+	}
+	n, err := strconv.ParseUint(id, 10, 32)
+	if err != nil || n == 0 {
+		return SessionCursor{}, ErrBadCursor
+	}
+	return SessionCursor{Key: k, ID: uint(n)}, nil
+}
+
+func digits(s string) bool {
+	if s == "" || len(s) > 19 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// CursorAfter is the cursor that continues the list after row s.
+func (f SessionFilter) CursorAfter(s *Session) SessionCursor {
+	if f.byAmount() {
+		return SessionCursor{Key: s.Amount, ID: s.ID}
+	}
+	return SessionCursor{Key: s.CreatedAt.UnixNano(), ID: s.ID}
+}
+
+// Active reports whether the filter narrows the list (sorting does not).
+func (f SessionFilter) Active() bool {
+	return f.Q != "" || f.Status != "" || f.Mode != "" || !f.From.IsZero() || !f.Until.IsZero()
+}
+
+func (f SessionFilter) byAmount() bool  { return f.Sort == SortAmount || f.Sort == SortAmountAsc }
+func (f SessionFilter) ascending() bool { return f.Sort == SortDateAsc || f.Sort == SortAmountAsc }
+
+// SessionPage asks for one page of sessions matching a filter; After continues
+// from the last row of the previous page (keyset pagination, never OFFSET).
+type SessionPage struct {
+	SessionFilter
+	After *SessionCursor
+	Limit int
+}
+
+// sessionColumns is what the table reads; exportColumns adds the link's
+// customer email for the CSV.
+const (
+	sessionColumns = "s.*"
+	exportColumns  = "s.*, l.customer_email AS customer_email"
+)
+
+// sessionQuery builds the one SQL statement behind the list and the export.
+// Every value is a bound parameter; only fixed fragments are concatenated.
+// All times are compared as UTC: GORM's NowFunc stores them so, and SQLite
+// compares them as text, which orders UTC timestamps correctly.
+func sessionQuery(columns string, f SessionFilter, after *SessionCursor, limit int) (string, []any) {
+	var sb strings.Builder
+	var args []any
+	sb.WriteString("SELECT " + columns + " FROM sessions AS s")
+	if columns == exportColumns {
+		sb.WriteString(" JOIN links AS l ON l.id = s.link_id")
+	}
+	// A search is answered from the OR's index lookups (a handful of rows).
+	// Unary + hides the other columns from the planner, which would otherwise
+	// walk a status or date index and test the OR on every row it meets.
+	col := func(name string) string { return name }
+	var where []string
+	if f.Q != "" {
+		col = func(name string) string { return "+" + name }
+		lo, hi := emailPrefixRange(f.Q)
+		// Each branch is served by its own index, so SQLite answers the OR as a
+		// union of index lookups (MULTI-INDEX OR) instead of scanning.
+		where = append(where, "(s.merchant_order_id = ? OR s.payment_token = ? OR s.session_token = ?"+
+			" OR s.link_id IN (SELECT id FROM links WHERE customer_email COLLATE NOCASE >= ? AND customer_email COLLATE NOCASE < ?))")
+		args = append(args, f.Q, f.Q, f.Q, lo, hi)
+	}
+	if f.Status != "" {
+		where = append(where, col("s.status")+" = ?")
+		args = append(args, f.Status)
+	}
+	if f.Mode != "" {
+		where = append(where, col("s.mode")+" = ?")
+		args = append(args, f.Mode)
+	}
+	if !f.From.IsZero() {
+		where = append(where, col("s.created_at")+" >= ?")
+		args = append(args, f.From.UTC())
+	}
+	if !f.Until.IsZero() {
+		where = append(where, col("s.created_at")+" < ?")
+		args = append(args, f.Until.UTC())
+	}
+	key, dir, cmp := col("s.created_at"), "DESC", "<"
+	if f.byAmount() {
+		key = col("s.amount")
+	}
+	if f.ascending() {
+		dir, cmp = "ASC", ">"
+	}
+	if after != nil {
+		where = append(where, "("+key+", "+col("s.id")+") "+cmp+" (?, ?)")
+		if f.byAmount() {
+			args = append(args, after.Key)
+		} else {
+			args = append(args, time.Unix(0, after.Key).UTC())
+		}
+		args = append(args, after.ID)
+	}
+	if len(where) > 0 {
+		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	sb.WriteString(" ORDER BY " + key + " " + dir + ", s.id " + dir)
+	if limit > 0 {
+		sb.WriteString(" LIMIT ?")
+		args = append(args, limit)
+	}
+	return sb.String(), args
+}
+
+// emailPrefixRange turns a prefix into bounds for a NOCASE index range: every
+// string that starts with the prefix, ignoring ASCII case, sorts in [lo, hi).
+// 0xFF never occurs in UTF-8, so prefix+0xFF is above every extension of it.
+// (A LIKE 'x%' would treat _ and %, common in emails, as wildcards.)
+func emailPrefixRange(prefix string) (lo, hi string) {
+	lo = asciiLower(prefix)
+	return lo, lo + "\xff"
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// ListSessions returns one page of sessions matching p, in p's order.
 func (s *Store) ListSessions(ctx context.Context, p SessionPage) ([]Session, error) {
 	if p.Limit <= 0 || p.Limit > 500 {
 		p.Limit = 50
 	}
-	q := s.read.WithContext(ctx).Order("id DESC").Limit(p.Limit)
-	if p.BeforeID > 0 {
-		q = q.Where("id < ?", p.BeforeID)
-	}
+	query, args := sessionQuery(sessionColumns, p.SessionFilter, p.After, p.Limit)
 	var rows []Session
-	return rows, q.Find(&rows).Error
+	return rows, s.read.WithContext(ctx).Raw(query, args...).Scan(&rows).Error
+}
+
+// SessionExport is one exported row: the session and its link's customer email.
+type SessionExport struct {
+	Session
+	CustomerEmail string
+}
+
+// EachSession calls fn for every session matching f, in f's order, reading row
+// by row so an export of any size runs in flat memory.
+func (s *Store) EachSession(ctx context.Context, f SessionFilter, fn func(*SessionExport) error) error {
+	query, args := sessionQuery(exportColumns, f, nil, 0)
+	rows, err := s.read.WithContext(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var row SessionExport
+		if err := s.read.ScanRows(rows, &row); err != nil {
+			return err
+		}
+		if err := fn(&row); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ensureSessionIndexes creates the indexes the session list, search and export
+// need. An SQLite index ends with the rowid, so (status, created_at) also
+// orders by id: ORDER BY created_at, id and (created_at, id) < (?, ?) use it.
+// IF NOT EXISTS makes it safe to run on every start.
+func (s *Store) ensureSessionIndexes(ctx context.Context) error {
+	for _, stmt := range []string{
+		"CREATE INDEX IF NOT EXISTS idx_sessions_status_created ON sessions(status, created_at)",
+		"CREATE INDEX IF NOT EXISTS idx_sessions_mode_created ON sessions(mode, created_at)",
+		"CREATE INDEX IF NOT EXISTS idx_sessions_amount ON sessions(amount)",
+		"CREATE INDEX IF NOT EXISTS idx_sessions_status_amount ON sessions(status, amount)",
+		"CREATE INDEX IF NOT EXISTS idx_sessions_mode_amount ON sessions(mode, amount)",
+		"CREATE INDEX IF NOT EXISTS idx_links_customer_email_nocase ON links(customer_email COLLATE NOCASE)",
+	} {
+		if err := s.write.WithContext(ctx).Exec(stmt).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SessionByID returns a session with its link and the link's creator.
@@ -39,26 +272,6 @@ func (s *Store) NotificationsForSession(ctx context.Context, sessionID uint) ([]
 	var rows []Notification
 	err := s.read.WithContext(ctx).Where("session_id = ?", sessionID).Order("id").Find(&rows).Error
 	return rows, err
-}
-
-// EachSession calls fn for every session, oldest first, reading row by row so
-// an export of any size runs in flat memory.
-func (s *Store) EachSession(ctx context.Context, fn func(*Session) error) error {
-	rows, err := s.read.WithContext(ctx).Model(&Session{}).Order("id").Rows()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var sess Session
-		if err := s.read.ScanRows(rows, &sess); err != nil {
-			return err
-		}
-		if err := fn(&sess); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // SigningKey returns the signature_token of the session with this token.

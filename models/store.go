@@ -76,6 +76,20 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate database: %w", err)
 	}
+	if err := s.ensureSessionIndexes(ctx); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	// Indexes for the overview's sums and its "needs attention" counts.
+	for _, stmt := range []string{
+		"CREATE INDEX IF NOT EXISTS idx_sessions_status_paid_at ON sessions(status, paid_at)",
+		"CREATE INDEX IF NOT EXISTS idx_links_review ON links(id) WHERE review_reason <> ''",
+		"CREATE INDEX IF NOT EXISTS idx_sessions_conflict ON sessions(id) WHERE conflict",
+		"CREATE INDEX IF NOT EXISTS idx_notifications_verdict_last ON notifications(verdict, last_received_at)",
+	} {
+		if err := s.write.WithContext(ctx).Exec(stmt).Error; err != nil {
+			return fmt.Errorf("migrate database: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -1,0 +1,110 @@
+package handlers
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"etpay-dashboard/models"
+	"etpay-dashboard/views"
+)
+
+// qrSize is the QR code's side in pixels; the page scales it down with CSS.
+const qrSize = 320
+
+// showLinkQR draws the customer's link as a PNG QR code. The code never
+// changes, so the browser may keep it, but only for this user.
+func (a *app) showLinkQR(c *fiber.Ctx) error {
+	link, err := a.linkFromID(c)
+	if err != nil {
+		return err
+	}
+	png, err := qrcode.Encode(a.payURL(link.Code), qrcode.Medium, qrSize)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "image/png")
+	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
+	return c.Send(png)
+}
+
+// cancelLink closes an open link so that it starts no ETpay session. A link
+// already cancelled is left as it is; a paid one cannot be cancelled.
+func (a *app) cancelLink(c *fiber.Ctx) error {
+	link, err := a.linkFromID(c)
+	if err != nil {
+		return err
+	}
+	user := currentUser(c)
+	err = a.Store.CancelLink(c.UserContext(), link.ID, user.ID)
+	switch {
+	case errors.Is(err, models.ErrLinkPaid):
+		link, err = a.Store.LinkByID(c.UserContext(), link.ID)
+		if err != nil {
+			return notFoundOr(err)
+		}
+		return a.renderLink(c, link, linkPage{status: fiber.StatusConflict, alert: "links.cancel_paid"})
+	case errors.Is(err, models.ErrAlreadyCancelled):
+		// Nothing changed: a second click, or two staff at once.
+	case err != nil:
+		return notFoundOr(err)
+	default:
+		a.Logger.Info("link cancelled", "link_id", link.ID, "user_id", user.ID)
+		a.audit(c, models.AuditLinkCanceled, link.MerchantOrderID)
+	}
+	return c.Redirect(linkPath(link.ID), fiber.StatusSeeOther)
+}
+
+// setLinkExpiry sets or clears when an open link stops starting sessions.
+func (a *app) setLinkExpiry(c *fiber.Ctx) error {
+	link, err := a.linkFromID(c)
+	if err != nil {
+		return err
+	}
+	typed := strings.TrimSpace(c.FormValue("expires_at"))
+	at, problem := parseExpiry(typed, time.Now())
+	if problem != "" {
+		return a.renderLink(c, link, linkPage{status: fiber.StatusUnprocessableEntity, expiry: typed, expiryError: problem})
+	}
+	err = a.Store.SetLinkExpiry(c.UserContext(), link.ID, at)
+	if errors.Is(err, models.ErrLinkPaid) || errors.Is(err, models.ErrLinkClosed) {
+		link, err = a.Store.LinkByID(c.UserContext(), link.ID)
+		if err != nil {
+			return notFoundOr(err)
+		}
+		return a.renderLink(c, link, linkPage{status: fiber.StatusConflict, alert: "links.expiry_closed"})
+	}
+	if err != nil {
+		return notFoundOr(err)
+	}
+	a.Logger.Info("link expiry set", "link_id", link.ID, "user_id", currentUser(c).ID, "cleared", at == nil)
+	return c.Redirect(linkPath(link.ID), fiber.StatusSeeOther)
+}
+
+// parseExpiry reads an HTML datetime-local value as a time in Chile. Empty
+// means no expiry; otherwise it must be later than now. The second result is
+// the text key of what is wrong, or empty.
+func parseExpiry(s string, now time.Time) (*time.Time, string) {
+	if s == "" {
+		return nil, ""
+	}
+	for _, layout := range []string{expiryLayout, expiryLayout + ":05"} {
+		t, err := time.ParseInLocation(layout, s, views.Santiago)
+		if err != nil {
+			continue
+		}
+		if !t.After(now) {
+			return nil, "links.expiry_past"
+		}
+		return &t, ""
+	}
+	return nil, "links.expiry_format"
+}
+
+func linkPath(id uint) string {
+	return "/admin/links/" + strconv.FormatUint(uint64(id), 10)
+}

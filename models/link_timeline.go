@@ -1,0 +1,189 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
+
+// Errors of the link actions staff take from a link's page.
+var (
+	ErrLinkPaid         = errors.New("link is already paid")
+	ErrAlreadyCancelled = errors.New("link is already cancelled")
+)
+
+// Kinds of event on a link's timeline, in the order they usually happen.
+const (
+	EventCreated      = "created"
+	EventEmailed      = "emailed" // reserved for the mail outbox; nothing records it yet
+	EventOpened       = "opened"
+	EventSession      = "session"
+	EventNotification = "notification"
+	EventPaid         = "paid"
+	EventFailed       = "failed"
+	EventCancelled    = "cancelled"
+	EventExpired      = "expired"
+)
+
+// TimelineEvent is one thing that happened to a link, built from stored rows.
+type TimelineEvent struct {
+	At   time.Time
+	Kind string
+	// By is the staff member's email for created and cancelled events; empty
+	// for a link made on the command line.
+	By string
+	// Session is set for session, notification, paid and failed events.
+	Session *Session
+	// Notification is set for notification events.
+	Notification *Notification
+}
+
+// Expired reports whether an open link's expiry has passed, so that it must
+// start no ETpay session. Paid and cancelled links are closed for their own
+// reasons and never count as expired.
+func (l *Link) Expired(now time.Time) bool {
+	return l.Status == LinkOpen && l.ExpiresAt != nil && !now.Before(*l.ExpiresAt)
+}
+
+// Startable says whether opening the link may start an ETpay session now:
+// nil for an open, unexpired link, ErrLinkPaid or ErrLinkClosed otherwise.
+func (l *Link) Startable(now time.Time) error {
+	switch {
+	case l.Status == LinkPaid:
+		return ErrLinkPaid
+	case l.Status != LinkOpen, l.Expired(now):
+		return ErrLinkClosed
+	}
+	return nil
+}
+
+// LinkTimeline returns everything that happened to link, oldest first, in at
+// most three queries whatever the number of sessions and notifications.
+func (s *Store) LinkTimeline(ctx context.Context, link *Link, now time.Time) ([]TimelineEvent, error) {
+	db := s.read.WithContext(ctx)
+	var sessions []Session
+	if err := db.Where("link_id = ?", link.ID).Order("id").Find(&sessions).Error; err != nil {
+		return nil, err
+	}
+	var notes []Notification
+	if len(sessions) > 0 {
+		err := db.Where("session_id IN (?)", db.Model(&Session{}).Select("id").Where("link_id = ?", link.ID)).
+			Order("id").Find(&notes).Error
+		if err != nil {
+			return nil, err
+		}
+	}
+	emails, err := s.userEmails(ctx, link.CreatedByID, link.CancelledByID)
+	if err != nil {
+		return nil, err
+	}
+
+	events := []TimelineEvent{{At: link.CreatedAt, Kind: EventCreated, By: emailOf(emails, link.CreatedByID)}}
+	if link.OpenedAt != nil {
+		events = append(events, TimelineEvent{At: *link.OpenedAt, Kind: EventOpened})
+	}
+	bySession := make(map[uint][]*Notification, len(sessions))
+	for i := range notes {
+		id := *notes[i].SessionID
+		bySession[id] = append(bySession[id], &notes[i])
+	}
+	for i := range sessions {
+		sess := &sessions[i]
+		events = append(events, TimelineEvent{At: sess.CreatedAt, Kind: EventSession, Session: sess})
+		for _, n := range bySession[sess.ID] {
+			events = append(events, TimelineEvent{At: n.ReceivedAt, Kind: EventNotification, Session: sess, Notification: n})
+		}
+		if sess.FailedAt != nil {
+			events = append(events, TimelineEvent{At: *sess.FailedAt, Kind: EventFailed, Session: sess})
+		}
+		if sess.PaidAt != nil {
+			events = append(events, TimelineEvent{At: *sess.PaidAt, Kind: EventPaid, Session: sess})
+		}
+	}
+	if link.CancelledAt != nil {
+		events = append(events, TimelineEvent{At: *link.CancelledAt, Kind: EventCancelled, By: emailOf(emails, link.CancelledByID)})
+	}
+	if link.Expired(now) {
+		events = append(events, TimelineEvent{At: *link.ExpiresAt, Kind: EventExpired})
+	}
+	// Stable, so that events stored at the same instant keep their causal
+	// order (a notification before the payment it made).
+	slices.SortStableFunc(events, func(a, b TimelineEvent) int { return a.At.Compare(b.At) })
+	return events, nil
+}
+
+// userEmails maps the given user ids, nil ones skipped, to their emails in one query.
+func (s *Store) userEmails(ctx context.Context, ids ...*uint) (map[uint]string, error) {
+	var want []uint
+	for _, id := range ids {
+		if id != nil {
+			want = append(want, *id)
+		}
+	}
+	out := map[uint]string{}
+	if len(want) == 0 {
+		return out, nil
+	}
+	var users []User
+	if err := s.read.WithContext(ctx).Select("id", "email").Where("id IN ?", want).Find(&users).Error; err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		out[u.ID] = u.Email
+	}
+	return out, nil
+}
+
+func emailOf(emails map[uint]string, id *uint) string {
+	if id == nil {
+		return ""
+	}
+	return emails[*id]
+}
+
+// CancelLink closes an open link so that it starts no more sessions. It is a
+// compare-and-set: a paid link gives ErrLinkPaid, a cancelled one
+// ErrAlreadyCancelled, and neither changes.
+func (s *Store) CancelLink(ctx context.Context, id, userID uint) error {
+	res := s.write.WithContext(ctx).Model(&Link{}).Where("id = ? AND status = ?", id, LinkOpen).
+		Updates(map[string]any{"status": LinkCancelled, "cancelled_at": time.Now().UTC(), "cancelled_by_id": userID})
+	if res.Error != nil || res.RowsAffected == 1 {
+		return res.Error
+	}
+	return s.closedLinkError(ctx, id)
+}
+
+// SetLinkExpiry sets (or, with nil, clears) when an open link stops starting
+// sessions. Paid and cancelled links keep theirs: ErrLinkPaid or ErrLinkClosed.
+func (s *Store) SetLinkExpiry(ctx context.Context, id uint, at *time.Time) error {
+	var value any
+	if at != nil {
+		value = at.UTC()
+	}
+	res := s.write.WithContext(ctx).Model(&Link{}).Where("id = ? AND status = ?", id, LinkOpen).
+		Update("expires_at", value)
+	if res.Error != nil || res.RowsAffected == 1 {
+		return res.Error
+	}
+	err := s.closedLinkError(ctx, id)
+	if errors.Is(err, ErrAlreadyCancelled) {
+		return ErrLinkClosed
+	}
+	return err
+}
+
+// closedLinkError says why a compare-and-set on an open link changed nothing.
+func (s *Store) closedLinkError(ctx context.Context, id uint) error {
+	var l Link
+	if err := s.read.WithContext(ctx).Select("id", "status").Where("id = ?", id).Take(&l).Error; err != nil {
+		return notFound(err)
+	}
+	switch l.Status {
+	case LinkPaid:
+		return ErrLinkPaid
+	case LinkCancelled:
+		return ErrAlreadyCancelled
+	}
+	return ErrLinkClosed
+}

@@ -1,0 +1,363 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	_ "time/tzdata" // America/Santiago on machines without zoneinfo
+)
+
+// listStore is a fresh database with the list's indexes, opened again after
+// creating them so that every pooled connection plans with them.
+func listStore(t *testing.T) *Store {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "list.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ensureSessionIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ensureSessionIndexes(ctx); err != nil {
+		t.Fatalf("ensureSessionIndexes is not idempotent: %v", err)
+	}
+	s.Close()
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// listRow is one hand-made session and its link.
+type listRow struct {
+	order   string
+	amount  int64
+	status  string
+	mode    string
+	email   string
+	created time.Time
+}
+
+// listRows are made to tie: equal amounts, equal times, emails that share
+// prefixes, an underscore that LIKE would take as a wildcard, and two rows one
+// nanosecond either side of midnight in Santiago (UTC-3 in March).
+func listRows() []listRow {
+	t0 := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	midnight := time.Date(2026, 3, 11, 3, 0, 0, 0, time.UTC) // 2026-03-11 00:00 in Santiago
+	return []listRow{
+		{"OC-1", 1000, StatusPaid, "live", "Ana.Perez@Shop.cl", t0},
+		{"OC-2", 5000, StatusPending, "live", "ana_b@shop.cl", t0.Add(time.Hour)},
+		{"OC-3", 5000, StatusFailed, "sandbox", "bob@shop.cl", t0.Add(time.Hour)},
+		{"OC-4", 1000, StatusPaid, "sandbox", "anab@shop.cl", t0.Add(2 * time.Hour)},
+		{"OC-5", 20000, StatusPaid, "live", "", t0.Add(3 * time.Hour)},
+		{"OC-6", 5000, StatusPending, "live", "carla@shop.cl", t0.Add(3 * time.Hour)},
+		{"OC-7", 700, StatusPaid, "live", "dani@shop.cl", midnight.Add(-time.Nanosecond)},
+		{"OC-8", 9000, StatusPending, "live", "ANA@otro.cl", midnight},
+		{"OC-10", 5000, StatusPaid, "live", "eva@shop.cl", midnight.Add(36 * time.Hour)},
+	}
+}
+
+// insertListRows stores rows directly (times as given) and returns the
+// sessions by order id. Session tokens are "ST-<order>", payment tokens of
+// paid sessions "PT-<order>".
+func insertListRows(t *testing.T, s *Store, rows []listRow) map[string]Session {
+	t.Helper()
+	out := map[string]Session{}
+	for _, r := range rows {
+		link := &Link{Code: "code-" + r.order, MerchantOrderID: r.order, Amount: r.amount, CustomerEmail: r.email, Status: LinkOpen, Mode: r.mode, CreatedAt: r.created}
+		if err := s.write.Create(link).Error; err != nil {
+			t.Fatal(err)
+		}
+		sess := Session{LinkID: link.ID, SessionToken: "ST-" + r.order, SignatureToken: "sig", Mode: r.mode, Status: r.status,
+			MerchantOrderID: r.order, Amount: r.amount, CreatedAt: r.created.UTC()}
+		if r.status == StatusPaid {
+			sess.PaymentToken = "PT-" + r.order
+		}
+		if err := s.write.Create(&sess).Error; err != nil {
+			t.Fatal(err)
+		}
+		out[r.order] = sess
+	}
+	return out
+}
+
+func orders(rows []Session) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.MerchantOrderID
+	}
+	return out
+}
+
+// expectedOrder sorts rows the way each sort promises, computed here
+// independently of SQL: key first, then id, both in the sort's direction.
+func expectedOrder(all []Session, sortBy string) []string {
+	rows := slices.Clone(all)
+	slices.SortFunc(rows, func(a, b Session) int {
+		var c int
+		switch sortBy {
+		case SortAmount, SortAmountAsc:
+			c = int(a.Amount - b.Amount)
+		default:
+			c = a.CreatedAt.Compare(b.CreatedAt)
+		}
+		if c == 0 {
+			c = int(a.ID) - int(b.ID)
+		}
+		if sortBy == SortDateAsc || sortBy == SortAmountAsc {
+			return c
+		}
+		return -c
+	})
+	return orders(rows)
+}
+
+func TestListSessionsFilters(t *testing.T) {
+	s := listStore(t)
+	ctx := context.Background()
+	insertListRows(t, s, listRows())
+	loc, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mar10 := DayStart(2026, 3, 10, loc)
+	mar11 := DayStart(2026, 3, 11, loc)
+	mar12 := DayStart(2026, 3, 12, loc)
+	tests := []struct {
+		name   string
+		filter SessionFilter
+		want   []string // newest first
+	}{
+		{"everything", SessionFilter{}, []string{"OC-10", "OC-8", "OC-7", "OC-6", "OC-5", "OC-4", "OC-3", "OC-2", "OC-1"}},
+		{"status paid", SessionFilter{Status: StatusPaid}, []string{"OC-10", "OC-7", "OC-5", "OC-4", "OC-1"}},
+		{"status failed", SessionFilter{Status: StatusFailed}, []string{"OC-3"}},
+		{"mode sandbox", SessionFilter{Mode: "sandbox"}, []string{"OC-4", "OC-3"}},
+		{"status and mode", SessionFilter{Status: StatusPaid, Mode: "live"}, []string{"OC-10", "OC-7", "OC-5", "OC-1"}},
+		{"exact order id", SessionFilter{Q: "OC-1"}, []string{"OC-1"}},
+		{"order id is exact, not a prefix", SessionFilter{Q: "OC"}, nil},
+		{"payment_token", SessionFilter{Q: "PT-OC-5"}, []string{"OC-5"}},
+		{"session_token", SessionFilter{Q: "ST-OC-3"}, []string{"OC-3"}},
+		{"email prefix, any case", SessionFilter{Q: "ana"}, []string{"OC-8", "OC-4", "OC-2", "OC-1"}},
+		{"email prefix in capitals", SessionFilter{Q: "ANA."}, []string{"OC-1"}},
+		{"underscore is not a wildcard", SessionFilter{Q: "ana_"}, []string{"OC-2"}},
+		{"percent is not a wildcard", SessionFilter{Q: "%"}, nil},
+		{"email prefix up to the at sign", SessionFilter{Q: "bob@"}, []string{"OC-3"}},
+		{"whole email", SessionFilter{Q: "carla@shop.cl"}, []string{"OC-6"}},
+		{"email is a prefix, not a substring", SessionFilter{Q: "shop.cl"}, nil},
+		{"search and status", SessionFilter{Q: "ana", Status: StatusPaid}, []string{"OC-4", "OC-1"}},
+		{"search and mode", SessionFilter{Q: "ana", Mode: "sandbox"}, []string{"OC-4"}},
+		{"nothing matches", SessionFilter{Q: "nobody"}, nil},
+		{"day of Mar 10 ends a nanosecond before Santiago midnight", SessionFilter{From: mar10, Until: mar11}, []string{"OC-7", "OC-6", "OC-5", "OC-4", "OC-3", "OC-2", "OC-1"}},
+		{"day of Mar 11 starts at Santiago midnight", SessionFilter{From: mar11, Until: mar12}, []string{"OC-8"}},
+		{"from only", SessionFilter{From: mar11}, []string{"OC-10", "OC-8"}},
+		{"until only", SessionFilter{Until: mar11}, []string{"OC-7", "OC-6", "OC-5", "OC-4", "OC-3", "OC-2", "OC-1"}},
+		{"dates and search", SessionFilter{Q: "ana", From: mar11}, []string{"OC-8"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := s.ListSessions(ctx, SessionPage{SessionFilter: tt.filter, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := orders(rows); !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+			// The export reads the same rows, with the link's email.
+			var exported []string
+			err = s.EachSession(ctx, tt.filter, func(r *SessionExport) error {
+				exported = append(exported, r.MerchantOrderID)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(exported, tt.want) {
+				t.Errorf("export got %v, want %v", exported, tt.want)
+			}
+		})
+	}
+}
+
+func TestListSessionsSortAndKeysetPages(t *testing.T) {
+	s := listStore(t)
+	ctx := context.Background()
+	insertListRows(t, s, listRows())
+	filters := map[string]SessionFilter{
+		"no filter": {},
+		"live":      {Mode: "live"},
+		"paid":      {Status: StatusPaid},
+		"search":    {Q: "ana"},
+	}
+	for _, sortBy := range SessionSorts {
+		for fname, f := range filters {
+			f.Sort = sortBy
+			all, err := s.ListSessions(ctx, SessionPage{SessionFilter: f, Limit: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := expectedOrder(all, sortBy)
+			if got := orders(all); !slices.Equal(got, want) {
+				t.Errorf("%s, %s: order %v, want %v", sortBy, fname, got, want)
+			}
+			for _, size := range []int{1, 2, 3} {
+				t.Run(fmt.Sprintf("%s/%s/pages of %d", sortBy, fname, size), func(t *testing.T) {
+					var got []string
+					seen := map[uint]bool{}
+					var after *SessionCursor
+					for page := 0; page <= len(all); page++ {
+						rows, err := s.ListSessions(ctx, SessionPage{SessionFilter: f, After: after, Limit: size})
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, r := range rows {
+							if seen[r.ID] {
+								t.Fatalf("row %s on two pages", r.MerchantOrderID)
+							}
+							seen[r.ID] = true
+						}
+						got = append(got, orders(rows)...)
+						if len(rows) < size {
+							break
+						}
+						// The cursor travels as text, so round-trip it like a browser would.
+						cur, err := ParseSessionCursor(f.CursorAfter(&rows[len(rows)-1]).String())
+						if err != nil {
+							t.Fatal(err)
+						}
+						after = &cur
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("pages gave %v, want %v", got, want)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestEachSessionExportsEmail(t *testing.T) {
+	s := listStore(t)
+	insertListRows(t, s, listRows())
+	emails := map[string]string{}
+	err := s.EachSession(context.Background(), SessionFilter{Sort: SortDateAsc}, func(r *SessionExport) error {
+		emails[r.MerchantOrderID] = r.CustomerEmail
+		if r.CreatedAt.IsZero() || r.SessionToken == "" {
+			t.Errorf("row %s lost its session fields: %+v", r.MerchantOrderID, r.Session)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if emails["OC-1"] != "Ana.Perez@Shop.cl" || emails["OC-5"] != "" || len(emails) != 9 {
+		t.Fatalf("emails = %v", emails)
+	}
+}
+
+func TestParseSessionCursor(t *testing.T) {
+	good := map[string]SessionCursor{
+		"0_1":                     {Key: 0, ID: 1},
+		"1773144000000000000_42":  {Key: 1773144000000000000, ID: 42},
+		"5000_7":                  {Key: 5000, ID: 7},
+		"9223372036854775807_999": {Key: 9223372036854775807, ID: 999},
+	}
+	for in, want := range good {
+		got, err := ParseSessionCursor(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSessionCursor(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+		if got.String() != in {
+			t.Errorf("%+v.String() = %q, want %q", got, got.String(), in)
+		}
+	}
+	for _, in := range []string{"", "_", "1_", "_1", "1", "-1_2", "1_-2", "+1_2", "1_0", " 1_2", "1_2 ", "1_2_3",
+		"1e3_2", "0x1_2", "1.5_2", "9223372036854775808_1", "1_4294967296", "1_2;DROP TABLE sessions", "١_٢"} {
+		if got, err := ParseSessionCursor(in); err == nil {
+			t.Errorf("ParseSessionCursor(%q) = %+v, want an error", in, got)
+		}
+	}
+}
+
+func TestEmailPrefixRange(t *testing.T) {
+	lo, hi := emailPrefixRange("Ana.P")
+	if lo != "ana.p" || hi != "ana.p\xff" {
+		t.Fatalf("emailPrefixRange = %q, %q", lo, hi)
+	}
+}
+
+// TestSessionQueriesUseIndexes reads SQLite's plan for each list query: none
+// may scan a table without an index, searches must be a union of index
+// lookups, and unsearched pages must come off an index already in order.
+func TestSessionQueriesUseIndexes(t *testing.T) {
+	s := listStore(t)
+	cursor := &SessionCursor{Key: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC).UnixNano(), ID: 10}
+	tests := []struct {
+		name   string
+		filter SessionFilter
+		after  *SessionCursor
+		search bool
+	}{
+		{"first page", SessionFilter{}, nil, false},
+		{"next page", SessionFilter{}, cursor, false},
+		{"oldest first", SessionFilter{Sort: SortDateAsc}, cursor, false},
+		{"by amount", SessionFilter{Sort: SortAmount}, nil, false},
+		{"by amount, next page", SessionFilter{Sort: SortAmountAsc}, &SessionCursor{Key: 5000, ID: 3}, false},
+		{"status filter", SessionFilter{Status: StatusPaid}, nil, false},
+		{"status filter, next page", SessionFilter{Status: StatusPaid}, cursor, false},
+		{"status filter by amount", SessionFilter{Status: StatusFailed, Sort: SortAmount}, nil, false},
+		{"mode filter", SessionFilter{Mode: "live"}, cursor, false},
+		{"mode filter by amount", SessionFilter{Mode: "sandbox", Sort: SortAmountAsc}, nil, false},
+		{"date range", SessionFilter{From: cursor.at(), Until: cursor.at().Add(24 * time.Hour)}, nil, false},
+		{"search by payment_token", SessionFilter{Q: "PT-abc"}, nil, true},
+		{"search by order id", SessionFilter{Q: "OC-1"}, nil, true},
+		{"search by session_token", SessionFilter{Q: "0123456789abcdef"}, nil, true},
+		{"search by email prefix", SessionFilter{Q: "ana@"}, nil, true},
+		{"search with status, mode, dates, amount sort and cursor",
+			SessionFilter{Q: "ana", Status: StatusPaid, Mode: "live", From: cursor.at(), Sort: SortAmount}, &SessionCursor{Key: 1, ID: 1}, true},
+	}
+	for _, tt := range tests {
+		for _, columns := range []string{sessionColumns, exportColumns} {
+			limit := 51
+			if columns == exportColumns {
+				limit = 0
+			}
+			query, args := sessionQuery(columns, tt.filter, tt.after, limit)
+			var plan []struct{ Detail string }
+			if err := s.read.Raw("EXPLAIN QUERY PLAN "+query, args...).Scan(&plan).Error; err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			var lines []string
+			for _, p := range plan {
+				lines = append(lines, p.Detail)
+			}
+			text := strings.Join(lines, "\n")
+			for _, line := range lines {
+				if strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, " USING ") {
+					t.Errorf("%s (%s): full table scan %q in plan:\n%s", tt.name, columns, line, text)
+				}
+				if tt.search && strings.HasPrefix(line, "SCAN ") {
+					t.Errorf("%s (%s): a search walks an index %q:\n%s", tt.name, columns, line, text)
+				}
+			}
+			if tt.search && !strings.Contains(text, "MULTI-INDEX OR") {
+				t.Errorf("%s (%s): search is not a union of index lookups:\n%s", tt.name, columns, text)
+			}
+			if tt.search && !strings.Contains(text, "idx_links_customer_email_nocase") {
+				t.Errorf("%s (%s): email prefix does not use the NOCASE index:\n%s", tt.name, columns, text)
+			}
+			if !tt.search && strings.Contains(text, "TEMP B-TREE") {
+				t.Errorf("%s (%s): sorts the whole result instead of reading an index in order:\n%s", tt.name, columns, text)
+			}
+		}
+	}
+}
+
+func (c *SessionCursor) at() time.Time { return time.Unix(0, c.Key).UTC() }
