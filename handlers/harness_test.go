@@ -50,6 +50,7 @@ type harnessSetup struct {
 	broker       *handlers.Broker
 	dropWebhooks bool
 	jobs         bool
+	log          io.Writer
 }
 
 type harnessOption func(*harnessSetup)
@@ -72,6 +73,11 @@ func withLostNotifications() harnessOption {
 // withJobs runs the app's background jobs for the test's lifetime.
 func withJobs() harnessOption {
 	return func(s *harnessSetup) { s.jobs = true }
+}
+
+// withLog sends the app's log to w.
+func withLog(w io.Writer) harnessOption {
+	return func(s *harnessSetup) { s.log = w }
 }
 
 // withBroker gives the app an event broker the test controls.
@@ -123,7 +129,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	client := etpay.NewClient(etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: 2e9})
 	deps := handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret", Events: setup.broker}
-	if os.Getenv("TEST_LOG") != "" { // TEST_LOG=1 go test … shows the app's log
+	if setup.log != nil {
+		deps.Logger = slog.New(slog.NewTextHandler(setup.log, nil))
+	} else if os.Getenv("TEST_LOG") != "" { // TEST_LOG=1 go test … shows the app's log
 		deps.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	if setup.jobs {
