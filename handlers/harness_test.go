@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -128,6 +129,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	client := etpay.NewClient(etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: 2e9})
+	if setup.broker == nil {
+		setup.broker = handlers.NewBroker()
+	}
 	deps := handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret", Events: setup.broker}
 	if setup.log != nil {
 		deps.Logger = slog.New(slog.NewTextHandler(setup.log, nil))
@@ -142,7 +146,8 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	app := handlers.New(deps)
 	go app.Listener(ln)
 	t.Cleanup(func() {
-		app.Shutdown()
+		setup.broker.Close() // as main does: open live tables would hold shutdown up
+		app.ShutdownWithTimeout(5 * time.Second)
 		store.Close()
 	})
 	return &harness{t: t, app: app, store: store, cfg: cfg, sandbox: sb, etpay: etpaySrv, base: base}
