@@ -19,6 +19,7 @@ import (
 
 	"etpay-dashboard/config"
 	"etpay-dashboard/etpay/sandbox"
+	"etpay-dashboard/handlers"
 	"etpay-dashboard/models"
 	"etpay-dashboard/views"
 )
@@ -63,6 +64,7 @@ func runLinks(ctx context.Context, env environment, args []string) error {
 	amount := fs.String("amount", "", "amount in whole CLP, digits only")
 	email := fs.String("email", "", "customer email (optional)")
 	description := fs.String("description", "", "description shown to the customer (optional)")
+	emailLang := fs.String("email-lang", "es", "language of the email to the customer: es or en")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -97,7 +99,22 @@ func runLinks(ctx context.Context, env environment, args []string) error {
 		}
 		return errors.New(strings.Join(msgs, "; "))
 	}
-	link, err := store.CreateLink(ctx, in)
+	if *emailLang != "es" && *emailLang != "en" {
+		return errors.New("--email-lang must be es or en")
+	}
+	var (
+		link   *models.Link
+		queued *models.OutboxMessage
+	)
+	if in.CustomerEmail == "" {
+		link, err = store.CreateLink(ctx, in)
+	} else {
+		// The email is queued with the link, in one transaction; the
+		// server's worker sends it, so this exits 0 even while SMTP is down.
+		link, queued, err = store.CreateLinkWithEmail(ctx, in, func(l *models.Link) (*models.OutboxMessage, error) {
+			return handlers.LinkEmail(cfg, l, *emailLang)
+		})
+	}
 	if errors.Is(err, models.ErrOrderInUse) {
 		return fmt.Errorf("--order: %s", l.T("invalid.order_in_use"))
 	}
@@ -105,6 +122,12 @@ func runLinks(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "link created for order %s, %s (%s mode)\n", link.MerchantOrderID, views.FormatCLP(link.Amount), link.Mode)
+	if queued != nil {
+		fmt.Fprintf(env.stdout, "email to %s queued in the outbox (Message-ID <%s>); the server sends it\n", queued.To, queued.MessageID)
+		if cfg.SMTPURL == nil {
+			fmt.Fprintln(env.stdout, "note: SMTP_URL is not set, so it will wait in the outbox until it is")
+		}
+	}
 	fmt.Fprintln(env.stdout, cfg.URL("/pay/"+link.Code))
 	return nil
 }

@@ -28,7 +28,7 @@ import (
 const usage = `usage:
   etpay-dashboard [flags]                       serve the dashboard (see README for settings)
   etpay-dashboard sandbox [--addr :9090] [--merchant-code C] [--merchant-api-token T]
-  etpay-dashboard links create --order ID --amount N [--email E] [--description TEXT]
+  etpay-dashboard links create --order ID --amount N [--email E [--email-lang es|en]] [--description TEXT]
   etpay-dashboard users add --email E --role admin|staff|viewer --password-stdin
   etpay-dashboard backup --to FILE
 `

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -46,6 +47,20 @@ type Config struct {
 	MaxOrderAmount   int64
 	TrustedProxies   []*net.IPNet
 	Mode             Mode
+	// SMTPURL is where email goes out (a secret: it may carry a password);
+	// nil means email waits in the outbox.
+	SMTPURL *url.URL
+	// MailFrom is the sender and Reply-To of every email, as given.
+	MailFrom string
+	// MerchantName is the shop's name shown in emails and on customer pages.
+	MerchantName string
+	// MailGiveUpAfter is how long a failing email keeps being retried.
+	MailGiveUpAfter time.Duration
+	// MailPoll is how often the outbox worker looks for email to send, and
+	// MailRetry the wait before the first retry (doubling afterwards). They
+	// are not settings: Load sets the defaults and tests shorten them.
+	MailPoll  time.Duration
+	MailRetry time.Duration
 	// Warnings are non-fatal findings (such as plain http in live mode) for the caller to log.
 	Warnings []string
 }
@@ -77,7 +92,17 @@ var Settings = []Setting{
 	{"RECONCILE_AFTER", "15m", false, "how long a session may stay pending before we ask ETpay about it"},
 	{"MAX_ORDER_AMOUNT", "100000000", false, "largest amount in CLP a link may ask for"},
 	{"TRUSTED_PROXIES", "", false, "comma-separated CIDRs whose X-Forwarded-For is believed"},
+	{"SMTP_URL", "", true, "SMTP server for outgoing email: smtp://host:25, smtp://user:pass@host:587 (STARTTLS when offered), smtp+starttls://… (STARTTLS required), smtps://host:465 (implicit TLS); unset: email waits in the outbox"},
+	{"MAIL_FROM", "", false, "sender and Reply-To of every email, e.g. Pagos Tienda <pagos@shop.cl>; required with SMTP_URL"},
+	{"MERCHANT_NAME", "", false, "the shop's name shown in emails and on customer pages (default: BASE_URL's host name)"},
+	{"MAIL_GIVE_UP_AFTER", "48h", false, "how long an email that cannot be sent is retried before it is marked failed"},
 }
+
+// Defaults of the outbox worker's timing (see Config.MailPoll).
+const (
+	DefaultMailPoll  = 5 * time.Second
+	DefaultMailRetry = 5 * time.Second
+)
 
 // Load reads the settings from args (flags, without the program name) and getenv.
 func Load(args []string, getenv func(string) string) (*Config, error) {
@@ -203,6 +228,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is empty"))
 	}
+	errs = append(errs, c.loadMail(secret("SMTP_URL"), value("MAIL_FROM"), value("MERCHANT_NAME"), orDefault("MAIL_GIVE_UP_AFTER"))...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -272,4 +298,75 @@ func parseCIDRs(raw string) ([]*net.IPNet, error) {
 		nets = append(nets, n)
 	}
 	return nets, nil
+}
+
+// SMTP URL schemes: smtp uses STARTTLS when offered, smtp+starttls requires
+// it, smtps is TLS from the first byte.
+const (
+	SchemeSMTP         = "smtp"
+	SchemeSMTPStartTLS = "smtp+starttls"
+	SchemeSMTPS        = "smtps"
+)
+
+// loadMail validates the mail settings into c. Messages never repeat
+// SMTP_URL: it may carry a password.
+func (c *Config) loadMail(smtpURL, from, merchant, giveUp string) []error {
+	var errs []error
+	c.MailPoll, c.MailRetry = DefaultMailPoll, DefaultMailRetry
+	if smtpURL != "" {
+		u, err := parseSMTPURL(smtpURL)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.SMTPURL = u
+		if from == "" {
+			errs = append(errs, errors.New("MAIL_FROM is required when SMTP_URL is set, e.g. MAIL_FROM=pagos@shop.cl"))
+		}
+	}
+	if from != "" {
+		if a, err := mail.ParseAddress(from); err != nil || !strings.Contains(a.Address, "@") {
+			errs = append(errs, fmt.Errorf("MAIL_FROM %q is not an email address such as pagos@shop.cl or \"Tienda <pagos@shop.cl>\"", from))
+		}
+	}
+	c.MailFrom = from
+	c.MerchantName = merchant
+	if c.MerchantName == "" && c.BaseURL != nil {
+		c.MerchantName = c.BaseURL.Hostname()
+	}
+	if utf8.RuneCountInString(c.MerchantName) > 100 || strings.ContainsFunc(c.MerchantName, unicode.IsControl) {
+		errs = append(errs, errors.New("MERCHANT_NAME must be one line of at most 100 characters"))
+	}
+	var err error
+	if c.MailGiveUpAfter, err = time.ParseDuration(giveUp); err != nil || c.MailGiveUpAfter <= 0 {
+		errs = append(errs, fmt.Errorf("MAIL_GIVE_UP_AFTER %q is not a positive duration such as 48h", giveUp))
+	}
+	return errs
+}
+
+// parseSMTPURL checks an SMTP_URL without ever quoting it back.
+func parseSMTPURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("SMTP_URL is not a URL such as smtp://host:25 (special characters in the password must be percent-encoded)")
+	}
+	switch u.Scheme {
+	case SchemeSMTP, SchemeSMTPStartTLS, SchemeSMTPS:
+	default:
+		return nil, errors.New("SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
+	}
+	if u.Hostname() == "" {
+		return nil, errors.New("SMTP_URL has no host")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, errors.New("SMTP_URL has an invalid port")
+		}
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return nil, errors.New("SMTP_URL must have no path, query or fragment")
+	}
+	if u.User != nil && u.User.Username() == "" {
+		return nil, errors.New("SMTP_URL has a password but no user name")
+	}
+	return u, nil
 }

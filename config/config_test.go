@@ -450,11 +450,12 @@ func TestURL(t *testing.T) {
 }
 
 func TestSettingsMatchFlags(t *testing.T) {
-	secrets := map[string]bool{"ETPAY_MERCHANT_API_TOKEN": true, "ADMIN_PASSWORD": true, "SESSION_SECRET": true}
+	secrets := map[string]bool{"ETPAY_MERCHANT_API_TOKEN": true, "ADMIN_PASSWORD": true, "SESSION_SECRET": true, "SMTP_URL": true}
 	// The spine issue's 13 settings, then the ones later issues name.
 	want := []string{"LISTEN_ADDR", "BASE_URL", "DATABASE_URL", "ETPAY_API_URL", "ETPAY_PMT_URL",
 		"ETPAY_MERCHANT_CODE", "ETPAY_MERCHANT_API_TOKEN", "ADMIN_EMAIL", "ADMIN_PASSWORD", "SESSION_SECRET",
-		"LINK_SESSION_REUSE", "MAX_ORDER_AMOUNT", "TRUSTED_PROXIES", "RECONCILE_AFTER"}
+		"LINK_SESSION_REUSE", "MAX_ORDER_AMOUNT", "TRUSTED_PROXIES", "RECONCILE_AFTER",
+		"SMTP_URL", "MAIL_FROM", "MERCHANT_NAME", "MAIL_GIVE_UP_AFTER"}
 	var got []string
 	for _, s := range Settings {
 		got = append(got, s.Name)
@@ -472,4 +473,85 @@ func TestSettingsMatchFlags(t *testing.T) {
 			t.Errorf("%s has no usage text", s.Name)
 		}
 	}
+}
+
+func TestLoadMail(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "smtp")
+	if err := os.WriteFile(secretFile, []byte("smtps://u%40shop.cl:s3cr3t@mail.shop.cl:465\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		vars    []string
+		wantErr string // substring of the error; empty: loads
+		check   func(t *testing.T, c *Config)
+	}{
+		{"defaults", nil, "", func(t *testing.T, c *Config) {
+			if c.SMTPURL != nil || c.MailFrom != "" || c.MerchantName != "localhost" || c.MailGiveUpAfter != 48*time.Hour {
+				t.Errorf("mail settings = %v %q %q %v", c.SMTPURL, c.MailFrom, c.MerchantName, c.MailGiveUpAfter)
+			}
+			if c.MailPoll != 5*time.Second || c.MailRetry > 10*time.Second {
+				t.Errorf("MailPoll = %v, MailRetry = %v", c.MailPoll, c.MailRetry)
+			}
+		}},
+		{"plain smtp", []string{"SMTP_URL", "smtp://localhost:25", "MAIL_FROM", "pagos@shop.cl", "MERCHANT_NAME", "Tienda Ñuñoa"}, "", func(t *testing.T, c *Config) {
+			if c.SMTPURL.Scheme != SchemeSMTP || c.SMTPURL.Host != "localhost:25" || c.MerchantName != "Tienda Ñuñoa" {
+				t.Errorf("SMTPURL = %v, MerchantName = %q", c.SMTPURL, c.MerchantName)
+			}
+		}},
+		{"starttls with user", []string{"SMTP_URL", "smtp+starttls://me%40gmail.com:app-pass@smtp.gmail.com:587", "MAIL_FROM", "Tienda <me@gmail.com>"}, "", func(t *testing.T, c *Config) {
+			if p, _ := c.SMTPURL.User.Password(); c.SMTPURL.User.Username() != "me@gmail.com" || p != "app-pass" {
+				t.Errorf("user = %v", c.SMTPURL.User)
+			}
+		}},
+		{"from a file", []string{"SMTP_URL_FILE", secretFile, "SMTP_URL", "smtp://ignored", "MAIL_FROM", "pagos@shop.cl"}, "", func(t *testing.T, c *Config) {
+			if c.SMTPURL.Scheme != SchemeSMTPS || c.SMTPURL.Hostname() != "mail.shop.cl" {
+				t.Errorf("SMTPURL = %v", c.SMTPURL)
+			}
+		}},
+		{"give up after", []string{"MAIL_GIVE_UP_AFTER", "2h"}, "", func(t *testing.T, c *Config) {
+			if c.MailGiveUpAfter != 2*time.Hour {
+				t.Errorf("MailGiveUpAfter = %v", c.MailGiveUpAfter)
+			}
+		}},
+		{"http scheme", []string{"SMTP_URL", "http://mail.shop.cl", "MAIL_FROM", "a@shop.cl"}, "smtp://", nil},
+		{"no host", []string{"SMTP_URL", "smtp://:25", "MAIL_FROM", "a@shop.cl"}, "no host", nil},
+		{"bad port", []string{"SMTP_URL", "smtp://mail.shop.cl:99999", "MAIL_FROM", "a@shop.cl"}, "port", nil},
+		{"path", []string{"SMTP_URL", "smtp://mail.shop.cl/x", "MAIL_FROM", "a@shop.cl"}, "path", nil},
+		{"no MAIL_FROM", []string{"SMTP_URL", "smtp://mail.shop.cl"}, "MAIL_FROM is required", nil},
+		{"bad MAIL_FROM", []string{"MAIL_FROM", "pagos"}, "MAIL_FROM", nil},
+		{"merchant on two lines", []string{"MERCHANT_NAME", "a\nb"}, "MERCHANT_NAME", nil},
+		{"zero give up", []string{"MAIL_GIVE_UP_AFTER", "0s"}, "MAIL_GIVE_UP_AFTER", nil},
+		{"give up not a duration", []string{"MAIL_GIVE_UP_AFTER", "2 days"}, "MAIL_GIVE_UP_AFTER", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(nil, env(with(nil, tt.vars...)))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "app-pass") {
+					t.Errorf("error %q shows the SMTP password", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+	t.Run("SMTP_URL is no flag", func(t *testing.T) {
+		if _, err := Load([]string{"--smtp-url", "smtp://x"}, env(nil)); err == nil {
+			t.Error("--smtp-url accepted; a secret must not be a flag")
+		}
+	})
+	t.Run("password never quoted", func(t *testing.T) {
+		_, err := Load(nil, env(map[string]string{"SMTP_URL": "ftp://u:s3cr3t@host", "MAIL_FROM": "a@shop.cl"}))
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("error = %v", err)
+		}
+	})
 }

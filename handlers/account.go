@@ -18,12 +18,18 @@ func (a *app) renderAccount(c *fiber.Ctx, status int, errs map[string]string, al
 	if errs == nil {
 		errs = map[string]string{}
 	}
+	mailAlerts, mailDone, err := a.accountMail(c)
+	if err != nil {
+		return err
+	}
 	return a.render(c, status, "admin/account", fiber.Map{
-		"Title":     l.T("account.title"),
-		"Languages": views.Languages,
-		"Errors":    errs,
-		"Alert":     alert,
-		"Done":      doneMessage(c),
+		"MailAlerts": mailAlerts,
+		"MailDone":   mailDone,
+		"Title":      l.T("account.title"),
+		"Languages":  views.Languages,
+		"Errors":     errs,
+		"Alert":      alert,
+		"Done":       doneMessage(c),
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -298,5 +299,30 @@ func TestSandboxBannerInSandboxModeOnly(t *testing.T) {
 		if !strings.Contains(b.get(path).body, "SANDBOX") {
 			t.Fatalf("%s in sandbox mode does not say SANDBOX", path)
 		}
+	}
+}
+
+func TestParallelGuessesCannotPassTheThrottle(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("staff@shop.cl", models.RoleStaff)
+	b := h.browser()
+	token := csrfToken(t, b.get("/login").body)
+	statuses := make(chan int, 30)
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- b.post("/login", url.Values{"email": {"staff@shop.cl"}, "password": {"guess guess guess"}, "csrf": {token}}).status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	if counts[http.StatusUnauthorized] != 5 || counts[http.StatusTooManyRequests] != 25 {
+		t.Fatalf("30 parallel guesses answered %v, want 5 checked and 25 throttled", counts)
 	}
 }

@@ -128,9 +128,11 @@ func New(d Deps) *fiber.App {
 	a.eventRoutes(admin)
 	a.overviewRoutes(admin)
 	a.userRoutes(admin)
+	a.mailRoutes(admin)
 
 	if d.Jobs != nil {
 		go a.reconcileLoop(d.Jobs)
+		go a.mailLoop(d.Jobs)
 	}
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
 	return f

@@ -45,7 +45,7 @@ func (a *app) login(c *fiber.Ctx) error {
 		a.auditAs(c, nil, email, models.AuditLoginFailed, "")
 		return failed(fiber.StatusUnauthorized, "login.failed")
 	}
-	a.throttle.succeed(email)
+	a.throttle.succeed(ip, email)
 	sid := rand.Text() + rand.Text()
 	if err := a.Store.CreateStaffSession(c.UserContext(), sid, user.ID, sessionTTL*time.Second); err != nil {
 		return err
@@ -71,57 +71,94 @@ func (a *app) logout(c *fiber.Ctx) error {
 	return c.Redirect("/login", fiber.StatusSeeOther)
 }
 
-// loginThrottle counts failed logins per client address and per account over
-// a sliding window, in memory (one process serves the panel).
+// loginThrottle limits password attempts per client address and per account
+// over a sliding window, in memory (one process serves the panel). An attempt
+// is counted before the password is checked, so parallel guesses cannot
+// slip past the limit while bcrypt runs; a successful login gives it back.
 type loginThrottle struct {
-	mu       sync.Mutex
-	failures map[string][]time.Time
-	window   time.Duration
-	perIP    int
-	perUser  int
-	now      func() time.Time
+	mu      sync.Mutex
+	byIP    map[string][]time.Time
+	byUser  map[string][]time.Time
+	window  time.Duration
+	perIP   int
+	perUser int
+	now     func() time.Time
 }
+
+// maxThrottleKeys bounds each map's memory under a spray of addresses or names.
+const maxThrottleKeys = 100_000
 
 func newLoginThrottle() *loginThrottle {
-	return &loginThrottle{failures: map[string][]time.Time{}, window: 15 * time.Minute, perIP: 20, perUser: 5, now: time.Now}
-}
-
-func (t *loginThrottle) allow(ip, email string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.recent("ip:"+ip) < t.perIP && t.recent("user:"+email) < t.perUser
-}
-
-func (t *loginThrottle) fail(ip, email string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	t.failures["ip:"+ip] = append(t.failures["ip:"+ip], now)
-	t.failures["user:"+email] = append(t.failures["user:"+email], now)
-	if len(t.failures) > 100_000 {
-		t.failures = map[string][]time.Time{} // bound memory under a spray of addresses
+	return &loginThrottle{
+		byIP: map[string][]time.Time{}, byUser: map[string][]time.Time{},
+		window: 15 * time.Minute, perIP: 20, perUser: 5, now: time.Now,
 	}
 }
 
-func (t *loginThrottle) succeed(email string) {
+// allow counts an attempt for ip and email and reports whether it may go
+// ahead; a refused attempt is not counted.
+func (t *loginThrottle) allow(ip, email string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.failures, "user:"+email)
+	now := t.now()
+	if t.recent(t.byIP, ip, now) >= t.perIP || t.recent(t.byUser, email, now) >= t.perUser {
+		return false
+	}
+	t.add(t.byIP, ip, now)
+	t.add(t.byUser, email, now)
+	return true
 }
 
-// recent counts failures inside the window, dropping older ones.
-func (t *loginThrottle) recent(key string) int {
-	cutoff := t.now().Add(-t.window)
-	times := t.failures[key]
+// fail is called after a wrong password; allow already counted the attempt.
+func (t *loginThrottle) fail(ip, email string) {}
+
+// succeed clears the account's failures and gives the address its attempt back.
+func (t *loginThrottle) succeed(ip, email string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.byUser, email)
+	if times := t.byIP[ip]; len(times) > 0 {
+		t.byIP[ip] = times[:len(times)-1]
+	}
+}
+
+func (t *loginThrottle) add(m map[string][]time.Time, key string, now time.Time) {
+	if _, ok := m[key]; !ok && len(m) >= maxThrottleKeys {
+		t.prune(m, now)
+	}
+	m[key] = append(m[key], now)
+}
+
+// prune drops expired entries; if the map is still full, the oldest half of
+// what remains goes, so one flood cannot wipe every account's count at once.
+func (t *loginThrottle) prune(m map[string][]time.Time, now time.Time) {
+	for key := range m {
+		t.recent(m, key, now)
+	}
+	if len(m) < maxThrottleKeys {
+		return
+	}
+	cutoff := now.Add(-t.window / 2)
+	for key, times := range m {
+		if times[len(times)-1].Before(cutoff) {
+			delete(m, key)
+		}
+	}
+}
+
+// recent counts key's attempts inside the window, dropping older ones.
+func (t *loginThrottle) recent(m map[string][]time.Time, key string, now time.Time) int {
+	cutoff := now.Add(-t.window)
+	times := m[key]
 	i := 0
 	for i < len(times) && times[i].Before(cutoff) {
 		i++
 	}
 	times = times[i:]
 	if len(times) == 0 {
-		delete(t.failures, key)
+		delete(m, key)
 	} else {
-		t.failures[key] = times
+		m[key] = times
 	}
 	return len(times)
 }

@@ -128,13 +128,19 @@ const keepAlive = 15 * time.Second
 func (a *app) streamEvents(c *fiber.Ctx) error {
 	// The stream writer runs after the request is recycled: copy what it needs.
 	l := a.locale(c)
-	viewer := views.ForViewer(currentUser(c))
+	sid := session(c).staffSessionID()
 	lastID := c.Get("Last-Event-ID")
 	ch, backlog, resync := a.events.subscribe(lastID)
 
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no")
+	// A login ended while the stream is open (logout, disabled user, new
+	// password) gets no further row: the stream checks before each write.
+	stillLoggedIn := func() bool {
+		_, err := a.Store.UserBySession(context.Background(), sid)
+		return err == nil
+	}
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer a.events.unsubscribe(ch)
 		fmt.Fprintf(w, "retry: 2000\n\n")
@@ -142,7 +148,7 @@ func (a *app) streamEvents(c *fiber.Ctx) error {
 			fmt.Fprintf(w, "event: resync\ndata: {}\n\n")
 		}
 		for _, ev := range backlog {
-			writeSessionEvent(w, ev, l, viewer)
+			writeSessionEvent(w, ev, l)
 		}
 		if w.Flush() != nil {
 			return
@@ -153,11 +159,14 @@ func (a *app) streamEvents(c *fiber.Ctx) error {
 		for {
 			select {
 			case ev, ok := <-ch:
-				if !ok {
+				if !ok || !stillLoggedIn() {
 					return
 				}
-				writeSessionEvent(w, ev, l, viewer)
+				writeSessionEvent(w, ev, l)
 			case <-ticker.C:
+				if !stillLoggedIn() {
+					return
+				}
 				fmt.Fprintf(w, ": keep-alive\n\n")
 			case <-deadline:
 				return
@@ -173,7 +182,10 @@ func (a *app) streamEvents(c *fiber.Ctx) error {
 // sessionRow is a session as the live table shows it, already formatted for
 // one user's language; the page's script puts each field in with textContent.
 type sessionRow struct {
-	ID               uint   `json:"id"`
+	ID uint `json:"id"`
+	// Version orders updates of one row: the page ignores one older than
+	// what it shows, as two changes may be published out of order.
+	Version          int64  `json:"version"`
 	URL              string `json:"url"`
 	MerchantOrderID  string `json:"merchant_order_id"`
 	Mode             string `json:"mode"`
@@ -189,6 +201,7 @@ type sessionRow struct {
 func newSessionRow(s models.Session, l views.Locale) sessionRow {
 	row := sessionRow{
 		ID:               s.ID,
+		Version:          s.UpdatedAt.UnixNano(),
 		URL:              "/admin/sessions/" + strconv.FormatUint(uint64(s.ID), 10),
 		MerchantOrderID:  s.MerchantOrderID,
 		Mode:             s.Mode,
@@ -206,8 +219,9 @@ func newSessionRow(s models.Session, l views.Locale) sessionRow {
 	return row
 }
 
-func writeSessionEvent(w *bufio.Writer, ev sessionEvent, l views.Locale, viewer bool) {
-	_ = viewer // rows carry no personal data today; kept so masking has one place to go
+// writeSessionEvent writes one row. Rows carry no customer email or RUT, so
+// viewers get the same as staff.
+func writeSessionEvent(w *bufio.Writer, ev sessionEvent, l views.Locale) {
 	data, err := json.Marshal(newSessionRow(ev.Session, l))
 	if err != nil {
 		return

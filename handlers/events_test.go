@@ -140,3 +140,27 @@ func TestBrokerCloseEndsStreams(t *testing.T) {
 		t.Fatal("the stream stayed open after Close")
 	}
 }
+
+func TestLiveEventsStopWhenTheUserIsDisabled(t *testing.T) {
+	h := newHarness(t)
+	viewer := h.addUser("viewer@shop.cl", models.RoleViewer)
+	b := h.browser()
+	b.login("viewer@shop.cl")
+	events, _ := b.openStream(t, "")
+	h.pendingSession("OC-1")
+	if ev := next(t, events); ev.name != "session" {
+		t.Fatalf("first event %q", ev.name)
+	}
+	if err := h.store.DisableUser(context.Background(), viewer.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.pendingSession("OC-2")
+	select {
+	case ev, ok := <-events:
+		if ok {
+			t.Fatalf("a disabled user still got %+v", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream neither ended nor stayed silent-and-closed")
+	}
+}

@@ -100,7 +100,7 @@ func (a *app) saveLink(c *fiber.Ctx) error {
 	user := currentUser(c)
 	in.Mode = a.mode
 	in.CreatedByID = &user.ID
-	link, err := a.Store.CreateLink(c.UserContext(), in)
+	link, err := a.createLink(c, in)
 	if errors.Is(err, models.ErrOrderInUse) {
 		msgs := fieldMessages(a.locale(c), models.FieldErrors{"merchant_order_id": {Key: "invalid.order_in_use"}})
 		return a.renderLinkForm(c, fiber.StatusUnprocessableEntity, form, msgs)
@@ -111,6 +111,23 @@ func (a *app) saveLink(c *fiber.Ctx) error {
 	a.Logger.Info("link created", "link_id", link.ID, "user_id", user.ID)
 	a.audit(c, models.AuditLinkCreated, link.MerchantOrderID)
 	return c.Redirect("/admin/links/"+strconv.FormatUint(uint64(link.ID), 10), fiber.StatusSeeOther)
+}
+
+// createLink stores the link and, when it has a customer email, the email
+// that carries it, in one transaction: the email is never lost nor sent for
+// a link that was not made.
+func (a *app) createLink(c *fiber.Ctx, in models.LinkInput) (*models.Link, error) {
+	if in.CustomerEmail == "" {
+		return a.Store.CreateLink(c.UserContext(), in)
+	}
+	link, _, err := a.Store.CreateLinkWithEmail(c.UserContext(), in, func(l *models.Link) (*models.OutboxMessage, error) {
+		m, err := LinkEmail(a.Config, l, c.FormValue("email_lang"))
+		if err == nil {
+			m.CreatedByID = in.CreatedByID
+		}
+		return m, err
+	})
+	return link, err
 }
 
 // payURL is the customer's link for a code, always on BASE_URL.

@@ -25,13 +25,10 @@ func (a *app) openLink(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	switch link.Status {
-	case models.LinkPaid:
+	switch err := link.Startable(time.Now()); {
+	case errors.Is(err, models.ErrLinkPaid):
 		return a.renderPayMessage(c, fiber.StatusOK, link, "paid", "pay.paid_heading", "pay.paid_message", "")
-	case models.LinkCancelled:
-		return a.renderPayMessage(c, fiber.StatusGone, link, "closed", "pay.closed_heading", "pay.closed_message", "")
-	}
-	if link.Expired(time.Now()) {
+	case err != nil:
 		return a.renderPayMessage(c, fiber.StatusGone, link, "closed", "pay.closed_heading", "pay.closed_message", "")
 	}
 	if link.OpenedAt == nil {
@@ -187,5 +184,6 @@ func (a *app) renderPayMessage(c *fiber.Ctx, status int, link *models.Link, stat
 		"State":    state,
 		"RetryURL": retry,
 		"Refresh":  c.Locals("refresh"),
+		"Merchant": a.Config.MerchantName,
 	})
 }

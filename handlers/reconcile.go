@@ -87,6 +87,7 @@ func (a *app) reconcileSession(ctx context.Context, s *models.Session) (int, err
 		}
 		recorded++
 		a.Logger.Info("reconciliation recorded", "session_id", s.ID, "verdict", stored.Verdict, "effect", stored.Effect)
+		a.afterNotification(ctx, stored)
 	}
 	if recorded > 0 {
 		a.publishSession(ctx, s.ID)

@@ -8,7 +8,8 @@ import (
 	"etpay-dashboard/models"
 )
 
-// showSession is one session with its whole notification history.
+// showSession is one session with its whole notification history. Viewers
+// do not see raw bodies and claims: they may carry the customer's RUT.
 func (a *app) showSession(c *fiber.Ctx) error {
 	id, err := idParam(c)
 	if err != nil {

@@ -57,6 +57,12 @@ var rolePolicy = map[string]string{
 	"GET /admin/account":       models.RoleViewer,
 	"POST /admin/account":      models.RoleViewer,
 	"POST /admin/account/lang": models.RoleViewer,
+
+	"GET /admin/outbox":                  models.RoleViewer,
+	"GET /admin/outbox/:id/html":         models.RoleViewer,
+	"GET /admin/links/:id/email/preview": models.RoleStaff,
+	"POST /admin/links/:id/email":        models.RoleStaff,
+	"POST /admin/account/alerts":         models.RoleViewer,
 }
 
 // rank orders roles by power, so "at least staff" is a comparison.

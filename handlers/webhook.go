@@ -83,6 +83,7 @@ func (a *app) processNotification(ctx context.Context, body []byte, remote, sour
 	if stored.SessionID != nil {
 		a.publishSession(ctx, *stored.SessionID)
 	}
+	a.afterNotification(ctx, stored)
 	return stored, verifyErr, nil
 }
 
@@ -142,3 +143,13 @@ func (a *app) replayNotification(c *fiber.Ctx) error {
 }
 
 func itoa(id uint) string { return strconv.FormatUint(uint64(id), 10) }
+
+// afterNotification sends the emails a stored notification calls for: the
+// customer's receipt when it paid a session, and staff alerts. Both are
+// queued at most once; a mail problem never undoes a payment.
+func (a *app) afterNotification(ctx context.Context, stored *models.Notification) {
+	if stored.Effect == models.EffectPaid && stored.SessionID != nil {
+		a.queuePaymentReceipt(ctx, *stored.SessionID)
+	}
+	a.queueRejectedAlert(ctx, stored)
+}

@@ -16,7 +16,7 @@ var (
 // Kinds of event on a link's timeline, in the order they usually happen.
 const (
 	EventCreated      = "created"
-	EventEmailed      = "emailed" // reserved for the mail outbox; nothing records it yet
+	EventEmailed      = "emailed" // an outbox email: queued, sent or failed (EmailState)
 	EventOpened       = "opened"
 	EventSession      = "session"
 	EventNotification = "notification"
@@ -37,6 +37,11 @@ type TimelineEvent struct {
 	Session *Session
 	// Notification is set for notification events.
 	Notification *Notification
+	// Email and EmailState (MailQueued, MailSent or MailFailed) are set for
+	// emailed events; a queued email that failed an attempt keeps its
+	// LastError for the page to show.
+	Email      *OutboxMessage
+	EmailState string
 }
 
 // Expired reports whether an open link's expiry has passed, so that it must
@@ -58,8 +63,9 @@ func (l *Link) Startable(now time.Time) error {
 	return nil
 }
 
-// LinkTimeline returns everything that happened to link, oldest first, in at
-// most three queries whatever the number of sessions and notifications.
+// LinkTimeline returns everything that happened to link, oldest first, in a
+// fixed number of queries whatever the number of sessions, notifications and
+// emails.
 func (s *Store) LinkTimeline(ctx context.Context, link *Link, now time.Time) ([]TimelineEvent, error) {
 	db := s.read.WithContext(ctx)
 	var sessions []Session
@@ -68,13 +74,24 @@ func (s *Store) LinkTimeline(ctx context.Context, link *Link, now time.Time) ([]
 	}
 	var notes []Notification
 	if len(sessions) > 0 {
-		err := db.Where("session_id IN (?)", db.Model(&Session{}).Select("id").Where("link_id = ?", link.ID)).
-			Order("id").Find(&notes).Error
+		ids := make([]uint, len(sessions))
+		for i := range sessions {
+			ids[i] = sessions[i].ID
+		}
+		err := db.Where("session_id IN ?", ids).Order("id").Find(&notes).Error
 		if err != nil {
 			return nil, err
 		}
 	}
-	emails, err := s.userEmails(ctx, link.CreatedByID, link.CancelledByID)
+	mails, err := s.LinkEmails(ctx, link.ID)
+	if err != nil {
+		return nil, err
+	}
+	userIDs := []*uint{link.CreatedByID, link.CancelledByID}
+	for i := range mails {
+		userIDs = append(userIDs, mails[i].CreatedByID)
+	}
+	emails, err := s.userEmails(ctx, userIDs...)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +116,16 @@ func (s *Store) LinkTimeline(ctx context.Context, link *Link, now time.Time) ([]
 		}
 		if sess.PaidAt != nil {
 			events = append(events, TimelineEvent{At: *sess.PaidAt, Kind: EventPaid, Session: sess})
+		}
+	}
+	for i := range mails {
+		m := &mails[i]
+		events = append(events, TimelineEvent{At: m.CreatedAt, Kind: EventEmailed, Email: m, EmailState: MailQueued, By: emailOf(emails, m.CreatedByID)})
+		switch {
+		case m.SentAt != nil:
+			events = append(events, TimelineEvent{At: *m.SentAt, Kind: EventEmailed, Email: m, EmailState: MailSent})
+		case m.FailedAt != nil:
+			events = append(events, TimelineEvent{At: *m.FailedAt, Kind: EventEmailed, Email: m, EmailState: MailFailed})
 		}
 	}
 	if link.CancelledAt != nil {

@@ -83,7 +83,7 @@ func (s *Store) AddSession(ctx context.Context, sess *Session) error {
 		}
 		// Checked again here: the link may have been cancelled or expired
 		// while ETpay was being asked for the session.
-		if link.Status != LinkOpen || link.Expired(time.Now()) {
+		if link.Startable(time.Now()) != nil {
 			return ErrLinkClosed
 		}
 		sess.Status = StatusPending

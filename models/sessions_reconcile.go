@@ -5,12 +5,19 @@ import (
 	"time"
 )
 
+// reconcileWindow is how far back reconciliation looks: a session abandoned
+// longer ago than this is not asked about again and again.
+const reconcileWindow = 7 * 24 * time.Hour
+
 // OverdueSessions returns up to limit pending sessions of mode made before
-// cutoff, least recently checked first, for reconciliation.
+// cutoff and not checked since cutoff, least recently checked first, for
+// reconciliation.
 func (s *Store) OverdueSessions(ctx context.Context, mode string, cutoff time.Time, limit int) ([]Session, error) {
 	var rows []Session
+	cutoff = cutoff.UTC()
 	err := s.read.WithContext(ctx).
-		Where("status = ? AND mode = ? AND created_at < ?", StatusPending, mode, cutoff.UTC()).
+		Where("status = ? AND mode = ? AND created_at < ? AND created_at > ?", StatusPending, mode, cutoff, cutoff.Add(-reconcileWindow)).
+		Where("checked_at IS NULL OR checked_at < ?", cutoff).
 		Order("checked_at IS NOT NULL, checked_at, id").Limit(limit).Find(&rows).Error
 	return rows, err
 }

@@ -72,7 +72,7 @@ func dsn(path string, writer bool) string {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	err := s.write.WithContext(ctx).AutoMigrate(&User{}, &StaffSession{}, &Setting{}, &Link{}, &Session{}, &Notification{}, &AuditEntry{})
+	err := s.write.WithContext(ctx).AutoMigrate(&User{}, &StaffSession{}, &Setting{}, &Link{}, &Session{}, &Notification{}, &AuditEntry{}, &OutboxMessage{}, &MailAlertSubscription{})
 	if err != nil {
 		return fmt.Errorf("migrate database: %w", err)
 	}

@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds every template; names are paths without the .html extension.
 //
-//go:embed layouts partials admin auth pay errors
+//go:embed layouts partials admin auth pay errors mail
 var FS embed.FS

@@ -21,6 +21,11 @@
   }
 
   function update(row, data) {
+    var shown = Number(row.getAttribute("data-version") || 0);
+    if (data.version && data.version < shown) {
+      return; // an older change that arrived late
+    }
+    row.setAttribute("data-version", String(data.version || 0));
     setText(row, "merchant_order_id", data.merchant_order_id);
     setText(row, "amount", data.amount);
     setText(row, "payment_token", data.payment_token);

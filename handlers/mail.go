@@ -1,0 +1,255 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	htmltemplate "html/template"
+	"net/mail"
+	"strings"
+	"sync"
+	texttemplate "text/template"
+	"time"
+
+	"etpay-dashboard/config"
+	"etpay-dashboard/models"
+	"etpay-dashboard/views"
+)
+
+// mailData is what an email template sees. Templates live in views/mail:
+// NAME.html and NAME.txt for each kind, sharing mail/layout.html.
+type mailData struct {
+	L           views.Locale
+	Subject     string
+	Merchant    string
+	Order       string
+	Amount      int64
+	Description string
+	// URL is the customer's payment link, or the panel page an alert points to.
+	URL        string
+	ExpiresAt  *time.Time
+	PaidAt     *time.Time
+	Reference  string
+	Reason     string
+	ReceivedAt time.Time
+	From       string
+}
+
+type mailTemplateSet struct {
+	html *htmltemplate.Template
+	text *texttemplate.Template
+}
+
+// mailTemplates parses views/mail once: HTML through html/template, so
+// every value is escaped, and the text part through text/template.
+var mailTemplates = sync.OnceValues(func() (*mailTemplateSet, error) {
+	h, err := htmltemplate.New("mail").Funcs(views.Funcs()).ParseFS(views.FS, "mail/*.html")
+	if err != nil {
+		return nil, err
+	}
+	t, err := texttemplate.New("mail").Funcs(texttemplate.FuncMap(views.Funcs())).ParseFS(views.FS, "mail/*.txt")
+	if err != nil {
+		return nil, err
+	}
+	return &mailTemplateSet{html: h, text: t}, nil
+})
+
+// renderMail renders the text and HTML parts of the email called name.
+func renderMail(name string, data mailData) (text, html string, err error) {
+	set, err := mailTemplates()
+	if err != nil {
+		return "", "", err
+	}
+	var tb, hb bytes.Buffer
+	if err := set.text.ExecuteTemplate(&tb, name+".txt", data); err != nil {
+		return "", "", err
+	}
+	if err := set.html.ExecuteTemplate(&hb, name+".html", data); err != nil {
+		return "", "", err
+	}
+	return tb.String(), hb.String(), nil
+}
+
+// newMail renders an email into an outbox row with its Message-ID fixed now,
+// so that every attempt, and a resend after a crash, is the same email.
+func newMail(cfg *config.Config, kind, to, lang string, data mailData) (*models.OutboxMessage, error) {
+	data.L = views.NewLocale(lang)
+	data.Merchant = cfg.MerchantName
+	text, html, err := renderMail(kind, data)
+	if err != nil {
+		return nil, fmt.Errorf("render %s email: %w", kind, err)
+	}
+	return &models.OutboxMessage{
+		Kind:      kind,
+		To:        to,
+		Lang:      data.L.Lang,
+		Subject:   data.Subject,
+		TextBody:  text,
+		HTMLBody:  html,
+		MessageID: rand.Text() + "@" + mailDomain(cfg),
+	}, nil
+}
+
+// mailDomain is the right-hand side of our Message-IDs: MAIL_FROM's domain,
+// or BASE_URL's host.
+func mailDomain(cfg *config.Config) string {
+	if a, err := mail.ParseAddress(cfg.MailFrom); err == nil {
+		if at := strings.LastIndexByte(a.Address, '@'); at >= 0 && at < len(a.Address)-1 {
+			return a.Address[at+1:]
+		}
+	}
+	if h := cfg.BaseURL.Hostname(); h != "" {
+		return h
+	}
+	return "localhost"
+}
+
+// mailLang is es or en; anything else is Spanish, the customers' language.
+func mailLang(lang string) string {
+	return views.NewLocale(lang).Lang
+}
+
+// LinkEmail builds the email that carries link to its customer, in lang (es
+// or en), ready to queue. The command line uses it too.
+func LinkEmail(cfg *config.Config, link *models.Link, lang string) (*models.OutboxMessage, error) {
+	if link.CustomerEmail == "" {
+		return nil, models.ErrNoCustomerEmail
+	}
+	l := views.NewLocale(mailLang(lang))
+	m, err := newMail(cfg, models.MailLink, link.CustomerEmail, l.Lang, mailData{
+		Subject:     l.T("mail.link.subject", cfg.MerchantName, link.MerchantOrderID),
+		Order:       link.MerchantOrderID,
+		Amount:      link.Amount,
+		Description: link.Description,
+		URL:         cfg.URL("/pay/" + link.Code),
+		ExpiresAt:   link.ExpiresAt,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.LinkID = &link.ID
+	return m, nil
+}
+
+// receiptEmail is the customer's receipt for a paid session.
+func receiptEmail(cfg *config.Config, link *models.Link, s *models.Session) (*models.OutboxMessage, error) {
+	l := views.NewLocale("es")
+	m, err := newMail(cfg, models.MailReceipt, link.CustomerEmail, l.Lang, mailData{
+		Subject:     l.T("mail.receipt.subject", cfg.MerchantName, link.MerchantOrderID),
+		Order:       link.MerchantOrderID,
+		Amount:      s.Amount,
+		Description: link.Description,
+		PaidAt:      s.PaidAt,
+		Reference:   s.PaymentToken,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.LinkID, m.SessionID = &link.ID, &s.ID
+	m.DedupeKey = dedupeKey("receipt:session:%d", s.ID)
+	return m, nil
+}
+
+func dedupeKey(format string, args ...any) *string {
+	k := fmt.Sprintf(format, args...)
+	return &k
+}
+
+// queuePaymentReceipt queues, once per session, the customer's receipt (when
+// the link has an email) and an alert to every staff member who opted in.
+// Call it after a verified payment is applied (Effect == models.EffectPaid);
+// calling it again for the same session queues nothing more. Failures are
+// logged: the payment is already recorded and must not be undone by email.
+func (a *app) queuePaymentReceipt(ctx context.Context, sessionID uint) {
+	if err := a.queuePaymentMail(ctx, sessionID); err != nil {
+		a.Logger.Error("payment emails not queued", "session_id", sessionID, "err", err)
+	}
+}
+
+func (a *app) queuePaymentMail(ctx context.Context, sessionID uint) error {
+	s, err := a.Store.SessionByID(ctx, sessionID)
+	if err != nil {
+		return err
+	}
+	if s.Status != models.StatusPaid {
+		return nil
+	}
+	link := s.Link
+	if link == nil {
+		if link, err = a.Store.LinkByID(ctx, s.LinkID); err != nil {
+			return err
+		}
+	}
+	var msgs []*models.OutboxMessage
+	if link.CustomerEmail != "" {
+		m, err := receiptEmail(a.Config, link, s)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, m)
+	}
+	staff, err := a.Store.MailAlertRecipients(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range staff {
+		l := views.NewLocale(u.Lang)
+		m, err := newMail(a.Config, models.MailAlertPaid, u.Email, l.Lang, mailData{
+			Subject: l.T("mail.alert_paid.subject", s.MerchantOrderID, views.FormatCLP(s.Amount)),
+			Order:   s.MerchantOrderID,
+			Amount:  s.Amount,
+			URL:     a.Config.URL("/admin/sessions/" + itoa(s.ID)),
+		})
+		if err != nil {
+			return err
+		}
+		m.SessionID, m.UserID = &s.ID, &u.ID
+		m.DedupeKey = dedupeKey("alert_paid:session:%d:user:%d", s.ID, u.ID)
+		msgs = append(msgs, m)
+	}
+	return a.Store.QueueMessages(ctx, msgs...)
+}
+
+// queueRejectedAlert emails staff who opted in that a notification was
+// rejected. Call it after RecordNotification stores one with
+// Verdict == models.VerdictRejected; a rejected body that arrives again is
+// counted on the same row and alerts nobody twice.
+func (a *app) queueRejectedAlert(ctx context.Context, n *models.Notification) {
+	if n == nil || n.Verdict != models.VerdictRejected {
+		return
+	}
+	if err := a.queueRejectedMail(ctx, n); err != nil {
+		a.Logger.Error("rejected-notification alerts not queued", "notification_id", n.ID, "err", err)
+	}
+}
+
+func (a *app) queueRejectedMail(ctx context.Context, n *models.Notification) error {
+	staff, err := a.Store.MailAlertRecipients(ctx)
+	if err != nil || len(staff) == 0 {
+		return err
+	}
+	panel := a.Config.URL("/admin/sessions")
+	if n.SessionID != nil {
+		panel = a.Config.URL("/admin/sessions/" + itoa(*n.SessionID) + "#notification-" + itoa(n.ID))
+	}
+	msgs := make([]*models.OutboxMessage, 0, len(staff))
+	for _, u := range staff {
+		l := views.NewLocale(u.Lang)
+		m, err := newMail(a.Config, models.MailAlertRejected, u.Email, l.Lang, mailData{
+			Subject:    l.T("mail.alert_rejected.subject", n.Reason),
+			Order:      n.MerchantOrderID,
+			Reason:     n.Reason,
+			ReceivedAt: n.ReceivedAt,
+			From:       n.RemoteAddr,
+			URL:        panel,
+		})
+		if err != nil {
+			return err
+		}
+		m.SessionID, m.UserID = n.SessionID, &u.ID
+		m.DedupeKey = dedupeKey("alert_rejected:notification:%d:user:%d", n.ID, u.ID)
+		msgs = append(msgs, m)
+	}
+	return a.Store.QueueMessages(ctx, msgs...)
+}

@@ -1,0 +1,57 @@
+package handlers_test
+
+import (
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"etpay-dashboard/models"
+)
+
+// TestMailReceiptAndAlertsAfterARealPayment pays a link in the sandbox and
+// checks the customer's receipt and the opted-in staff member's alert.
+func TestMailReceiptAndAlertsAfterARealPayment(t *testing.T) {
+	sink := newSMTPSink(t)
+	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
+	h.addUser("staff@shop.cl", models.RoleStaff)
+	staff := h.browser()
+	staff.login("staff@shop.cl")
+	if r := staff.submit("/admin/account", "/admin/account/alerts", url.Values{"alerts": {"on"}}); r.status != 303 {
+		t.Fatalf("alert opt-in: %d", r.status)
+	}
+	createLinkWithEmail(t, staff, "OC-9", "4990", "ana@cliente.cl", "")
+	sink.wait(1, 5*time.Second) // the link itself
+	payURL := h.base + "/pay/" + onlyLink(t, h.harness).Code
+	payThroughFunnel(t, h.browser(), payURL, "approve")
+
+	got := sink.wait(3, 5*time.Second)
+	subjects := map[string]string{}
+	for _, m := range got {
+		subjects[m.to[0]] += parseMail(t, m.data).subject + "\n"
+	}
+	if !strings.Contains(subjects["ana@cliente.cl"], "recibimos tu pago de la orden OC-9") {
+		t.Errorf("customer got %q, want a receipt", subjects["ana@cliente.cl"])
+	}
+	if !strings.Contains(subjects["staff@shop.cl"], "Pago confirmado: orden OC-9 por $4.990") {
+		t.Errorf("staff got %q, want a payment alert", subjects["staff@shop.cl"])
+	}
+	// Another notification for the paid session sends nothing more.
+	s := onlySession(t, h.harness)
+	key, _ := h.store.SigningKey(t.Context(), s.SessionToken)
+	h.postNotification(notificationBody(signedNotification(t, s.SessionToken, "OC-9", "success", key)))
+	time.Sleep(500 * time.Millisecond)
+	if n := len(sink.messages()); n != 3 {
+		t.Fatalf("%d emails after a duplicate notification, want still 3", n)
+	}
+}
+
+func onlyLink(t *testing.T, h *harness) *models.Link {
+	t.Helper()
+	link, err := h.store.LinkByID(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return link
+}

@@ -1,0 +1,198 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"etpay-dashboard/config"
+	"etpay-dashboard/models"
+)
+
+const (
+	// mailLease is how long a claimed email is left to its sender; past it,
+	// another worker may take it (the sender is presumed dead). It is well
+	// over smtpTimeout so a slow send is never sent twice.
+	mailLease = 3 * time.Minute
+	// smtpTimeout bounds each SMTP conversation.
+	smtpTimeout = 30 * time.Second
+	// mailMaxBackoff caps the wait between retries.
+	mailMaxBackoff = time.Hour
+)
+
+// mailLoop is the outbox worker: it sends due emails, whoever queued them
+// (this server or the command line), every Config.MailPoll until ctx ends.
+// Without SMTP_URL it sends nothing: email waits in the outbox.
+func (a *app) mailLoop(ctx context.Context) {
+	if a.Config.SMTPURL == nil {
+		a.Logger.Warn("SMTP_URL is not set: emails are kept in the outbox and not sent")
+		return
+	}
+	a.Logger.Info("mail worker started", "smtp_host", a.Config.SMTPURL.Host, "scheme", a.Config.SMTPURL.Scheme)
+	ticker := time.NewTicker(a.Config.MailPoll)
+	defer ticker.Stop()
+	for {
+		a.sendDueMail(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// sendDueMail sends every email that is due now, one claim at a time; no
+// database transaction is open while the SMTP server is being talked to.
+func (a *app) sendDueMail(ctx context.Context) {
+	for ctx.Err() == nil {
+		now := time.Now()
+		m, err := a.Store.ClaimDueMessage(ctx, now, now.Add(mailLease))
+		if errors.Is(err, models.ErrNotFound) {
+			return
+		}
+		if err != nil {
+			a.Logger.Error("outbox: claiming an email failed", "err", err)
+			return
+		}
+		answer, sendErr := a.sendMail(ctx, m)
+		// Record the outcome even if shutdown began mid-send: an email the
+		// server took must be marked sent.
+		a.recordMailAttempt(context.WithoutCancel(ctx), m, answer, sendErr)
+	}
+}
+
+// recordMailAttempt marks the email sent, schedules its retry with backoff,
+// or gives up once MAIL_GIVE_UP_AFTER has passed since it was queued (or at
+// once when the server refused it for good).
+func (a *app) recordMailAttempt(ctx context.Context, m *models.OutboxMessage, answer string, sendErr error) {
+	now := time.Now()
+	log := a.Logger.With("outbox_id", m.ID, "kind", m.Kind, "attempt", m.Attempts)
+	if sendErr == nil {
+		if err := a.Store.MarkMessageSent(ctx, m.ID, answer, now); err != nil {
+			log.Error("outbox: email sent but not recorded; it may be sent again with the same Message-ID", "err", err)
+			return
+		}
+		log.Info("email sent", "answer", answer)
+		return
+	}
+	reason := sendErr.Error()
+	deadline := m.CreatedAt.Add(a.Config.MailGiveUpAfter)
+	if permanentMailError(sendErr) || !now.Before(deadline) {
+		if err := a.Store.MarkMessageFailed(ctx, m.ID, reason, now); err != nil {
+			log.Error("outbox: recording a failure failed", "err", err)
+		}
+		log.Warn("email not sent: giving up", "err", reason)
+		return
+	}
+	next := now.Add(mailBackoff(a.Config.MailRetry, m.Attempts))
+	if next.After(deadline) {
+		next = deadline // one last try when the time is up
+	}
+	if err := a.Store.MarkMessageRetry(ctx, m.ID, reason, now, next); err != nil {
+		log.Error("outbox: recording a failure failed", "err", err)
+	}
+	log.Warn("email not sent: will retry", "err", reason, "next_attempt", next)
+}
+
+// mailBackoff is first after the first failed attempt, doubling after each
+// further one, capped at mailMaxBackoff.
+func mailBackoff(first time.Duration, attempts int) time.Duration {
+	d := first
+	for i := 1; i < attempts && d < mailMaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, mailMaxBackoff)
+}
+
+// permanentMailError is a 5xx refusal of the sender, a recipient or the
+// message itself: retrying would get the same answer. Connection, TLS and
+// authentication problems are retried, since fixing the setup fixes them.
+func permanentMailError(err error) bool {
+	var se *gomail.SendError
+	if !errors.As(err, &se) || se.IsTemp() || se.ErrorCode() < 500 || se.ErrorCode() > 599 {
+		return false
+	}
+	switch se.Reason {
+	case gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
+		return true
+	}
+	return false
+}
+
+// sendMail sends one email over SMTP and returns the server's answer.
+func (a *app) sendMail(ctx context.Context, m *models.OutboxMessage) (string, error) {
+	client, err := smtpClient(a.Config)
+	if err != nil {
+		return "", err
+	}
+	msg, err := outgoingMessage(a.Config, m)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*smtpTimeout)
+	defer cancel()
+	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		return "", err
+	}
+	return msg.ServerResponse(), nil
+}
+
+// smtpClient builds a client from SMTP_URL: smtp:// uses STARTTLS when the
+// server offers it, smtp+starttls:// requires it, smtps:// is TLS from the
+// start. A user in the URL means AUTH; PLAIN and LOGIN are only ever used
+// over TLS (or to localhost).
+func smtpClient(cfg *config.Config) (*gomail.Client, error) {
+	u := cfg.SMTPURL
+	if u == nil {
+		return nil, errors.New("SMTP_URL is not set")
+	}
+	port := map[string]int{config.SchemeSMTP: 25, config.SchemeSMTPStartTLS: 587, config.SchemeSMTPS: 465}[u.Scheme]
+	if p := u.Port(); p != "" {
+		port, _ = strconv.Atoi(p) // config checked it
+	}
+	opts := []gomail.Option{gomail.WithPort(port), gomail.WithTimeout(smtpTimeout)}
+	switch u.Scheme {
+	case config.SchemeSMTPS:
+		opts = append(opts, gomail.WithSSL())
+	case config.SchemeSMTPStartTLS:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	}
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		opts = append(opts,
+			gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
+				gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlain, gomail.SMTPAuthLogin),
+			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
+	}
+	return gomail.NewClient(u.Hostname(), opts...)
+}
+
+// outgoingMessage is the stored email as MIME: multipart/alternative with a
+// text and an HTML part, its fixed Message-ID, the Date it was queued, and
+// MAIL_FROM as sender and Reply-To.
+func outgoingMessage(cfg *config.Config, m *models.OutboxMessage) (*gomail.Msg, error) {
+	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8))
+	if err := msg.From(cfg.MailFrom); err != nil {
+		return nil, err
+	}
+	if err := msg.ReplyTo(cfg.MailFrom); err != nil {
+		return nil, err
+	}
+	if err := msg.To(m.To); err != nil {
+		return nil, err
+	}
+	msg.Subject(m.Subject)
+	msg.SetMessageIDWithValue(strings.Trim(m.MessageID, "<>"))
+	msg.SetDateWithValue(m.CreatedAt)
+	msg.SetGenHeader(gomail.HeaderContentLang, m.Lang)
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetBodyString(gomail.TypeTextPlain, m.TextBody)
+	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTMLBody)
+	return msg, nil
+}
