@@ -50,7 +50,6 @@ func (a *app) changeOwnPassword(c *fiber.Ctx) error {
 	case current == "":
 		errs["current_password"] = models.FieldError{Key: "account.invalid.current_required"}
 	case !models.PasswordMatches(user.PasswordHash, current):
-		a.throttle.fail(ip, user.Email)
 		errs["current_password"] = models.FieldError{Key: "account.invalid.current_wrong"}
 	}
 	if p := passwordProblem(next); p != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"etpay-dashboard/etpay"
 	"etpay-dashboard/handlers"
 	"etpay-dashboard/models"
 )
@@ -324,5 +325,31 @@ func TestParallelGuessesCannotPassTheThrottle(t *testing.T) {
 	}
 	if counts[http.StatusUnauthorized] != 5 || counts[http.StatusTooManyRequests] != 25 {
 		t.Fatalf("30 parallel guesses answered %v, want 5 checked and 25 throttled", counts)
+	}
+}
+
+func TestViewersSeeNoRawNotifications(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("staff@shop.cl", models.RoleStaff)
+	h.addUser("viewer@shop.cl", models.RoleViewer)
+	s, key := h.pendingSession("OC-1")
+	token, err := etpay.SignNotification(etpay.NotificationClaims{
+		SessionToken: s.SessionToken, MerchantOrderID: "OC-1", PaymentToken: "PT", PaymentStatus: "success", UserRUT: "12.345.678-5",
+	}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.postNotification(notificationBody(token))
+	staff, viewer := h.browser(), h.browser()
+	staff.login("staff@shop.cl")
+	viewer.login("viewer@shop.cl")
+	for _, path := range []string{"/admin/sessions/" + itoa(s.ID), "/admin/links/" + itoa(s.LinkID)} {
+		if body := staff.get(path).body; !strings.Contains(body, token) {
+			t.Errorf("staff do not see the raw notification on %s", path)
+		}
+		body := viewer.get(path).body
+		if strings.Contains(body, token) || strings.Contains(body, "12.345.678-5") {
+			t.Errorf("a viewer sees the raw notification or the RUT on %s", path)
+		}
 	}
 }

@@ -40,7 +40,6 @@ func (a *app) login(c *fiber.Ctx) error {
 		models.PasswordMatches(a.dummyHash(), password)
 	}
 	if !ok {
-		a.throttle.fail(ip, email)
 		a.Logger.Warn("login failed", "ip", ip)
 		a.auditAs(c, nil, email, models.AuditLoginFailed, "")
 		return failed(fiber.StatusUnauthorized, "login.failed")
@@ -108,9 +107,6 @@ func (t *loginThrottle) allow(ip, email string) bool {
 	t.add(t.byUser, email, now)
 	return true
 }
-
-// fail is called after a wrong password; allow already counted the attempt.
-func (t *loginThrottle) fail(ip, email string) {}
 
 // succeed clears the account's failures and gives the address its attempt back.
 func (t *loginThrottle) succeed(ip, email string) {
