@@ -31,6 +31,7 @@ const usage = `usage:
   etpay-dashboard links create --order ID --amount N [--email E [--email-lang es|en]] [--description TEXT]
   etpay-dashboard users add --email E --role admin|staff|viewer --password-stdin
   etpay-dashboard backup --to FILE
+  etpay-dashboard seed --sessions N [--force]  add N demo links with sessions (refused in live mode without --force)
 `
 
 func main() {
@@ -64,6 +65,8 @@ func run(ctx context.Context, env environment) error {
 			return runUsers(ctx, env, env.args[1:])
 		case "backup":
 			return runBackup(ctx, env, env.args[1:])
+		case "seed":
+			return runSeed(ctx, env, env.args[1:])
 		case "help", "-h", "--help":
 			fmt.Fprint(env.stdout, usage)
 			return nil

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -33,7 +34,34 @@ type NotificationInput struct {
 // one transaction, so that a notification is never acknowledged unless both
 // are durable. State changes are compare-and-set: paid is final, duplicates
 // change nothing, and an identical rejected body is counted on its first row.
+//
+// Notifications arriving together are group-committed: one writer goroutine
+// (see notifier) applies each in turn inside a single transaction, each under
+// its own savepoint, and every caller returns only after that transaction has
+// committed. Each notification sees the ones before it exactly as if they had
+// been committed one by one, so the rules are unchanged; a failure undoes only
+// its own notification, unless the commit itself fails, which fails them all.
 func (s *Store) RecordNotification(ctx context.Context, in NotificationInput) (*Notification, error) {
+	req := &noteRequest{ctx: ctx, n: newNotification(in), verified: in.Verified, paid: in.Paid, done: make(chan error, 1)}
+	if s.notes == nil { // a Store bound to a transaction: write in it directly
+		if err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return applyNote(tx, req) }); err != nil {
+			return nil, err
+		}
+		return req.n, nil
+	}
+	if err := s.notes.submit(ctx, req); err != nil {
+		return nil, err
+	}
+	// Once queued, wait for the outcome even if ctx ends: the answer must say
+	// whether the notification was stored. (The writer skips requests whose
+	// ctx ended before their turn.)
+	if err := <-req.done; err != nil {
+		return nil, err
+	}
+	return req.n, nil
+}
+
+func newNotification(in NotificationInput) *Notification {
 	sum := sha256.Sum256(in.Body)
 	n := &Notification{
 		ReceivedAt:      in.ReceivedAt.UTC(),
@@ -54,16 +82,134 @@ func (s *Store) RecordNotification(ctx context.Context, in NotificationInput) (*
 	if n.Source == "" {
 		n.Source = "webhook"
 	}
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if !in.Verified {
-			return recordRejected(tx, n)
-		}
-		return applyVerified(tx, n, in.Paid)
-	})
-	if err != nil {
-		return nil, err
+	return n
+}
+
+// ErrClosed is returned for writes attempted after the Store was closed.
+var ErrClosed = errors.New("store closed")
+
+// maxNoteBatch bounds one group commit, so one transaction stays short.
+const maxNoteBatch = 256
+
+// noteRequest is one notification waiting for the writer.
+type noteRequest struct {
+	ctx            context.Context
+	n              *Notification
+	verified, paid bool
+	done           chan error
+}
+
+// notifier is the single goroutine that writes notifications. Callers queue
+// requests; it takes whatever has gathered (at most maxNoteBatch) and applies
+// it in one transaction, so a burst costs one commit (one fsync) instead of
+// one per notification, without ever delaying a lone notification.
+type notifier struct {
+	mu     sync.RWMutex // held for reading while sending, for writing while closing
+	closed bool
+	queue  chan *noteRequest
+	done   chan struct{}
+}
+
+func (s *Store) startNotifier() {
+	s.notes = &notifier{queue: make(chan *noteRequest, maxNoteBatch), done: make(chan struct{})}
+	go s.runNotifier()
+}
+
+func (q *notifier) submit(ctx context.Context, req *noteRequest) error {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if q.closed {
+		return ErrClosed
 	}
-	return n, nil
+	select {
+	case q.queue <- req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stop lets queued requests finish and ends the writer goroutine.
+func (q *notifier) stop() {
+	q.mu.Lock()
+	if !q.closed {
+		q.closed = true
+		close(q.queue)
+	}
+	q.mu.Unlock()
+	<-q.done
+}
+
+func (s *Store) runNotifier() {
+	defer close(s.notes.done)
+	batch := make([]*noteRequest, 0, maxNoteBatch)
+	for first := range s.notes.queue {
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < maxNoteBatch {
+			select {
+			case r, ok := <-s.notes.queue:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.applyNotes(batch)
+	}
+}
+
+// applyNotes applies a batch in one transaction and tells every caller.
+func (s *Store) applyNotes(batch []*noteRequest) {
+	errs := make([]error, len(batch))
+	applied := 0
+	// Not any caller's ctx: one caller giving up must not undo the others.
+	err := s.write.Transaction(func(tx *gorm.DB) error {
+		for i, r := range batch {
+			if errs[i] = r.ctx.Err(); errs[i] != nil {
+				continue
+			}
+			if err := tx.Exec("SAVEPOINT note").Error; err != nil {
+				return err
+			}
+			if errs[i] = applyNote(tx, r); errs[i] != nil {
+				if err := tx.Exec("ROLLBACK TO note").Error; err != nil {
+					return err
+				}
+			} else {
+				applied++
+			}
+			if err := tx.Exec("RELEASE note").Error; err != nil {
+				return err
+			}
+		}
+		if applied == 0 {
+			return errNothingApplied
+		}
+		return nil
+	})
+	for i, r := range batch {
+		switch {
+		case errs[i] != nil:
+			r.done <- errs[i]
+		case err != nil:
+			r.done <- err
+		default:
+			r.done <- nil
+		}
+	}
+}
+
+// errNothingApplied rolls back a batch in which every notification failed.
+var errNothingApplied = errors.New("no notification applied")
+
+func applyNote(tx *gorm.DB, r *noteRequest) error {
+	if !r.verified {
+		return recordRejected(tx, r.n)
+	}
+	return applyVerified(tx, r.n, r.paid)
 }
 
 func recordRejected(tx *gorm.DB, n *Notification) error {

@@ -19,6 +19,8 @@ import (
 type Store struct {
 	write *gorm.DB
 	read  *gorm.DB
+	// notes group-commits notifications on the writer (see RecordNotification).
+	notes *notifier
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
@@ -52,6 +54,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rsql, _ := read.DB()
 	rsql.SetMaxOpenConns(4)
 	s.read = read
+	s.startNotifier()
 	return s, nil
 }
 
@@ -95,6 +98,9 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	if s.notes != nil {
+		s.notes.stop() // queued notifications are written first
+	}
 	var errs []error
 	for _, db := range []*gorm.DB{s.read, s.write} {
 		if db == nil {

@@ -1,0 +1,193 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DemoPrefix starts the description of every demo link. Demo data needs no
+// column of its own: a link is demo data when its description starts with
+// DemoPrefix and it has no creator (CreatedByID is nil), and every seed run
+// leaves an audit entry (AuditDemoSeeded) naming the id ranges it added.
+const DemoPrefix = "[demo] "
+
+// AuditDemoSeeded is the audit action of a seed run.
+const AuditDemoSeeded = "demo_seeded"
+
+// DemoLink is one demo link with its one ETpay session and that session's
+// notifications. IDs and foreign keys are assigned by InsertDemo.
+type DemoLink struct {
+	Link          Link
+	Session       Session
+	Notifications []Notification
+}
+
+// DemoRange is the ids one InsertDemo call gave its rows, first to last.
+type DemoRange struct {
+	Links, Sessions, Notifications [2]uint
+}
+
+var (
+	linkColumns = []string{"id", "code", "merchant_order_id", "amount", "customer_email", "description", "status", "mode",
+		"created_by_id", "review_reason", "expires_at", "opened_at", "cancelled_at", "cancelled_by_id", "created_at", "updated_at", "paid_at"}
+	demoSessionColumns = []string{"id", "link_id", "session_token", "signature_token", "mode", "status", "merchant_order_id", "amount",
+		"payment_status", "payment_token", "conflict", "last_notification_at", "last_notification_note", "checked_at",
+		"created_at", "updated_at", "paid_at", "failed_at"}
+	notificationColumns = []string{"id", "session_id", "received_at", "last_received_at", "count", "remote_addr", "source", "body",
+		"body_hash", "verdict", "reason", "effect", "session_token", "merchant_order_id", "payment_token", "payment_status", "claims"}
+)
+
+// InsertDemo stores rows in one transaction on the writer connection, with
+// multi-row INSERTs prepared once per call. Ids continue after the largest
+// in each table, read inside the (immediate) transaction, so it is safe while
+// the server writes too: it just waits its turn like any other writer. Times
+// are stored in UTC, as everywhere else. Callers keep batches to a few
+// thousand rows so the server's own writes never wait long.
+func (s *Store) InsertDemo(ctx context.Context, rows []DemoLink) (DemoRange, error) {
+	var r DemoRange
+	if len(rows) == 0 {
+		return r, nil
+	}
+	db, err := s.write.DB()
+	if err != nil {
+		return r, err
+	}
+	// A larger cache keeps the indexes' pages between batches. Foreign keys
+	// are off for this connection during the batch (the pragma cannot change
+	// inside a transaction): an immediate foreign key makes SQLite keep a
+	// statement journal for every multi-row INSERT, which costs more than the
+	// inserts. The ids are assigned here, so every reference is right; tests
+	// check with PRAGMA foreign_key_check. Both are settings of this
+	// (single, writer) connection only.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return r, err
+	}
+	defer conn.Close()
+	for _, p := range []string{"PRAGMA cache_size = -262144", "PRAGMA foreign_keys = OFF"} {
+		if _, err := conn.ExecContext(ctx, p); err != nil {
+			return r, err
+		}
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return r, err
+	}
+	defer tx.Rollback()
+
+	var linkID, sessID, noteID uint
+	for _, q := range []struct {
+		table string
+		dst   *uint
+	}{{"links", &linkID}, {"sessions", &sessID}, {"notifications", &noteID}} {
+		var max sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT MAX(id) FROM "+q.table).Scan(&max); err != nil {
+			return r, err
+		}
+		*q.dst = uint(max.Int64)
+	}
+	r.Links[0], r.Sessions[0], r.Notifications[0] = linkID+1, sessID+1, noteID+1
+
+	links := make([][]any, 0, len(rows))
+	sessions := make([][]any, 0, len(rows))
+	var notes [][]any
+	for i := range rows {
+		d := &rows[i]
+		linkID++
+		sessID++
+		d.Link.ID, d.Session.ID, d.Session.LinkID = linkID, sessID, linkID
+		l, ss := &d.Link, &d.Session
+		links = append(links, []any{l.ID, l.Code, l.MerchantOrderID, l.Amount, l.CustomerEmail, l.Description, l.Status, l.Mode,
+			nil, l.ReviewReason, utcPtr(l.ExpiresAt), utcPtr(l.OpenedAt), utcPtr(l.CancelledAt), nil,
+			l.CreatedAt.UTC(), l.UpdatedAt.UTC(), utcPtr(l.PaidAt)})
+		sessions = append(sessions, []any{ss.ID, ss.LinkID, ss.SessionToken, ss.SignatureToken, ss.Mode, ss.Status, ss.MerchantOrderID, ss.Amount,
+			ss.PaymentStatus, ss.PaymentToken, ss.Conflict, utcPtr(ss.LastNotificationAt), ss.LastNotificationNote, utcPtr(ss.CheckedAt),
+			ss.CreatedAt.UTC(), ss.UpdatedAt.UTC(), utcPtr(ss.PaidAt), utcPtr(ss.FailedAt)})
+		for j := range d.Notifications {
+			n := &d.Notifications[j]
+			noteID++
+			n.ID, n.SessionID = noteID, &d.Session.ID
+			notes = append(notes, []any{n.ID, sessID, n.ReceivedAt.UTC(), n.LastReceivedAt.UTC(), n.Count, n.RemoteAddr, n.Source, n.Body,
+				n.BodyHash, n.Verdict, n.Reason, n.Effect, n.SessionToken, n.MerchantOrderID, n.PaymentToken, n.PaymentStatus, n.Claims})
+		}
+	}
+	r.Links[1], r.Sessions[1], r.Notifications[1] = linkID, sessID, noteID
+	for _, t := range []struct {
+		table   string
+		columns []string
+		values  [][]any
+	}{{"links", linkColumns, links}, {"sessions", demoSessionColumns, sessions}, {"notifications", notificationColumns, notes}} {
+		if err := insertRows(ctx, tx, t.table, t.columns, t.values); err != nil {
+			return r, fmt.Errorf("insert demo %s: %w", t.table, err)
+		}
+	}
+	if len(notes) == 0 {
+		r.Notifications = [2]uint{}
+	}
+	return r, tx.Commit()
+}
+
+// insertRows inserts values with multi-row INSERTs of insertChunk rows.
+func insertRows(ctx context.Context, tx *sql.Tx, table string, columns []string, values [][]any) error {
+	for len(values) > 0 {
+		n := min(len(values), insertChunk)
+		args := make([]any, 0, n*len(columns))
+		for _, row := range values[:n] {
+			args = append(args, row...)
+		}
+		values = values[n:]
+		if _, err := tx.ExecContext(ctx, insertSQL(table, columns, n), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertChunk is how many rows one INSERT carries. The driver parses SQL
+// anew on every execution and binds parameters in quadratic time, so the
+// best is a few dozen rows.
+const insertChunk = 16
+
+func insertSQL(table string, columns []string, rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
+	return "INSERT OR FAIL INTO " + table + " (" + strings.Join(columns, ",") + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
+
+func utcPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC()
+}
+
+// DemoSessions returns up to limit demo sessions with status, oldest first,
+// signature tokens included: the load test signs notifications with them.
+func (s *Store) DemoSessions(ctx context.Context, status string, limit int) ([]Session, error) {
+	var rows []Session
+	err := s.read.WithContext(ctx).
+		Where("status = ? AND link_id IN (SELECT id FROM links WHERE created_by_id IS NULL AND description LIKE ?)", status, DemoPrefix+"%").
+		Order("id").Limit(limit).Find(&rows).Error
+	return rows, err
+}
+
+// CountNotificationsByBodyHash counts stored notifications with this body
+// hash (hex SHA-256 of the body): the load test checks with it that every
+// acknowledged notification was stored.
+func (s *Store) CountNotificationsByBodyHash(ctx context.Context, hash string) (int64, error) {
+	var n int64
+	err := s.read.WithContext(ctx).Model(&Notification{}).Where("body_hash = ?", hash).Count(&n).Error
+	return n, err
+}
+
+// ForeignKeyProblems counts rows whose references point nowhere (PRAGMA
+// foreign_key_check): bulk inserts run with foreign keys off, so tests check.
+func (s *Store) ForeignKeyProblems(ctx context.Context) (int, error) {
+	var rows []map[string]any
+	err := s.read.WithContext(ctx).Raw("PRAGMA foreign_key_check").Scan(&rows).Error
+	return len(rows), err
+}
