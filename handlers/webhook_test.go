@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -249,7 +250,7 @@ func TestWebhookOrdering(t *testing.T) {
 		lastEffct string
 	}{
 		{"late failure never downgrades", []string{"success", "rejected"}, models.StatusPaid, true, models.EffectConflict},
-		{"success after failure pays", []string{"rejected", "success"}, models.StatusPaid, false, models.EffectPaid},
+		{"success after failure pays, flagged", []string{"rejected", "success"}, models.StatusPaid, true, models.EffectPaid},
 		{"failure", []string{"cancelled"}, models.StatusFailed, false, models.EffectFailed},
 	}
 	for _, tt := range tests {
@@ -269,9 +270,51 @@ func TestWebhookOrdering(t *testing.T) {
 			if got := notes[len(notes)-1].Effect; got != tt.lastEffct {
 				t.Fatalf("last effect %q, want %q", got, tt.lastEffct)
 			}
-			if s.PaymentStatus != tt.sequence[0] && tt.final == models.StatusPaid && tt.conflict {
-				t.Fatalf("raw payment_status %q overwritten", s.PaymentStatus)
+			if tt.final == models.StatusPaid && s.PaymentStatus != "success" {
+				t.Fatalf("a paid session keeps payment_status %q, want the success that paid it", s.PaymentStatus)
 			}
 		})
+	}
+}
+
+// TestConcurrentSuccessAndFailure sends a success and a failure for one
+// session at the same moment, many times: whichever lands first, the session
+// ends paid and flagged for staff.
+func TestConcurrentSuccessAndFailure(t *testing.T) {
+	h := newHarness(t)
+	for i := range 10 {
+		order := "OC-" + itoa(uint(i))
+		s, key := h.pendingSession(order)
+		var wg sync.WaitGroup
+		for _, status := range []string{"success", "rejected"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r := h.postNotification(notificationBody(signedNotification(t, s.SessionToken, order, status, key))); r.status != 200 {
+					t.Errorf("%s answered %d", status, r.status)
+				}
+			}()
+		}
+		wg.Wait()
+		after := h.session(s.ID)
+		if after.Status != models.StatusPaid || !after.Conflict || after.PaymentToken != "PT-success" {
+			t.Fatalf("round %d: session %s conflict=%v token %q, want paid, flagged, PT-success", i, after.Status, after.Conflict, after.PaymentToken)
+		}
+	}
+}
+
+func TestPaymentOnAnExpiredLinkIsFlagged(t *testing.T) {
+	h := newHarness(t)
+	s, key := h.pendingSession("OC-1")
+	expired := time.Now().Add(-time.Minute)
+	if err := h.store.SetLinkExpiry(context.Background(), s.LinkID, &expired); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.postNotification(notificationBody(signedNotification(t, s.SessionToken, "OC-1", "success", key))); r.status != 200 {
+		t.Fatalf("answered %d", r.status)
+	}
+	link, err := h.store.LinkByID(context.Background(), s.LinkID)
+	if err != nil || link.Status != models.LinkPaid || link.ReviewReason != models.ReviewPaidAfterExpiry {
+		t.Fatalf("link %+v (%v), want paid and flagged paid_after_expiry", link, err)
 	}
 }

@@ -56,6 +56,13 @@ const (
 	ReasonOrderMismatch = "order_mismatch"
 )
 
+// Why a link needs a person (Link.ReviewReason): each means a refund to check.
+const (
+	ReviewDoublePayment   = "double_payment"
+	ReviewPaidAfterCancel = "paid_after_cancel"
+	ReviewPaidAfterExpiry = "paid_after_expiry"
+)
+
 // User is a staff member who can log in to the panel.
 type User struct {
 	ID           uint   `gorm:"primaryKey"`

@@ -246,12 +246,16 @@ func applyVerified(tx *gorm.DB, n *Notification, paid bool) error {
 	n.SessionID = &sess.ID
 	n.Verdict = VerdictVerified
 
+	duplicate, err := isDuplicate(tx, sess.ID, n)
+	if err != nil {
+		return err
+	}
 	switch {
 	case n.MerchantOrderID != sess.MerchantOrderID:
 		// Genuinely signed, but not about this order: keep it for review, never pay.
 		n.Verdict = VerdictRejected
 		n.Reason = ReasonOrderMismatch
-	case isDuplicate(tx, sess.ID, n):
+	case duplicate:
 		n.Verdict = VerdictDuplicate
 	default:
 		effect, err := applyToSession(tx, &sess, n, paid)
@@ -268,13 +272,13 @@ func applyVerified(tx *gorm.DB, n *Notification, paid bool) error {
 
 // isDuplicate reports whether the session already has a verified notification
 // saying the same thing.
-func isDuplicate(tx *gorm.DB, sessionID uint, n *Notification) bool {
+func isDuplicate(tx *gorm.DB, sessionID uint, n *Notification) (bool, error) {
 	var count int64
-	tx.Model(&Notification{}).
+	err := tx.Model(&Notification{}).
 		Where("session_id = ? AND verdict IN ? AND payment_token = ? AND payment_status = ?",
 			sessionID, []string{VerdictVerified, VerdictDuplicate}, n.PaymentToken, n.PaymentStatus).
-		Count(&count)
-	return count > 0
+		Count(&count).Error
+	return count > 0, err
 }
 
 // applyToSession moves the session (and its link) as a verified result says.
@@ -287,8 +291,11 @@ func applyToSession(tx *gorm.DB, sess *Session, n *Notification, paid bool) (str
 			}
 			return EffectConflict, tx.Model(&Session{}).Where("id = ?", sess.ID).Update("conflict", true).Error
 		}
+		// A success on a session ETpay already called failed is applied (failed
+		// is not final) but flagged: the two answers contradict each other.
 		res := tx.Model(&Session{}).Where("id = ? AND status <> ?", sess.ID, StatusPaid).Updates(map[string]any{
 			"status": StatusPaid, "payment_status": n.PaymentStatus, "payment_token": n.PaymentToken, "paid_at": now,
+			"conflict": sess.Status == StatusFailed,
 		})
 		if res.Error != nil {
 			return "", res.Error
@@ -308,23 +315,26 @@ func applyToSession(tx *gorm.DB, sess *Session, n *Notification, paid bool) (str
 	return EffectFailed, err
 }
 
-// markLinkPaid closes the link; a link that was already paid or cancelled is
-// flagged, because the customer then paid for something twice or too late.
+// markLinkPaid closes the link. A link that was already paid, cancelled or
+// expired is flagged for a refund, because the customer then paid twice or
+// too late; an expired one is still marked paid, so it is never replaced.
 func markLinkPaid(tx *gorm.DB, linkID uint, at time.Time) error {
-	res := tx.Model(&Link{}).Where("id = ? AND status = ?", linkID, LinkOpen).
-		Updates(map[string]any{"status": LinkPaid, "paid_at": at})
-	if res.Error != nil || res.RowsAffected == 1 {
-		return res.Error
-	}
 	var link Link
 	if err := tx.Where("id = ?", linkID).Take(&link).Error; err != nil {
 		return err
 	}
-	reason := "double_payment"
-	if link.Status == LinkCancelled {
-		reason = "paid_after_cancel"
+	updates := map[string]any{}
+	switch {
+	case link.Status == LinkPaid:
+		updates["review_reason"] = ReviewDoublePayment
+	case link.Status == LinkCancelled:
+		updates["review_reason"] = ReviewPaidAfterCancel
+	case link.Expired(at):
+		updates = map[string]any{"status": LinkPaid, "paid_at": at, "review_reason": ReviewPaidAfterExpiry}
+	default:
+		updates = map[string]any{"status": LinkPaid, "paid_at": at}
 	}
-	return tx.Model(&Link{}).Where("id = ?", linkID).Update("review_reason", reason).Error
+	return tx.Model(&Link{}).Where("id = ?", linkID).Updates(updates).Error
 }
 
 func noteOnSession(tx *gorm.DB, sessionID uint, n *Notification) error {

@@ -397,10 +397,11 @@ func TestRecordNotification(t *testing.T) {
 			linkStatus: LinkOpen, stored: 1,
 		},
 		{
-			name:    "failed + success -> paid",
+			// failed is not final, but ETpay contradicted itself: flagged for staff.
+			name:    "failed + success -> paid, flagged as a conflict",
 			notes:   []note{failure("tok-a", "pay-1"), success("tok-a", "pay-2")},
 			verdict: VerdictVerified, effect: EffectPaid, count: 1,
-			sess:       sessWant{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-2"},
+			sess:       sessWant{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-2", conflict: true},
 			linkStatus: LinkPaid, stored: 2,
 		},
 		{
