@@ -353,3 +353,26 @@ func TestViewersSeeNoRawNotifications(t *testing.T) {
 		}
 	}
 }
+
+func TestViewersCannotSearchByEmailPrefix(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("staff@shop.cl", models.RoleStaff)
+	h.addUser("viewer@shop.cl", models.RoleViewer)
+	link, err := h.store.CreateLink(context.Background(), models.LinkInput{MerchantOrderID: "OC-1", Amount: 1000, CustomerEmail: "ana@cliente.cl", Mode: "live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.browser().get("/pay/" + link.Code)
+	staff, viewer := h.browser(), h.browser()
+	staff.login("staff@shop.cl")
+	viewer.login("viewer@shop.cl")
+	if !strings.Contains(staff.get("/admin/sessions?q=ana").body, `id="session-`) {
+		t.Fatal("staff cannot find a session by the start of its email")
+	}
+	if strings.Contains(viewer.get("/admin/sessions?q=ana").body, `id="session-`) {
+		t.Fatal("a viewer can probe masked emails with prefix searches")
+	}
+	if !strings.Contains(viewer.get("/admin/sessions?q=OC-1").body, `id="session-`) {
+		t.Fatal("a viewer cannot search by exact order id")
+	}
+}

@@ -72,7 +72,8 @@ func parseSessionParams(c *fiber.Ctx) (sessionParams, models.FieldErrors) {
 			p.after = &cur
 		}
 	}
-	p.filter = models.SessionFilter{Q: p.Q, Status: p.Status, Mode: p.Mode, Sort: p.Sort}
+	p.filter = models.SessionFilter{Q: p.Q, Status: p.Status, Mode: p.Mode, Sort: p.Sort,
+		ExactOnly: views.ForViewer(currentUser(c))}
 	if !from.IsZero() {
 		p.filter.From = models.DayStart(from.Year(), from.Month(), from.Day(), views.Santiago)
 	}

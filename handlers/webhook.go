@@ -17,6 +17,9 @@ import (
 // storedBodyLimit is how much of an oversized body is kept as evidence.
 const storedBodyLimit = 4 << 10
 
+// keyLookupTimeout bounds finding a notification's signing key.
+const keyLookupTimeout = 5 * time.Second
+
 // Where a notification came from, as stored.
 const (
 	sourceWebhook     = "webhook"
@@ -56,7 +59,11 @@ func (a *app) processNotification(ctx context.Context, body []byte, remote, sour
 	if verifyErr == nil {
 		var claims *etpay.NotificationClaims
 		claims, verifyErr = etpay.VerifyNotification(token, func(sessionToken string) (string, error) {
-			return a.Store.SigningKey(ctx, sessionToken)
+			// Bounded, so a starved database answers 503 (ETpay retries)
+			// instead of keeping ETpay waiting.
+			lookup, cancel := context.WithTimeout(ctx, keyLookupTimeout)
+			defer cancel()
+			return a.Store.SigningKey(lookup, sessionToken)
 		})
 		if verifyErr == nil {
 			fillVerified(&in, claims)

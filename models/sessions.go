@@ -28,9 +28,12 @@ const MaxSearchLen = 254
 type SessionFilter struct {
 	// Q is an exact merchant_order_id, payment_token or session_token, or the
 	// start of the customer's email (ASCII letters compared case-insensitively).
-	Q      string
-	Status string
-	Mode   string
+	Q string
+	// ExactOnly drops the email-prefix search, for viewers: they see emails
+	// masked, and a prefix search would let them spell one out letter by letter.
+	ExactOnly bool
+	Status    string
+	Mode      string
 	// From (inclusive) and Until (exclusive) bound created_at.
 	From  time.Time
 	Until time.Time
@@ -131,12 +134,16 @@ func sessionQuery(columns string, f SessionFilter, after *SessionCursor, limit i
 	var where []string
 	if f.Q != "" {
 		col = func(name string) string { return "+" + name }
-		lo, hi := emailPrefixRange(f.Q)
 		// Each branch is served by its own index, so SQLite answers the OR as a
 		// union of index lookups (MULTI-INDEX OR) instead of scanning.
-		where = append(where, "(s.merchant_order_id = ? OR s.payment_token = ? OR s.session_token = ?"+
-			" OR s.link_id IN (SELECT id FROM links WHERE customer_email COLLATE NOCASE >= ? AND customer_email COLLATE NOCASE < ?))")
-		args = append(args, f.Q, f.Q, f.Q, lo, hi)
+		search := "s.merchant_order_id = ? OR s.payment_token = ? OR s.session_token = ?"
+		args = append(args, f.Q, f.Q, f.Q)
+		if !f.ExactOnly {
+			lo, hi := emailPrefixRange(f.Q)
+			search += " OR s.link_id IN (SELECT id FROM links WHERE customer_email COLLATE NOCASE >= ? AND customer_email COLLATE NOCASE < ?)"
+			args = append(args, lo, hi)
+		}
+		where = append(where, "("+search+")")
 	}
 	if f.Status != "" {
 		where = append(where, col("s.status")+" = ?")
@@ -216,25 +223,32 @@ type SessionExport struct {
 	CustomerEmail string
 }
 
-// EachSession calls fn for every session matching f, in f's order, reading row
-// by row so an export of any size runs in flat memory.
+// exportChunk is how many rows an export reads at a time. Between chunks no
+// connection is held, so a slow download never starves the webhook or the
+// panel of database connections, and memory stays flat.
+const exportChunk = 1000
+
+// EachSession calls fn for every session matching f, in f's order, reading
+// keyset pages of exportChunk rows.
 func (s *Store) EachSession(ctx context.Context, f SessionFilter, fn func(*SessionExport) error) error {
-	query, args := sessionQuery(exportColumns, f, nil, 0)
-	rows, err := s.read.WithContext(ctx).Raw(query, args...).Rows()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var row SessionExport
-		if err := s.read.ScanRows(rows, &row); err != nil {
+	var after *SessionCursor
+	for {
+		query, args := sessionQuery(exportColumns, f, after, exportChunk)
+		var chunk []SessionExport
+		if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&chunk).Error; err != nil {
 			return err
 		}
-		if err := fn(&row); err != nil {
-			return err
+		for i := range chunk {
+			if err := fn(&chunk[i]); err != nil {
+				return err
+			}
 		}
+		if len(chunk) < exportChunk {
+			return nil
+		}
+		cursor := f.CursorAfter(&chunk[len(chunk)-1].Session)
+		after = &cursor
 	}
-	return rows.Err()
 }
 
 // ensureSessionIndexes creates the indexes the session list, search and export
