@@ -229,13 +229,3 @@ func writeSessionEvent(w *bufio.Writer, ev sessionEvent, l views.Locale) {
 	// JSON has no raw newlines, so one data line is a whole event.
 	fmt.Fprintf(w, "id: %s\nevent: session\ndata: %s\n\n", ev.ID, strings.TrimSpace(string(data)))
 }
-
-// publishSession sends the stored state of session id to the live tables.
-func (a *app) publishSession(ctx context.Context, id uint) {
-	s, err := a.Store.SessionByID(ctx, id)
-	if err != nil {
-		a.Logger.Warn("live update skipped", "session_id", id, "err", err)
-		return
-	}
-	a.events.PublishSession(*s)
-}

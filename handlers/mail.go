@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"fmt"
 	htmltemplate "html/template"
@@ -156,42 +155,34 @@ func dedupeKey(format string, args ...any) *string {
 	return &k
 }
 
-// queuePaymentReceipt queues, once per session, the customer's receipt (when
-// the link has an email) and an alert to every staff member who opted in.
-// Call it after a verified payment is applied (Effect == models.EffectPaid);
-// calling it again for the same session queues nothing more. Failures are
-// logged: the payment is already recorded and must not be undone by email.
-func (a *app) queuePaymentReceipt(ctx context.Context, sessionID uint) {
-	if err := a.queuePaymentMail(ctx, sessionID); err != nil {
-		a.Logger.Error("payment emails not queued", "session_id", sessionID, "err", err)
+// notificationMail builds the emails a stored notification calls for; the
+// store queues them in the notification's own transaction (see
+// models.NotificationMail), so a payment and its receipt are stored together.
+// A payment (ev.Link set) gets, once per session, the customer's receipt
+// (when the link has an email) and an alert to every staff member who opted
+// in; a rejected notification alerts those staff, once per stored row.
+func (a *app) notificationMail(ev models.MailEvent) ([]*models.OutboxMessage, error) {
+	if ev.Link != nil {
+		if ev.Session == nil || ev.Session.Status != models.StatusPaid {
+			return nil, nil
+		}
+		return a.paymentMail(ev.Link, ev.Session, ev.Staff)
 	}
+	if ev.Notification != nil && ev.Notification.Verdict == models.VerdictRejected {
+		return a.rejectedMail(ev.Notification, ev.Staff)
+	}
+	return nil, nil
 }
 
-func (a *app) queuePaymentMail(ctx context.Context, sessionID uint) error {
-	s, err := a.Store.SessionByID(ctx, sessionID)
-	if err != nil {
-		return err
-	}
-	if s.Status != models.StatusPaid {
-		return nil
-	}
-	link := s.Link
-	if link == nil {
-		if link, err = a.Store.LinkByID(ctx, s.LinkID); err != nil {
-			return err
-		}
-	}
-	var msgs []*models.OutboxMessage
+// paymentMail is the receipt and staff alerts for a paid session.
+func (a *app) paymentMail(link *models.Link, s *models.Session, staff []models.User) ([]*models.OutboxMessage, error) {
+	msgs := make([]*models.OutboxMessage, 0, 1+len(staff))
 	if link.CustomerEmail != "" {
 		m, err := receiptEmail(a.Config, link, s)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		msgs = append(msgs, m)
-	}
-	staff, err := a.Store.MailAlertRecipients(ctx)
-	if err != nil {
-		return err
 	}
 	for _, u := range staff {
 		l := views.NewLocale(u.Lang)
@@ -202,33 +193,19 @@ func (a *app) queuePaymentMail(ctx context.Context, sessionID uint) error {
 			URL:     a.Config.URL("/admin/sessions/" + itoa(s.ID)),
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		m.SessionID, m.UserID = &s.ID, &u.ID
 		m.DedupeKey = dedupeKey("alert_paid:session:%d:user:%d", s.ID, u.ID)
 		msgs = append(msgs, m)
 	}
-	return a.Store.QueueMessages(ctx, msgs...)
+	return msgs, nil
 }
 
-// queueRejectedAlert emails staff who opted in that a notification was
-// rejected. Call it after RecordNotification stores one with
-// Verdict == models.VerdictRejected; a rejected body that arrives again is
-// counted on the same row and alerts nobody twice.
-func (a *app) queueRejectedAlert(ctx context.Context, n *models.Notification) {
-	if n == nil || n.Verdict != models.VerdictRejected {
-		return
-	}
-	if err := a.queueRejectedMail(ctx, n); err != nil {
-		a.Logger.Error("rejected-notification alerts not queued", "notification_id", n.ID, "err", err)
-	}
-}
-
-func (a *app) queueRejectedMail(ctx context.Context, n *models.Notification) error {
-	staff, err := a.Store.MailAlertRecipients(ctx)
-	if err != nil || len(staff) == 0 {
-		return err
-	}
+// rejectedMail emails staff who opted in that a notification was rejected;
+// a rejected body that arrives again is counted on the same row and alerts
+// nobody twice.
+func (a *app) rejectedMail(n *models.Notification, staff []models.User) ([]*models.OutboxMessage, error) {
 	panel := a.Config.URL("/admin/sessions")
 	if n.SessionID != nil {
 		panel = a.Config.URL("/admin/sessions/" + itoa(*n.SessionID) + "#notification-" + itoa(n.ID))
@@ -245,11 +222,11 @@ func (a *app) queueRejectedMail(ctx context.Context, n *models.Notification) err
 			URL:        panel,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		m.SessionID, m.UserID = n.SessionID, &u.ID
 		m.DedupeKey = dedupeKey("alert_rejected:notification:%d:user:%d", n.ID, u.ID)
 		msgs = append(msgs, m)
 	}
-	return a.Store.QueueMessages(ctx, msgs...)
+	return msgs, nil
 }

@@ -69,7 +69,7 @@ func (a *app) reconcileSession(ctx context.Context, s *models.Session) (int, err
 			order = s.MerchantOrderID
 		}
 		claims, _ := json.Marshal(answer)
-		stored, err := a.Store.RecordNotification(ctx, models.NotificationInput{
+		stored, err := a.recordNotification(ctx, models.NotificationInput{
 			ReceivedAt:      time.Now(),
 			RemoteAddr:      "ETpay check_payment_status",
 			Source:          sourceStatusQuery,
@@ -87,10 +87,6 @@ func (a *app) reconcileSession(ctx context.Context, s *models.Session) (int, err
 		}
 		recorded++
 		a.Logger.Info("reconciliation recorded", "session_id", s.ID, "verdict", stored.Verdict, "effect", stored.Effect)
-		a.afterNotification(ctx, stored)
-	}
-	if recorded > 0 {
-		a.publishSession(ctx, s.ID)
 	}
 	return recorded, nil
 }

@@ -63,7 +63,7 @@ func (a *app) processNotification(ctx context.Context, body []byte, remote, sour
 			// instead of keeping ETpay waiting.
 			lookup, cancel := context.WithTimeout(ctx, keyLookupTimeout)
 			defer cancel()
-			return a.Store.SigningKey(lookup, sessionToken)
+			return a.Store.NotificationKey(lookup, sessionToken)
 		})
 		if verifyErr == nil {
 			fillVerified(&in, claims)
@@ -81,17 +81,27 @@ func (a *app) processNotification(ctx context.Context, body []byte, remote, sour
 			in.Body = in.Body[:storedBodyLimit]
 		}
 	}
-	stored, err := a.Store.RecordNotification(ctx, in)
+	stored, err := a.recordNotification(ctx, in)
 	if err != nil {
 		return nil, verifyErr, err
 	}
-	a.Logger.Info("notification recorded", "notification_id", stored.ID, "source", source,
-		"verdict", stored.Verdict, "reason", stored.Reason, "effect", stored.Effect)
-	if stored.SessionID != nil {
-		a.publishSession(ctx, *stored.SessionID)
-	}
-	a.afterNotification(ctx, stored)
 	return stored, verifyErr, nil
+}
+
+// recordNotification stores and applies a notification (verified or not)
+// with the emails it calls for, in one transaction, then tells the live
+// tables. Webhook, replays and reconciliation all come through here.
+func (a *app) recordNotification(ctx context.Context, in models.NotificationInput) (*models.Notification, error) {
+	in.Mail = a.notificationMail
+	res, err := a.Store.ApplyNotification(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	stored := res.Notification
+	a.Logger.Info("notification recorded", "notification_id", stored.ID, "source", in.Source,
+		"verdict", stored.Verdict, "reason", stored.Reason, "effect", stored.Effect)
+	a.afterNotification(res)
+	return stored, nil
 }
 
 // fillVerified copies verified claims into the record to store.
@@ -151,12 +161,15 @@ func (a *app) replayNotification(c *fiber.Ctx) error {
 
 func itoa(id uint) string { return strconv.FormatUint(uint64(id), 10) }
 
-// afterNotification sends the emails a stored notification calls for: the
-// customer's receipt when it paid a session, and staff alerts. Both are
-// queued at most once; a mail problem never undoes a payment.
-func (a *app) afterNotification(ctx context.Context, stored *models.Notification) {
-	if stored.Effect == models.EffectPaid && stored.SessionID != nil {
-		a.queuePaymentReceipt(ctx, *stored.SessionID)
+// afterNotification follows up a stored notification: its session, as the
+// writer left it, goes to the live tables, and an email problem (the emails
+// were queued, or not, with the notification) is logged; it never undoes a
+// payment.
+func (a *app) afterNotification(res *models.NotificationResult) {
+	if res.MailErr != nil {
+		a.Logger.Error("notification emails not queued", "notification_id", res.Notification.ID, "err", res.MailErr)
 	}
-	a.queueRejectedAlert(ctx, stored)
+	if res.Session != nil {
+		a.events.PublishSession(*res.Session)
+	}
 }
