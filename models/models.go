@@ -96,7 +96,7 @@ type Link struct {
 	Code            string `gorm:"uniqueIndex;not null"`
 	MerchantOrderID string `gorm:"index;not null"`
 	Amount          int64  `gorm:"not null"`
-	CustomerEmail   string `gorm:"index;not null;default:''"`
+	CustomerEmail   string `gorm:"not null;default:''"` // searched through idx_links_customer_email_nocase
 	Description     string `gorm:"not null;default:''"`
 	Status          string `gorm:"index;not null"`
 	Mode            string `gorm:"not null"`
@@ -122,7 +122,7 @@ type Session struct {
 	SessionToken    string `gorm:"uniqueIndex;not null"`
 	SignatureToken  string `gorm:"not null"`
 	Mode            string `gorm:"not null"`
-	Status          string `gorm:"index;not null"`
+	Status          string `gorm:"not null"` // indexed with created_at, amount and paid_at (see migrate)
 	MerchantOrderID string `gorm:"index;not null"`
 	Amount          int64  `gorm:"not null"`
 	PaymentStatus   string `gorm:"not null;default:''"`
@@ -150,7 +150,7 @@ type Notification struct {
 	Source          string `gorm:"not null;default:'webhook'"`
 	Body            string `gorm:"not null"`
 	BodyHash        string `gorm:"index;not null"`
-	Verdict         string `gorm:"index;not null"`
+	Verdict         string `gorm:"not null"` // indexed with last_received_at (see migrate)
 	Reason          string `gorm:"not null;default:''"`
 	Effect          string `gorm:"not null;default:''"`
 	SessionToken    string `gorm:"not null;default:''"`
