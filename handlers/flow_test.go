@@ -253,7 +253,7 @@ func TestETpayFailureIsSafeToRetry(t *testing.T) {
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { flaky.Config.Handler.ServeHTTP(w, r) }))
 	t.Cleanup(proxy.Close)
 	h = newHarness(t, withETpay(proxy.URL))
-	flaky = flakyETpay(t, h, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) }, 1)
+	flaky = flakyETpay(t, h, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }, 1)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	staff := h.browser()
 	staff.login("staff@shop.cl")
