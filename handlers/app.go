@@ -116,19 +116,41 @@ func New(d Deps) *fiber.App {
 	// Every /admin route has a session, a login, CSRF checks and a role check.
 	admin := f.Group("/admin", a.withSession, a.requireLogin, noStore, a.checkCSRF)
 	admin.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/admin/sessions", fiber.StatusSeeOther) })
+	admin.Get("/overview", canView, a.showOverview)
+
 	admin.Get("/sessions", canView, a.listSessions)
 	admin.Get("/sessions.csv", canView, a.exportSessions)
+	admin.Get("/events", canView, a.streamEvents)
 	admin.Get("/sessions/:id", canView, a.showSession)
+	admin.Post("/sessions/:id/check", canEdit, a.checkWithETpay)
+	admin.Post("/notifications/:id/replay", canEdit, a.replayNotification)
+
 	admin.Get("/links/new", canEdit, a.showLinkForm)
 	admin.Post("/links/new", canEdit, a.saveLink)
 	admin.Get("/links/:id", canView, a.showLink)
-	admin.Post("/sessions/:id/check", canEdit, a.checkWithETpay)
-	admin.Post("/notifications/:id/replay", canEdit, a.replayNotification)
-	a.linkRoutes(admin)
-	a.eventRoutes(admin)
-	a.overviewRoutes(admin)
-	a.userRoutes(admin)
-	a.mailRoutes(admin)
+	admin.Get("/links/:id/qr.png", canView, a.showLinkQR)
+	admin.Post("/links/:id/cancel", canEdit, a.cancelLink)
+	admin.Post("/links/:id/expiry", canEdit, a.setLinkExpiry)
+	admin.Get("/links/:id/email/preview", canEdit, a.previewLinkEmail)
+	admin.Post("/links/:id/email", canEdit, a.sendLinkEmail)
+
+	admin.Get("/outbox", canView, a.showOutbox)
+	admin.Get("/outbox/:id/html", canView, a.showOutboxHTML)
+
+	admin.Get("/account", canView, a.showAccount)
+	admin.Post("/account", canView, a.changeOwnPassword)
+	admin.Post("/account/lang", canView, a.changeLang)
+	admin.Post("/account/alerts", canView, a.saveMailAlerts)
+
+	admin.Get("/users", canAdmin, a.listUsers)
+	admin.Get("/users/new", canAdmin, a.showNewUser)
+	admin.Post("/users/new", canAdmin, a.saveUser)
+	admin.Get("/users/:id", canAdmin, a.showUser)
+	admin.Post("/users/:id/role", canAdmin, a.changeRole)
+	admin.Post("/users/:id/disable", canAdmin, a.disableUser)
+	admin.Post("/users/:id/enable", canAdmin, a.enableUser)
+	admin.Post("/users/:id/password", canAdmin, a.resetPassword)
+	admin.Get("/audit", canAdmin, a.showAudit)
 
 	if d.Jobs != nil {
 		go a.reconcileLoop(d.Jobs)
