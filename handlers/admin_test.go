@@ -101,9 +101,7 @@ func TestLoginIsThrottledPerAccount(t *testing.T) {
 
 func TestLogoutEndsTheSessionOnTheServer(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	b := h.browser()
-	b.login("staff@shop.cl")
+	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	base, _ := url.Parse(h.base)
 	stolen := b.client.Jar.Cookies(base)
 
@@ -144,9 +142,7 @@ func TestSessionCookieFlags(t *testing.T) {
 
 func TestLinkFormValidation(t *testing.T) {
 	h := newHarness(t, withEnv("MAX_ORDER_AMOUNT", "1000000"))
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	b := h.browser()
-	b.login("staff@shop.cl")
+	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	b.createLink("TAKEN", "1000")
 
 	tests := []struct {
@@ -197,9 +193,7 @@ func template(s string) string {
 
 func TestLinkFormAcceptsChileanAmounts(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	b := h.browser()
-	b.login("staff@shop.cl")
+	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	for i, amount := range []string{"50000", "50.000", "$50.000", " $ 50.000 "} {
 		payURL := b.createLink("OC-"+itoa(uint(i)), amount)
 		link, err := h.store.LinkByCode(context.Background(), payURL[strings.LastIndex(payURL, "/")+1:])
@@ -242,9 +236,7 @@ func TestParseCLP(t *testing.T) {
 
 func TestSessionsCSV(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	b := h.browser()
-	b.login("staff@shop.cl")
+	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	paid, key := h.pendingSession("-SUM")
 	h.postNotification(notificationBody(signedNotification(t, paid.SessionToken, "-SUM", "success", key)))
 	h.pendingSession("OC-2")

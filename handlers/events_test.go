@@ -73,9 +73,7 @@ func next(t *testing.T, events <-chan sseEvent) sseEvent {
 
 func TestLiveEventsCarryTheChangedRow(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("viewer@shop.cl", models.RoleViewer)
-	b := h.browser()
-	b.login("viewer@shop.cl")
+	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	events, resp := b.openStream(t, "")
 	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("content type %q", ct)
@@ -125,9 +123,7 @@ func TestLiveEventsNeedLogin(t *testing.T) {
 func TestBrokerCloseEndsStreams(t *testing.T) {
 	broker := handlers.NewBroker()
 	h := newHarness(t, withBroker(broker))
-	h.addUser("viewer@shop.cl", models.RoleViewer)
-	b := h.browser()
-	b.login("viewer@shop.cl")
+	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	events, _ := b.openStream(t, "")
 	time.Sleep(100 * time.Millisecond) // let the stream subscribe
 	broker.Close()

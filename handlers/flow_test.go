@@ -59,9 +59,7 @@ func TestEndToEnd(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.addUser("staff@shop.cl", models.RoleStaff)
-			staff := h.browser()
-			staff.login("staff@shop.cl")
+			staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 			payURL := staff.createLink("OC-700104", "$12.990")
 			if !strings.HasPrefix(payURL, h.base+"/pay/") {
 				t.Fatalf("link %q is not on BASE_URL", payURL)
@@ -100,9 +98,7 @@ func TestEndToEnd(t *testing.T) {
 
 func TestLinkReusesPendingSession(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-1", "5000")
 
 	// A mail scanner and the customer open the link at once, then again.
@@ -129,9 +125,7 @@ func TestLinkReusesPendingSession(t *testing.T) {
 
 func TestLinkStartsNewSessionAfterReuseWindow(t *testing.T) {
 	h := newHarness(t, withEnv("LINK_SESSION_REUSE", "0s"))
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-1", "5000")
 	first := h.browser().get(payURL).header.Get("Location")
 	time.Sleep(10 * time.Millisecond)
@@ -146,9 +140,7 @@ func TestLinkStartsNewSessionAfterReuseWindow(t *testing.T) {
 
 func TestPaidLinkSaysAlreadyPaid(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-1", "5000")
 	payThroughFunnel(t, h.browser(), payURL, "approve")
 
@@ -163,9 +155,7 @@ func TestPaidLinkSaysAlreadyPaid(t *testing.T) {
 
 func TestFailedPaymentCanBeRetried(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-1", "5000")
 	customer := h.browser()
 	payThroughFunnel(t, customer, payURL, "reject")
@@ -227,9 +217,7 @@ func TestETpayFailureLeavesNothingHalfMade(t *testing.T) {
 			flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tt.fail(w, r) }))
 			t.Cleanup(flaky.Close)
 			h = newHarness(t, withETpay(flaky.URL))
-			h.addUser("staff@shop.cl", models.RoleStaff)
-			staff := h.browser()
-			staff.login("staff@shop.cl")
+			staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 			payURL := staff.createLink("OC-1", "5000")
 
 			r := h.browser().get(payURL)
@@ -254,9 +242,7 @@ func TestETpayFailureIsSafeToRetry(t *testing.T) {
 	t.Cleanup(proxy.Close)
 	h = newHarness(t, withETpay(proxy.URL))
 	flaky = flakyETpay(t, h, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }, 1)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-1", "5000")
 
 	if r := h.browser().get(payURL); r.status != http.StatusBadGateway {
@@ -270,9 +256,7 @@ func TestETpayFailureIsSafeToRetry(t *testing.T) {
 
 func TestReturnPagesNeverChangeState(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-1", "5000")
 	h.browser().get(payURL) // starts a session
 	sess := onlySession(t, h)

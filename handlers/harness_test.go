@@ -266,3 +266,12 @@ func (b *browser) createLink(order, amount string) string {
 	}
 	return m[1]
 }
+
+// loggedIn adds a user with role and returns a browser logged in as them.
+func (h *harness) loggedIn(email, role string) *browser {
+	h.t.Helper()
+	h.addUser(email, role)
+	b := h.browser()
+	b.login(email)
+	return b
+}

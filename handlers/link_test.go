@@ -41,9 +41,7 @@ func inOrder(t *testing.T, page string, wants ...string) {
 func staffWithLink(t *testing.T, opts ...harnessOption) (*harness, *browser, string, string) {
 	t.Helper()
 	h := newHarness(t, opts...)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-4711", "$12.990")
 	return h, staff, payURL, "/admin/links/" + itoa(linkOf(t, h, payURL).ID)
 }
@@ -168,9 +166,7 @@ func TestLinkQRCode(t *testing.T) {
 
 func TestCancelLink(t *testing.T) {
 	h, staff, payURL, page := staffWithLink(t)
-	h.addUser("viewer@shop.cl", models.RoleViewer)
-	viewer := h.browser()
-	viewer.login("viewer@shop.cl")
+	viewer := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	ctx := context.Background()
 
 	tests := []struct {
@@ -252,9 +248,7 @@ func TestCancelPaidLinkIsRefused(t *testing.T) {
 
 func TestLinkExpiry(t *testing.T) {
 	h, staff, payURL, page := staffWithLink(t)
-	h.addUser("viewer@shop.cl", models.RoleViewer)
-	viewer := h.browser()
-	viewer.login("viewer@shop.cl")
+	viewer := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	future := time.Now().In(views.Santiago).Add(48 * time.Hour).Truncate(time.Minute)
 
 	tests := []struct {

@@ -15,9 +15,7 @@ import (
 func TestMailReceiptAndAlertsAfterARealPayment(t *testing.T) {
 	sink := newSMTPSink(t)
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	if r := staff.submit("/admin/account", "/admin/account/alerts", url.Values{"alerts": {"on"}}); r.status != 303 {
 		t.Fatalf("alert opt-in: %d", r.status)
 	}

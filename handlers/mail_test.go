@@ -302,9 +302,7 @@ func waitOutbox(t *testing.T, s *models.Store, within time.Duration, what string
 func TestMailLinkFromStaffForm(t *testing.T) {
 	sink := newSMTPSink(t)
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	page := createLinkWithEmail(t, staff, "OC-4711", "12990", "ana.perez@cliente.cl", "Zapatillas <talla 42> & calcetines")
 
 	got := sink.wait(1, 5*time.Second)
@@ -363,9 +361,7 @@ func TestMailLinkFromStaffForm(t *testing.T) {
 func TestMailRetriesUntilSMTPComesBack(t *testing.T) {
 	sink := newStoppedSMTPSink(t)
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	page := createLinkWithEmail(t, staff, "OC-1", "5000", "cliente@correo.cl", "")
 
 	rows := waitOutbox(t, h.store, 3*time.Second, "a failed attempt", func(r []models.OutboxMessage) bool {
@@ -440,9 +436,7 @@ func TestMailGivesUp(t *testing.T) {
 	if rows[0].FailedAt == nil || rows[0].LastError == "" {
 		t.Errorf("failed row = %+v", rows[0])
 	}
-	h.addUser("viewer@shop.cl", models.RoleViewer)
-	viewer := h.browser()
-	viewer.login("viewer@shop.cl")
+	viewer := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	r := viewer.get("/admin/links/" + itoa(link.ID))
 	inOrder(t, r.body, "Correo no enviado: se dejó de reintentar", "Motivo", html.EscapeString(rows[0].LastError[:20]))
 	if strings.Contains(r.body, "c@correo.cl") {
@@ -452,9 +446,7 @@ func TestMailGivesUp(t *testing.T) {
 
 func TestMailWithoutSMTP(t *testing.T) {
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), "")
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	page := createLinkWithEmail(t, staff, "OC-5", "12990", "cliente@correo.cl", `<script>alert(1)</script>`)
 	inOrder(t, staff.get(page).body, "Correo en cola", "Aún no enviado.")
 	time.Sleep(200 * time.Millisecond) // several polls: nothing may try to send
@@ -496,9 +488,7 @@ func TestMailWithoutSMTP(t *testing.T) {
 func TestMailSendAgain(t *testing.T) {
 	sink := newSMTPSink(t)
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	page := strings.SplitN(createLinkWithEmail(t, staff, "OC-6", "3000", "cliente@correo.cl", ""), "?", 2)[0]
 	noEmail := strings.SplitN(createLinkWithEmail(t, staff, "OC-7", "3000", "", ""), "?", 2)[0]
 	sink.wait(1, 5*time.Second)
@@ -538,9 +528,7 @@ func TestMailSendAgain(t *testing.T) {
 		t.Errorf("no audit entry for the resend: %+v", entries)
 	}
 
-	h.addUser("viewer@shop.cl", models.RoleViewer)
-	viewer := h.browser()
-	viewer.login("viewer@shop.cl")
+	viewer := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	if r := viewer.submit(page, page+"/email", url.Values{}); r.status != http.StatusForbidden {
 		t.Errorf("viewer send again: %d, want 403", r.status)
 	}

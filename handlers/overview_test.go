@@ -142,9 +142,7 @@ func TestOverviewFigures(t *testing.T) {
 
 func TestOverviewEmpty(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("viewer@example.cl", models.RoleViewer)
-	b := h.browser()
-	b.login("viewer@example.cl")
+	b := h.loggedIn("viewer@example.cl", models.RoleViewer)
 	r := b.get("/admin/overview")
 	if r.status != http.StatusOK {
 		t.Fatalf("GET /admin/overview: %d", r.status)

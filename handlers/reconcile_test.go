@@ -29,9 +29,7 @@ func lostPayment(t *testing.T, h *harness, staff *browser) models.Session {
 
 func TestCheckWithETpayRecoversALostNotification(t *testing.T) {
 	h := newHarness(t, withLostNotifications())
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	s := lostPayment(t, h, staff)
 
 	page := "/admin/sessions/" + itoa(s.ID)
@@ -60,9 +58,7 @@ func TestCheckWithETpayRecoversALostNotification(t *testing.T) {
 
 func TestCheckWithETpayEmptyAnswerIsNoNews(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	s, _ := h.pendingSession("OC-1") // opened, never paid: ETpay has nothing to say
 	page := "/admin/sessions/" + itoa(s.ID)
 	r := staff.submit(page, page+"/check", url.Values{})
@@ -79,9 +75,7 @@ func TestCheckWithETpayEmptyAnswerIsNoNews(t *testing.T) {
 
 func TestReconciliationJobFindsOverdueSessions(t *testing.T) {
 	h := newHarness(t, withLostNotifications(), withJobs(), withEnv("RECONCILE_AFTER", "200ms"))
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	staff := h.browser()
-	staff.login("staff@shop.cl")
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	s := lostPayment(t, h, staff)
 	deadline := time.Now().Add(10 * time.Second)
 	for h.session(s.ID).Status != models.StatusPaid {

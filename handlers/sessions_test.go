@@ -75,9 +75,7 @@ func santiagoDay(offset int) string {
 
 func TestSessionsListSearchFilterSort(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	b := h.browser()
-	b.login("staff@shop.cl")
+	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 
 	// Nothing at all yet: the "make a link" empty state, not "nothing matches".
 	r := b.get("/admin/sessions")
@@ -189,9 +187,7 @@ func TestSessionsListSearchFilterSort(t *testing.T) {
 
 func TestSessionsKeysetPagesOverHTTP(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("viewer@shop.cl", models.RoleViewer)
-	b := h.browser()
-	b.login("viewer@shop.cl")
+	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	const n = 53 // more than one page of 50
 	amounts := map[string]int64{}
 	for i := range n {
@@ -263,9 +259,7 @@ func TestSessionsKeysetPagesOverHTTP(t *testing.T) {
 
 func TestSessionsBadParameters(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	b := h.browser()
-	b.login("staff@shop.cl")
+	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	h.listSession("OC-1", "live", "ana@shop.cl", models.StatusPaid, 1000)
 	tests := []struct {
 		name, query, field, message string

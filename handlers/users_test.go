@@ -160,9 +160,7 @@ func TestEveryAdminRouteEnforcesItsRole(t *testing.T) {
 
 func TestViewerCannotMakeLinks(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("viewer@shop.cl", models.RoleViewer)
-	b := h.browser()
-	b.login("viewer@shop.cl")
+	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	page := b.get("/admin/sessions")
 	if page.status != http.StatusOK {
 		t.Fatalf("viewer GET /admin/sessions: %d", page.status)
@@ -430,9 +428,7 @@ func TestOwnPasswordChange(t *testing.T) {
 
 func TestLanguageSwitch(t *testing.T) {
 	h := newHarness(t)
-	h.addUser("staff@shop.cl", models.RoleStaff)
-	b := h.browser()
-	b.login("staff@shop.cl")
+	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	if page := b.get("/admin/sessions"); !strings.Contains(page.body, "Sesiones de pago") {
 		t.Fatal("the panel does not start in Spanish")
 	}
@@ -447,9 +443,7 @@ func TestLanguageSwitch(t *testing.T) {
 		t.Fatalf("after switching to English:\n%s", page.body)
 	}
 	// Another user's language is their own.
-	h.addUser("other@shop.cl", models.RoleStaff)
-	other := h.browser()
-	other.login("other@shop.cl")
+	other := h.loggedIn("other@shop.cl", models.RoleStaff)
 	if page := other.get("/admin/sessions"); !strings.Contains(page.body, "Sesiones de pago") {
 		t.Fatal("one user's language changed another's")
 	}
