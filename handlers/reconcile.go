@@ -64,6 +64,9 @@ func (a *app) reconcileSession(ctx context.Context, s *models.Session) (int, err
 		if answer.SessionToken != "" && answer.SessionToken != s.SessionToken {
 			continue // about another session of the same order: not ours to apply here
 		}
+		if answer.PaymentStatus == "" {
+			continue // an entry without a status says nothing: no news, never "failed"
+		}
 		order := answer.MerchantOrderID
 		if order == "" {
 			order = s.MerchantOrderID

@@ -6,11 +6,17 @@ import (
 	"testing"
 )
 
+// errPanic asks receiptMail to panic instead of failing.
+var errPanic = errors.New("panic")
+
 // receiptMail is a NotificationMail that queues one receipt per paid session
 // and counts its calls.
 func receiptMail(calls *int, fail error) NotificationMail {
 	return func(ev MailEvent) ([]*OutboxMessage, error) {
 		*calls++
+		if fail == errPanic {
+			panic("template blew up")
+		}
 		if fail != nil {
 			return nil, fail
 		}
@@ -35,6 +41,8 @@ func TestApplyNotificationQueuesMailInItsTransaction(t *testing.T) {
 		{name: "a repeat queues nothing more", notes: []note{success("tok-a", "pay-1"), success("tok-a", "pay-1")}, wantCalls: 1, wantOutbox: 1, wantStatus: StatusPaid},
 		{name: "a failure queues nothing", notes: []note{failure("tok-a", "pay-1")}, wantCalls: 0, wantOutbox: 0, wantStatus: StatusFailed},
 		{name: "a mail error never undoes the payment", notes: []note{success("tok-a", "pay-1")}, fail: errors.New("template broke"),
+			wantCalls: 1, wantOutbox: 0, wantStatus: StatusPaid, wantMail: true},
+		{name: "a panicking mail hook never undoes the payment", notes: []note{success("tok-a", "pay-1")}, fail: errPanic,
 			wantCalls: 1, wantOutbox: 0, wantStatus: StatusPaid, wantMail: true},
 	}
 	for _, tt := range tests {

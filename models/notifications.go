@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -32,8 +33,9 @@ type NotificationInput struct {
 	// Mail, when set, builds the emails the stored notification calls for
 	// (the customer's receipt and staff alerts). It runs inside the
 	// notification's own transaction, so "payment applied" and "receipt
-	// queued" are stored together, but under a savepoint of its own: an
-	// email problem never undoes a payment (see NotificationResult.MailErr).
+	// queued" are stored together; the emails go in with one statement, so
+	// an email problem stores none of them and never undoes a payment (see
+	// NotificationResult.MailErr).
 	Mail NotificationMail
 }
 
@@ -284,7 +286,9 @@ func (s *Store) applyBatch(batch []*noteRequest, errs []error, savepoints bool) 
 			switch {
 			case errs[i] == nil:
 				applied++
-			case !savepoints && t.wrote:
+			// Without savepoints, only "no such session" is known to leave the
+			// transaction as it was; anything else is retried carefully.
+			case !savepoints && (t.wrote || !errors.Is(errs[i], ErrNotFound)):
 				return errRetryCarefully
 			case savepoints:
 				if _, err := t.conn.ExecContext(ctx, "ROLLBACK TO note"); err != nil {
@@ -556,26 +560,33 @@ func markLinkPaid(ctx context.Context, t *noteTx, linkID uint, at time.Time) (*L
 }
 
 // queueNoteMail queues the emails r.mail builds for a payment applied or a
-// notification rejected, under a savepoint of their own: when they cannot be
-// built or stored, the notification stays applied and r.mailErr says why.
+// notification rejected: when they cannot be built or stored, none is, the
+// notification stays applied and r.mailErr says why. A panic in the hook is
+// caught here too: it runs in the writer, where it would undo the batch.
 func queueNoteMail(ctx context.Context, t *noteTx, r *noteRequest) {
 	if r.mail == nil || (r.link == nil && !r.newRejected) {
 		return
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.mailErr, r.queued = fmt.Errorf("building the emails panicked: %v", p), 0
+		}
+	}()
 	if !t.staffLoaded {
 		staff, err := alertRecipients(ctx, t)
 		if err != nil {
+			// The customer's receipt needs no staff: it still goes out.
 			r.mailErr = err
-			return
+			staff = nil
 		}
-		t.staff, t.staffLoaded = staff, true
+		t.staff, t.staffLoaded = staff, err == nil
 	}
 	if r.link == nil && len(t.staff) == 0 {
 		return // a rejection alerts staff only
 	}
 	msgs, err := r.mail(MailEvent{Notification: r.n, Session: r.sess, Link: r.link, Staff: t.staff})
 	if err != nil || len(msgs) == 0 {
-		r.mailErr = err
+		r.mailErr = errors.Join(r.mailErr, err)
 		return
 	}
 	// One statement, so the messages are stored all or none without a savepoint.
