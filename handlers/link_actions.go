@@ -28,8 +28,7 @@ func (a *app) showLinkQR(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "image/png")
-	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
-	return c.Send(png)
+	return c.Send(png) // no-store, like every admin answer
 }
 
 // cancelLink closes an open link so that it starts no ETpay session. A link
