@@ -8,10 +8,10 @@ import (
 // Funcs are the helpers every template may call.
 func Funcs() template.FuncMap {
 	return template.FuncMap{
-		// customerEmail and customerRUT mask personal data for viewers:
-		// {{customerEmail $.User .CustomerEmail}}.
+		// customerEmail masks the address for viewers:
+		// {{customerEmail $.User .CustomerEmail}}. (The payer's RUT only ever
+		// appears in raw notifications, which viewers are not shown.)
 		"customerEmail": customerEmail,
-		"customerRUT":   customerRUT,
 		// dict builds a map from key/value pairs so partials can take named arguments.
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {

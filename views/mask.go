@@ -16,18 +16,6 @@ func MaskEmail(email string) string {
 	return string(first) + "•••" + email[at:]
 }
 
-// MaskRUT keeps only the check digit: "12.345.678-5" becomes "••••••••-5".
-func MaskRUT(rut string) string {
-	if rut == "" {
-		return ""
-	}
-	dash := strings.LastIndexByte(rut, '-')
-	if dash < 0 {
-		return maskAll(rut)
-	}
-	return "••••••••" + rut[dash:]
-}
-
 func maskAll(s string) string {
 	if s == "" {
 		return ""
@@ -46,12 +34,4 @@ func customerEmail(user *models.User, email string) string {
 		return MaskEmail(email)
 	}
 	return email
-}
-
-// customerRUT is the template func: the RUT, masked for viewers.
-func customerRUT(user *models.User, rut string) string {
-	if ForViewer(user) {
-		return MaskRUT(rut)
-	}
-	return rut
 }
