@@ -21,6 +21,8 @@ type Store struct {
 	read  *gorm.DB
 	// notes group-commits notifications on the writer (see RecordNotification).
 	notes *notifier
+	// checkpoints stops the checkpointer (see startCheckpoints).
+	checkpoints, checkpointsDone chan struct{}
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
@@ -55,7 +57,40 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rsql.SetMaxOpenConns(4)
 	s.read = read
 	s.startNotifier()
+	s.startCheckpoints()
 	return s, nil
+}
+
+// checkpointEvery is how often the checkpointer copies the WAL back into
+// the database file.
+const checkpointEvery = 100 * time.Millisecond
+
+// startCheckpoints runs WAL checkpoints on a read connection, beside the
+// writer, instead of inside whichever commit crosses SQLite's threshold: a
+// burst of notifications then never waits for one. A PASSIVE checkpoint
+// never blocks the writer or readers; it copies what it can and the rest
+// waits for the next tick.
+func (s *Store) startCheckpoints() {
+	s.checkpoints = make(chan struct{})
+	s.checkpointsDone = make(chan struct{})
+	go func() {
+		defer close(s.checkpointsDone)
+		tick := time.NewTicker(checkpointEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.checkpoints:
+				return
+			case <-tick.C:
+				_ = s.Checkpoint(context.Background())
+			}
+		}
+	}()
+}
+
+// Checkpoint copies what it can of the WAL back into the database file now.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	return s.read.WithContext(ctx).Exec("PRAGMA wal_checkpoint(PASSIVE)").Error
 }
 
 // dsn builds the driver string with the pragmas security.md asks for.
@@ -68,6 +103,15 @@ func dsn(path string, writer bool) string {
 	}
 	if writer {
 		q.Set("_txlock", "immediate")
+		// The checkpointer copies the WAL back beside the writer (see
+		// startCheckpoints), so the commit that crosses this threshold finds
+		// little left to copy; it still must run here, since only a
+		// checkpoint in step with the writer lets the WAL start over.
+		q.Add("_pragma", "wal_autocheckpoint(4000)")
+		q.Add("_pragma", "journal_size_limit(67108864)")
+		// Statement journals stay in memory instead of a temporary file
+		// written page by page.
+		q.Add("_pragma", "temp_store(MEMORY)")
 	} else {
 		q.Add("_pragma", "query_only(1)")
 	}
@@ -104,6 +148,10 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) Close() error {
 	if s.notes != nil {
 		s.notes.stop() // queued notifications are written first
+	}
+	if s.checkpoints != nil {
+		close(s.checkpoints)
+		<-s.checkpointsDone
 	}
 	var errs []error
 	for _, db := range []*gorm.DB{s.read, s.write} {

@@ -94,6 +94,28 @@ func TestOpenPragmas(t *testing.T) {
 	if err := s.read.Exec("INSERT INTO settings(key, value) VALUES ('x', 'y')").Error; err == nil {
 		t.Error("read connection accepted an INSERT")
 	}
+	// The writer checkpoints rarely (the checkpointer does most of it) and
+	// keeps statement journals in memory.
+	for pragma, want := range map[string]string{"wal_autocheckpoint": "4000", "temp_store": "2", "journal_size_limit": "67108864"} {
+		var got string
+		if err := s.write.Raw("PRAGMA " + pragma).Scan(&got).Error; err != nil || got != want {
+			t.Errorf("write connection: PRAGMA %s = %q, %v; want %q", pragma, got, err, want)
+		}
+	}
+	// The checkpointer works from a read connection.
+	if _, err := s.CreateLink(context.Background(), LinkInput{MerchantOrderID: "OC-CKPT", Amount: 1000, Mode: "sandbox"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var ckpt struct{ Busy, Log, Checkpointed int }
+	if err := s.read.Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&ckpt.Busy, &ckpt.Log, &ckpt.Checkpointed); err != nil {
+		t.Fatal(err)
+	}
+	if ckpt.Log == 0 || ckpt.Checkpointed != ckpt.Log {
+		t.Errorf("after Checkpoint, WAL frames %d with %d copied back; want all of them, and some", ckpt.Log, ckpt.Checkpointed)
+	}
 	got, err := s.IntegrityCheck(context.Background())
 	if err != nil || got != "ok" {
 		t.Errorf("IntegrityCheck = %q, %v; want ok", got, err)
@@ -365,116 +387,122 @@ func failure(token, payToken string) note {
 	return note{token: token, status: "rejected", payToken: payToken, verified: true}
 }
 
+// scenarioSession is what a scenario wants of session tok-a afterwards.
+type scenarioSession struct {
+	status, paymentStatus, paymentToken string
+	conflict                            bool
+}
+
+// notificationScenarios are notifications applied in turn to a pending
+// session tok-a (and its sibling tok-b) of one link, with what the last one
+// must do.
+var notificationScenarios = []struct {
+	name  string
+	notes []note // all but the last set the scene; the last is checked
+	// want for the last notification
+	verdict, effect, reason string
+	count                   int
+	// want for session tok-a afterwards
+	sess scenarioSession
+	// want for the link afterwards
+	linkStatus, review string
+	stored             int64 // notification rows afterwards
+}{
+	{
+		name:    "pending + success -> paid",
+		notes:   []note{success("tok-a", "pay-1")},
+		verdict: VerdictVerified, effect: EffectPaid, count: 1,
+		sess:       scenarioSession{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1"},
+		linkStatus: LinkPaid, stored: 1,
+	},
+	{
+		name:    "pending + failure -> failed",
+		notes:   []note{failure("tok-a", "pay-1")},
+		verdict: VerdictVerified, effect: EffectFailed, count: 1,
+		sess:       scenarioSession{status: StatusFailed, paymentStatus: "rejected", paymentToken: "pay-1"},
+		linkStatus: LinkOpen, stored: 1,
+	},
+	{
+		// failed is not final, but ETpay contradicted itself: flagged for staff.
+		name:    "failed + success -> paid, flagged as a conflict",
+		notes:   []note{failure("tok-a", "pay-1"), success("tok-a", "pay-2")},
+		verdict: VerdictVerified, effect: EffectPaid, count: 1,
+		sess:       scenarioSession{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-2", conflict: true},
+		linkStatus: LinkPaid, stored: 2,
+	},
+	{
+		name:    "paid + failure stays paid as a conflict",
+		notes:   []note{success("tok-a", "pay-1"), failure("tok-a", "pay-2")},
+		verdict: VerdictVerified, effect: EffectConflict, count: 1,
+		sess:       scenarioSession{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1", conflict: true},
+		linkStatus: LinkPaid, stored: 2,
+	},
+	{
+		name:    "paid + success with another payment_token is a conflict",
+		notes:   []note{success("tok-a", "pay-1"), success("tok-a", "pay-2")},
+		verdict: VerdictVerified, effect: EffectConflict, count: 1,
+		sess:       scenarioSession{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1", conflict: true},
+		linkStatus: LinkPaid, stored: 2,
+	},
+	{
+		name:    "duplicate success changes nothing",
+		notes:   []note{success("tok-a", "pay-1"), success("tok-a", "pay-1")},
+		verdict: VerdictDuplicate, effect: EffectNone, count: 1,
+		sess:       scenarioSession{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1"},
+		linkStatus: LinkPaid, stored: 2,
+	},
+	{
+		name:    "duplicate failure changes nothing",
+		notes:   []note{failure("tok-a", "pay-1"), failure("tok-a", "pay-1")},
+		verdict: VerdictDuplicate, effect: EffectNone, count: 1,
+		sess:       scenarioSession{status: StatusFailed, paymentStatus: "rejected", paymentToken: "pay-1"},
+		linkStatus: LinkOpen, stored: 2,
+	},
+	{
+		name:    "unverified is rejected and changes nothing",
+		notes:   []note{{token: "tok-a", status: "success", payToken: "pay-1", reason: "bad_signature"}},
+		verdict: VerdictRejected, effect: EffectNone, reason: "bad_signature", count: 1,
+		sess:       scenarioSession{status: StatusPending},
+		linkStatus: LinkOpen, stored: 1,
+	},
+	{
+		name: "identical rejected body twice is one row counted twice",
+		notes: []note{
+			{token: "tok-a", status: "success", payToken: "pay-1", reason: "bad_signature"},
+			{token: "tok-a", status: "success", payToken: "pay-1", reason: "bad_signature"},
+		},
+		verdict: VerdictRejected, effect: EffectNone, reason: "bad_signature", count: 2,
+		sess:       scenarioSession{status: StatusPending},
+		linkStatus: LinkOpen, stored: 1,
+	},
+	{
+		name: "unverified success after paid changes nothing",
+		notes: []note{
+			success("tok-a", "pay-1"),
+			{token: "tok-a", status: "rejected", payToken: "pay-2", reason: "bad_signature"},
+		},
+		verdict: VerdictRejected, effect: EffectNone, reason: "bad_signature", count: 1,
+		sess:       scenarioSession{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1"},
+		linkStatus: LinkPaid, stored: 2,
+	},
+	{
+		name:    "merchant_order_id mismatch is rejected",
+		notes:   []note{{token: "tok-a", order: "OC-OTHER", status: "success", payToken: "pay-1", verified: true}},
+		verdict: VerdictRejected, effect: EffectNone, reason: ReasonOrderMismatch, count: 1,
+		sess:       scenarioSession{status: StatusPending},
+		linkStatus: LinkOpen, stored: 1,
+	},
+	{
+		name:    "second session of the same link paid -> double payment",
+		notes:   []note{success("tok-b", "pay-b"), success("tok-a", "pay-1")},
+		verdict: VerdictVerified, effect: EffectPaid, count: 1,
+		sess:       scenarioSession{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1"},
+		linkStatus: LinkPaid, review: "double_payment", stored: 2,
+	},
+}
+
 func TestRecordNotification(t *testing.T) {
-	type sessWant struct {
-		status, paymentStatus, paymentToken string
-		conflict                            bool
-	}
-	tests := []struct {
-		name  string
-		notes []note // all but the last set the scene; the last is checked
-		// want for the last notification
-		verdict, effect, reason string
-		count                   int
-		// want for session tok-a afterwards
-		sess sessWant
-		// want for the link afterwards
-		linkStatus, review string
-		stored             int64 // notification rows afterwards
-	}{
-		{
-			name:    "pending + success -> paid",
-			notes:   []note{success("tok-a", "pay-1")},
-			verdict: VerdictVerified, effect: EffectPaid, count: 1,
-			sess:       sessWant{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1"},
-			linkStatus: LinkPaid, stored: 1,
-		},
-		{
-			name:    "pending + failure -> failed",
-			notes:   []note{failure("tok-a", "pay-1")},
-			verdict: VerdictVerified, effect: EffectFailed, count: 1,
-			sess:       sessWant{status: StatusFailed, paymentStatus: "rejected", paymentToken: "pay-1"},
-			linkStatus: LinkOpen, stored: 1,
-		},
-		{
-			// failed is not final, but ETpay contradicted itself: flagged for staff.
-			name:    "failed + success -> paid, flagged as a conflict",
-			notes:   []note{failure("tok-a", "pay-1"), success("tok-a", "pay-2")},
-			verdict: VerdictVerified, effect: EffectPaid, count: 1,
-			sess:       sessWant{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-2", conflict: true},
-			linkStatus: LinkPaid, stored: 2,
-		},
-		{
-			name:    "paid + failure stays paid as a conflict",
-			notes:   []note{success("tok-a", "pay-1"), failure("tok-a", "pay-2")},
-			verdict: VerdictVerified, effect: EffectConflict, count: 1,
-			sess:       sessWant{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1", conflict: true},
-			linkStatus: LinkPaid, stored: 2,
-		},
-		{
-			name:    "paid + success with another payment_token is a conflict",
-			notes:   []note{success("tok-a", "pay-1"), success("tok-a", "pay-2")},
-			verdict: VerdictVerified, effect: EffectConflict, count: 1,
-			sess:       sessWant{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1", conflict: true},
-			linkStatus: LinkPaid, stored: 2,
-		},
-		{
-			name:    "duplicate success changes nothing",
-			notes:   []note{success("tok-a", "pay-1"), success("tok-a", "pay-1")},
-			verdict: VerdictDuplicate, effect: EffectNone, count: 1,
-			sess:       sessWant{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1"},
-			linkStatus: LinkPaid, stored: 2,
-		},
-		{
-			name:    "duplicate failure changes nothing",
-			notes:   []note{failure("tok-a", "pay-1"), failure("tok-a", "pay-1")},
-			verdict: VerdictDuplicate, effect: EffectNone, count: 1,
-			sess:       sessWant{status: StatusFailed, paymentStatus: "rejected", paymentToken: "pay-1"},
-			linkStatus: LinkOpen, stored: 2,
-		},
-		{
-			name:    "unverified is rejected and changes nothing",
-			notes:   []note{{token: "tok-a", status: "success", payToken: "pay-1", reason: "bad_signature"}},
-			verdict: VerdictRejected, effect: EffectNone, reason: "bad_signature", count: 1,
-			sess:       sessWant{status: StatusPending},
-			linkStatus: LinkOpen, stored: 1,
-		},
-		{
-			name: "identical rejected body twice is one row counted twice",
-			notes: []note{
-				{token: "tok-a", status: "success", payToken: "pay-1", reason: "bad_signature"},
-				{token: "tok-a", status: "success", payToken: "pay-1", reason: "bad_signature"},
-			},
-			verdict: VerdictRejected, effect: EffectNone, reason: "bad_signature", count: 2,
-			sess:       sessWant{status: StatusPending},
-			linkStatus: LinkOpen, stored: 1,
-		},
-		{
-			name: "unverified success after paid changes nothing",
-			notes: []note{
-				success("tok-a", "pay-1"),
-				{token: "tok-a", status: "rejected", payToken: "pay-2", reason: "bad_signature"},
-			},
-			verdict: VerdictRejected, effect: EffectNone, reason: "bad_signature", count: 1,
-			sess:       sessWant{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1"},
-			linkStatus: LinkPaid, stored: 2,
-		},
-		{
-			name:    "merchant_order_id mismatch is rejected",
-			notes:   []note{{token: "tok-a", order: "OC-OTHER", status: "success", payToken: "pay-1", verified: true}},
-			verdict: VerdictRejected, effect: EffectNone, reason: ReasonOrderMismatch, count: 1,
-			sess:       sessWant{status: StatusPending},
-			linkStatus: LinkOpen, stored: 1,
-		},
-		{
-			name:    "second session of the same link paid -> double payment",
-			notes:   []note{success("tok-b", "pay-b"), success("tok-a", "pay-1")},
-			verdict: VerdictVerified, effect: EffectPaid, count: 1,
-			sess:       sessWant{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-1"},
-			linkStatus: LinkPaid, review: "double_payment", stored: 2,
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range notificationScenarios {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			s := openTestStore(t)
@@ -490,45 +518,77 @@ func TestRecordNotification(t *testing.T) {
 				}
 				last = got
 			}
-			if last.Verdict != tt.verdict || last.Effect != tt.effect || last.Reason != tt.reason || last.Count != tt.count {
-				t.Errorf("last notification verdict/effect/reason/count = %q/%q/%q/%d, want %q/%q/%q/%d",
-					last.Verdict, last.Effect, last.Reason, last.Count, tt.verdict, tt.effect, tt.reason, tt.count)
-			}
-			if last.SessionID == nil || *last.SessionID != sessA.ID {
-				t.Errorf("last notification session = %v, want %d", last.SessionID, sessA.ID)
-			}
-
-			sess, err := s.SessionByID(ctx, sessA.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := sessWant{sess.Status, sess.PaymentStatus, sess.PaymentToken, sess.Conflict}
-			if got != tt.sess {
-				t.Errorf("session = %+v, want %+v", got, tt.sess)
-			}
-			// failed_at may stay on a session that later got paid: it records the failure.
-			if (sess.Status == StatusPaid) != (sess.PaidAt != nil) ||
-				(sess.Status == StatusFailed && sess.FailedAt == nil) ||
-				(sess.Status == StatusPending && sess.FailedAt != nil) {
-				t.Errorf("session status %s with paid_at %v, failed_at %v", sess.Status, sess.PaidAt, sess.FailedAt)
-			}
-			if sess.LastNotificationAt == nil || sess.LastNotificationNote != tt.verdict {
-				t.Errorf("session last notification = %v %q, want a time and %q", sess.LastNotificationAt, sess.LastNotificationNote, tt.verdict)
-			}
-			link, err := s.LinkByID(ctx, l.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if link.Status != tt.linkStatus || link.ReviewReason != tt.review {
-				t.Errorf("link status/review = %q/%q, want %q/%q", link.Status, link.ReviewReason, tt.linkStatus, tt.review)
-			}
-			if (link.Status == LinkPaid) != (link.PaidAt != nil) {
-				t.Errorf("link status %s with paid_at %v", link.Status, link.PaidAt)
-			}
-			if n := countRows(t, s, &Notification{}); n != tt.stored {
-				t.Errorf("notification rows = %d, want %d", n, tt.stored)
-			}
+			checkScenario(t, s, l, sessA, last, tt.verdict, tt.effect, tt.reason, tt.count, tt.sess, tt.linkStatus, tt.review, tt.stored)
 		})
+	}
+}
+
+// TestRecordNotificationInOneGroup applies each scenario's notifications in
+// one group commit: a group must come out exactly as one by one.
+func TestRecordNotificationInOneGroup(t *testing.T) {
+	for _, tt := range notificationScenarios {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openTestStore(t)
+			l := mustLink(t, s, "OC-700104", "sandbox")
+			sessA := mustSession(t, s, l, "tok-a")
+			mustSession(t, s, l, "tok-b")
+
+			var batch []*noteRequest
+			for _, n := range tt.notes {
+				batch = append(batch, newNoteRequest(context.Background(), n.input(l.MerchantOrderID)))
+			}
+			s.applyNotes(batch)
+			for i, r := range batch {
+				if err := <-r.done; err != nil {
+					t.Fatalf("notification %d: %v", i, err)
+				}
+			}
+			last := batch[len(batch)-1].result().Notification
+			checkScenario(t, s, l, sessA, last, tt.verdict, tt.effect, tt.reason, tt.count, tt.sess, tt.linkStatus, tt.review, tt.stored)
+		})
+	}
+}
+
+func checkScenario(t *testing.T, s *Store, l *Link, sessA *Session, last *Notification, verdict, effect, reason string, count int,
+	want scenarioSession, linkStatus, review string, stored int64) {
+	t.Helper()
+	ctx := context.Background()
+	if last.Verdict != verdict || last.Effect != effect || last.Reason != reason || last.Count != count || last.ID == 0 {
+		t.Errorf("last notification id/verdict/effect/reason/count = %d/%q/%q/%q/%d, want stored/%q/%q/%q/%d",
+			last.ID, last.Verdict, last.Effect, last.Reason, last.Count, verdict, effect, reason, count)
+	}
+	if last.SessionID == nil || *last.SessionID != sessA.ID {
+		t.Errorf("last notification session = %v, want %d", last.SessionID, sessA.ID)
+	}
+	sess, err := s.SessionByID(ctx, sessA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := scenarioSession{sess.Status, sess.PaymentStatus, sess.PaymentToken, sess.Conflict}
+	if got != want {
+		t.Errorf("session = %+v, want %+v", got, want)
+	}
+	// failed_at may stay on a session that later got paid: it records the failure.
+	if (sess.Status == StatusPaid) != (sess.PaidAt != nil) ||
+		(sess.Status == StatusFailed && sess.FailedAt == nil) ||
+		(sess.Status == StatusPending && sess.FailedAt != nil) {
+		t.Errorf("session status %s with paid_at %v, failed_at %v", sess.Status, sess.PaidAt, sess.FailedAt)
+	}
+	if sess.LastNotificationAt == nil || sess.LastNotificationNote != verdict {
+		t.Errorf("session last notification = %v %q, want a time and %q", sess.LastNotificationAt, sess.LastNotificationNote, verdict)
+	}
+	link, err := s.LinkByID(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if link.Status != linkStatus || link.ReviewReason != review {
+		t.Errorf("link status/review = %q/%q, want %q/%q", link.Status, link.ReviewReason, linkStatus, review)
+	}
+	if (link.Status == LinkPaid) != (link.PaidAt != nil) {
+		t.Errorf("link status %s with paid_at %v", link.Status, link.PaidAt)
+	}
+	if n := countRows(t, s, &Notification{}); n != stored {
+		t.Errorf("notification rows = %d, want %d", n, stored)
 	}
 }
 
