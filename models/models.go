@@ -149,7 +149,7 @@ type Notification struct {
 	RemoteAddr      string `gorm:"not null;default:''"`
 	Source          string `gorm:"not null;default:'webhook'"`
 	Body            string `gorm:"not null"`
-	BodyHash        string `gorm:"index;not null"`
+	BodyHash        string `gorm:"not null"` // indexed for rejected rows only (see migrate)
 	Verdict         string `gorm:"not null"` // indexed with last_received_at (see migrate)
 	Reason          string `gorm:"not null;default:''"`
 	Effect          string `gorm:"not null;default:''"`

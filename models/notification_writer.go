@@ -296,7 +296,9 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 	for _, r := range reqs {
 		if sess := g.sessions[r.n.SessionToken]; sess != nil && r.verified {
 			verifiedSessions = append(verifiedSessions, sess.ID)
-			if r.paid {
+			// A paid session is never paid again (a success is then a duplicate
+			// or a conflict): only the others may need their link.
+			if r.paid && sess.Status != StatusPaid {
 				paidLinks = append(paidLinks, sess.LinkID)
 			}
 		}
@@ -401,7 +403,7 @@ func (g *noteGroup) loadRejected(t *noteTx, bodyHashes []any) error {
 		return nil
 	}
 	var seen []*Notification
-	if err := t.gorm.Raw(rejectedByBodyQuery(len(bodyHashes)), append(bodyHashes, VerdictRejected)...).Scan(&seen).Error; err != nil {
+	if err := t.gorm.Raw(rejectedByBodyQuery(len(bodyHashes)), bodyHashes...).Scan(&seen).Error; err != nil {
 		return err
 	}
 	for _, n := range seen {
@@ -416,9 +418,10 @@ func (g *noteGroup) loadRejected(t *noteTx, bodyHashes []any) error {
 // rejectedByBodyQuery reads the rejected rows with n body hashes.
 func rejectedByBodyQuery(n int) string {
 	// Pinned: a flood of forgeries must not make the planner read every
-	// rejected row through the verdict index.
-	return "SELECT * FROM notifications INDEXED BY idx_notifications_body_hash WHERE body_hash IN (" + placeholders(n) + ") " +
-		"AND verdict = ? ORDER BY id"
+	// rejected row through the verdict index. The verdict is spelled out,
+	// as the partial index's condition is.
+	return "SELECT * FROM notifications INDEXED BY idx_notifications_rejected_body WHERE body_hash IN (" + placeholders(n) + ") " +
+		"AND verdict = '" + VerdictRejected + "' ORDER BY id"
 }
 
 func placeholders(n int) string {
@@ -466,7 +469,7 @@ func (g *noteGroup) applyVerified(r *noteRequest) error {
 	if sess == nil {
 		return ErrNotFound
 	}
-	if r.paid && g.links[sess.LinkID] == nil {
+	if r.paid && sess.Status != StatusPaid && g.links[sess.LinkID] == nil {
 		// Checked before changing anything: an error must leave the group as it was.
 		return fmt.Errorf("session %d: link %d: %w", sess.ID, sess.LinkID, ErrNotFound)
 	}

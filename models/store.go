@@ -63,7 +63,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // checkpointEvery is how often the checkpointer copies the WAL back into
 // the database file.
-const checkpointEvery = 100 * time.Millisecond
+const checkpointEvery = 50 * time.Millisecond
 
 // startCheckpoints runs WAL checkpoints on a read connection, beside the
 // writer, instead of inside whichever commit crosses SQLite's threshold: a
@@ -112,6 +112,9 @@ func dsn(path string, writer bool) string {
 		// Statement journals stay in memory instead of a temporary file
 		// written page by page.
 		q.Add("_pragma", "temp_store(MEMORY)")
+		// A bigger page cache for the writer, which reads the rows it
+		// changes (16 MB; readers keep SQLite's default 2 MB each).
+		q.Add("_pragma", "cache_size(-16000)")
 	} else {
 		q.Add("_pragma", "query_only(1)")
 	}
@@ -132,6 +135,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		"DROP INDEX IF EXISTS idx_sessions_status",
 		"DROP INDEX IF EXISTS idx_links_customer_email",
 		"DROP INDEX IF EXISTS idx_notifications_verdict",
+		// Only a rejected body is ever looked up by its hash (to count it
+		// again): verified ones need no index entry, one less page per write.
+		"DROP INDEX IF EXISTS idx_notifications_body_hash",
+		"CREATE INDEX IF NOT EXISTS idx_notifications_rejected_body ON notifications(body_hash) WHERE verdict = 'rejected'",
 		"CREATE INDEX IF NOT EXISTS idx_sessions_status_paid_at ON sessions(status, paid_at)",
 		"CREATE INDEX IF NOT EXISTS idx_links_review ON links(id) WHERE review_reason <> ''",
 		"CREATE INDEX IF NOT EXISTS idx_sessions_conflict ON sessions(id) WHERE conflict",
