@@ -230,8 +230,8 @@ type noteTx struct {
 type noteGroup struct {
 	sessions map[string]*Session // by session_token (without signature tokens)
 	links    map[uint]*Link      // by id: the links successes may pay
-	// results says which verified results each session already has stored
-	// (a notification saying one of them again is a duplicate).
+	// results says which verified results each session already has (a
+	// notification saying one of them again is a duplicate).
 	results map[resultKey]bool
 	// rejected are the stored (or about to be) rejected rows by body and
 	// reason: an identical rejected body is counted on its first row.
@@ -292,19 +292,13 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 	if err := g.loadSessions(ctx, t, tokens); err != nil {
 		return nil, err
 	}
-	var verifiedSessions, paidLinks []any
+	var paidLinks []any
 	for _, r := range reqs {
-		if sess := g.sessions[r.n.SessionToken]; sess != nil && r.verified {
-			verifiedSessions = append(verifiedSessions, sess.ID)
-			// A paid session is never paid again (a success is then a duplicate
-			// or a conflict): only the others may need their link.
-			if r.paid && sess.Status != StatusPaid {
-				paidLinks = append(paidLinks, sess.LinkID)
-			}
+		// A paid session is never paid again (a success is then a duplicate
+		// or a conflict): only the others may need their link.
+		if sess := g.sessions[r.n.SessionToken]; sess != nil && r.verified && r.paid && sess.Status != StatusPaid {
+			paidLinks = append(paidLinks, sess.LinkID)
 		}
-	}
-	if err := g.loadResults(ctx, t, verifiedSessions); err != nil {
-		return nil, err
 	}
 	if err := g.loadLinks(ctx, t, paidLinks); err != nil {
 		return nil, err
@@ -313,8 +307,20 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 }
 
 // noteSessionColumns are the columns loadSessions reads (not the signature token).
-const noteSessionColumns = "id, link_id, session_token, mode, status, merchant_order_id, amount, payment_status, payment_token, " +
-	"conflict, last_notification_at, last_notification_note, checked_at, created_at, updated_at, paid_at, failed_at"
+const noteSessionColumns = "s.id, s.link_id, s.session_token, s.mode, s.status, s.merchant_order_id, s.amount, s.payment_status, " +
+	"s.payment_token, s.conflict, s.last_notification_at, s.last_notification_note, s.checked_at, s.created_at, s.updated_at, " +
+	"s.paid_at, s.failed_at"
+
+// sessionsByTokenQuery reads n sessions by session_token, each with the
+// verified results stored for it (a row per result; duplicates always repeat
+// a verified one, so they need not be read).
+func sessionsByTokenQuery(n int) string {
+	// The index is pinned: with IN on both, the planner may pick the
+	// verdict index and read every verified notification.
+	return "SELECT " + noteSessionColumns + ", n.payment_token, n.payment_status FROM sessions s " +
+		"LEFT JOIN notifications n INDEXED BY idx_notifications_session_id ON n.session_id = s.id AND n.verdict = '" + VerdictVerified + "' " +
+		"WHERE s.session_token IN (" + placeholders(n) + ")"
+}
 
 func (g *noteGroup) loadSessions(ctx context.Context, t *noteTx, tokens []any) error {
 	if len(tokens) == 0 {
@@ -329,46 +335,22 @@ func (g *noteGroup) loadSessions(ctx context.Context, t *noteTx, tokens []any) e
 		var (
 			s                             Session
 			lastAt, checkedAt, paid, fail sql.NullTime
+			resultToken, resultStatus     sql.NullString
 		)
 		if err := rows.Scan(&s.ID, &s.LinkID, &s.SessionToken, &s.Mode, &s.Status, &s.MerchantOrderID, &s.Amount, &s.PaymentStatus,
-			&s.PaymentToken, &s.Conflict, &lastAt, &s.LastNotificationNote, &checkedAt, &s.CreatedAt, &s.UpdatedAt, &paid, &fail); err != nil {
+			&s.PaymentToken, &s.Conflict, &lastAt, &s.LastNotificationNote, &checkedAt, &s.CreatedAt, &s.UpdatedAt, &paid, &fail,
+			&resultToken, &resultStatus); err != nil {
 			return err
 		}
-		s.LastNotificationAt, s.CheckedAt, s.PaidAt, s.FailedAt = timePtr(lastAt), timePtr(checkedAt), timePtr(paid), timePtr(fail)
-		g.sessions[s.SessionToken] = &s
-	}
-	return rows.Err()
-}
-
-func sessionsByTokenQuery(n int) string {
-	return "SELECT " + noteSessionColumns + " FROM sessions WHERE session_token IN (" + placeholders(n) + ")"
-}
-
-func (g *noteGroup) loadResults(ctx context.Context, t *noteTx, sessionIDs []any) error {
-	if len(sessionIDs) == 0 {
-		return nil
-	}
-	rows, err := t.conn.QueryContext(ctx, storedResultsQuery(len(sessionIDs)), append(sessionIDs, VerdictVerified, VerdictDuplicate)...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k resultKey
-		if err := rows.Scan(&k.sessionID, &k.paymentToken, &k.paymentStatus); err != nil {
-			return err
+		if resultToken.Valid {
+			g.results[resultKey{s.ID, resultToken.String, resultStatus.String}] = true
 		}
-		g.results[k] = true
+		if g.sessions[s.SessionToken] == nil {
+			s.LastNotificationAt, s.CheckedAt, s.PaidAt, s.FailedAt = timePtr(lastAt), timePtr(checkedAt), timePtr(paid), timePtr(fail)
+			g.sessions[s.SessionToken] = &s
+		}
 	}
 	return rows.Err()
-}
-
-// storedResultsQuery reads the verified results stored for n sessions.
-func storedResultsQuery(n int) string {
-	// Pinned: with IN on both, the planner may pick the verdict index and
-	// read every verified notification.
-	return "SELECT session_id, payment_token, payment_status FROM notifications INDEXED BY idx_notifications_session_id " +
-		"WHERE session_id IN (" + placeholders(n) + ") AND verdict IN (?, ?)"
 }
 
 func (g *noteGroup) loadLinks(ctx context.Context, t *noteTx, ids []any) error {
