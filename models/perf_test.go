@@ -40,6 +40,8 @@ func TestHotPathQueriesUseIndexes(t *testing.T) {
 		{"notifications of a session", "SELECT * FROM notifications WHERE session_id = ? ORDER BY id", []any{1},
 			"SEARCH notifications USING INDEX idx_notifications_session_id (session_id=?)"},
 		{"staff session", "SELECT * FROM staff_sessions WHERE id = ? LIMIT 1", []any{"x"}, "USING INDEX"},
+		{"paid in a window (overview)", "SELECT SUM(amount) FROM " + paidSessions + " WHERE status = 'paid' AND paid_at >= ? AND paid_at < ?",
+			[]any{"2026-01-01", "2026-02-01"}, "SEARCH sessions USING INDEX idx_sessions_paid (paid_at>? AND paid_at<?)"},
 		// The notification writer's group statements (see noteGroup).
 		{"a group's sessions", sessionsByTokenQuery(3), []any{"a", "b", "c"},
 			"SEARCH s USING INDEX idx_sessions_session_token (session_token=?)\nSEARCH n USING INDEX idx_notifications_session_id (session_id=?)"},

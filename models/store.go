@@ -139,7 +139,8 @@ func (s *Store) migrate(ctx context.Context) error {
 		// again): verified ones need no index entry, one less page per write.
 		"DROP INDEX IF EXISTS idx_notifications_body_hash",
 		"CREATE INDEX IF NOT EXISTS idx_notifications_rejected_body ON notifications(body_hash) WHERE verdict = 'rejected'",
-		"CREATE INDEX IF NOT EXISTS idx_sessions_status_paid_at ON sessions(status, paid_at)",
+		"DROP INDEX IF EXISTS idx_sessions_status_paid_at",
+		"CREATE INDEX IF NOT EXISTS idx_sessions_paid ON sessions(paid_at) WHERE status = 'paid'",
 		"CREATE INDEX IF NOT EXISTS idx_links_review ON links(id) WHERE review_reason <> ''",
 		"CREATE INDEX IF NOT EXISTS idx_sessions_conflict ON sessions(id) WHERE conflict",
 		"CREATE INDEX IF NOT EXISTS idx_notifications_verdict_last ON notifications(verdict, last_received_at)",
