@@ -17,7 +17,8 @@ import (
 var ErrClosed = errors.New("store closed")
 
 // maxNoteBatch bounds one group commit, so one transaction stays short (and
-// its statements well under SQLite's limit of bound parameters).
+// its statements under SQLite's limit of 32,766 bound parameters: 16 a
+// notification).
 const maxNoteBatch = 256
 
 // noteRequest is one notification waiting for the writer.
@@ -243,6 +244,7 @@ type noteGroup struct {
 	changedLinks    []*Link
 	linkChanged     map[uint]bool
 	recounted       []*Notification // stored rejected rows counted again
+	copies          []rowCopy       // callers' results that copy a rejected row
 	inserts         []*Notification
 }
 
@@ -271,7 +273,8 @@ func applyGroup(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []erro
 	if err := g.write(ctx, t); err != nil {
 		return err
 	}
-	return queueGroupMail(ctx, t, reqs, errs)
+	queueGroupMail(ctx, t, reqs, errs)
+	return nil
 }
 
 // loadGroup reads the rows reqs need.
@@ -425,13 +428,13 @@ func (g *noteGroup) recordRejected(r *noteRequest) {
 	n := r.n
 	n.Verdict = VerdictRejected
 	k := rejectedKey{n.BodyHash, n.Reason}
-	if seen := g.rejected[k]; seen != nil {
-		seen.Count++
-		seen.LastReceivedAt = n.ReceivedAt
-		if seen.ID != 0 && !slices.Contains(g.recounted, seen) {
-			g.recounted = append(g.recounted, seen)
+	if row := g.rejected[k]; row != nil {
+		row.Count++
+		row.LastReceivedAt = n.ReceivedAt
+		if row.ID != 0 && !slices.Contains(g.recounted, row) {
+			g.recounted = append(g.recounted, row)
 		}
-		r.n = seen
+		r.n = g.copyOf(row) // the row as this delivery left it
 		return
 	}
 	if sess := g.sessions[n.SessionToken]; sess != nil {
@@ -440,9 +443,22 @@ func (g *noteGroup) recordRejected(r *noteRequest) {
 		r.sess = snapshot(sess)
 	}
 	r.newRejected = true
-	g.rejected[k] = n
-	g.inserts = append(g.inserts, n)
+	row := *n // later deliveries count on the row, not on this caller's result
+	g.rejected[k] = &row
+	g.inserts = append(g.inserts, &row)
+	g.copies = append(g.copies, rowCopy{n, &row})
 }
+
+// copyOf is a caller's own copy of a row as it is now; it gets the row's ID
+// once the row is stored.
+func (g *noteGroup) copyOf(row *Notification) *Notification {
+	c := *row
+	g.copies = append(g.copies, rowCopy{&c, row})
+	return &c
+}
+
+// rowCopy is a caller's result that copies a row the group stores.
+type rowCopy struct{ result, row *Notification }
 
 // applyVerified applies a verified notification to its session.
 func (g *noteGroup) applyVerified(r *noteRequest) error {
@@ -613,7 +629,13 @@ func (g *noteGroup) write(ctx context.Context, t *noteTx) error {
 			return err
 		}
 	}
-	return insertNotifications(ctx, t, g.inserts)
+	if err := insertNotifications(ctx, t, g.inserts); err != nil {
+		return err
+	}
+	for _, c := range g.copies {
+		c.result.ID = c.row.ID
+	}
+	return nil
 }
 
 // movedSessionsQuery updates n sessions whose status or payment moved.
@@ -675,28 +697,48 @@ func insertNotifications(ctx context.Context, t *noteTx, ns []*Notification) err
 	return nil
 }
 
+// maxOutboxRows keeps one outbox INSERT well under SQLite's limit of 32,766
+// bound parameters (19 a message).
+const maxOutboxRows = 1000
+
 // queueGroupMail queues the emails each notification calls for (a payment
-// applied or a notification rejected as a new row), all with one statement.
-// When that statement fails, each notification's emails are queued alone, so
-// one bad email costs only its own notification's emails; the notification
-// itself stays applied with mailErr saying why.
-func queueGroupMail(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []error) error {
-	var all []*OutboxMessage
+// applied or a notification rejected as a new row), a run of whole
+// notifications' emails per statement.
+func queueGroupMail(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []error) {
 	built := make([][]*OutboxMessage, len(reqs))
 	for i, r := range reqs {
 		if errs[i] == nil {
 			built[i] = buildNoteMail(ctx, t, r)
-			all = append(all, built[i]...)
 		}
 	}
+	for start := 0; start < len(reqs); {
+		end, rows := start, 0
+		for end < len(reqs) && (end == start || rows+len(built[end]) <= maxOutboxRows) {
+			rows += len(built[end])
+			end++
+		}
+		queueMail(ctx, t, reqs[start:end], built[start:end])
+		start = end
+	}
+}
+
+// queueMail stores a run of notifications' emails with one statement. When
+// that fails, each notification's emails are queued on their own, so one bad
+// email costs only its own notification's emails; the notification itself
+// stays applied, with mailErr saying why.
+func queueMail(ctx context.Context, t *noteTx, reqs []*noteRequest, built [][]*OutboxMessage) {
+	var all []*OutboxMessage
+	for _, msgs := range built {
+		all = append(all, msgs...)
+	}
 	if len(all) == 0 {
-		return nil
+		return
 	}
 	if err := insertQueued(ctx, t, all); err == nil {
 		for i, r := range reqs {
 			r.queued = len(built[i])
 		}
-		return nil
+		return
 	}
 	for i, r := range reqs {
 		if len(built[i]) == 0 {
@@ -708,7 +750,6 @@ func queueGroupMail(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []
 		}
 		r.queued = len(built[i])
 	}
-	return nil
 }
 
 // buildNoteMail runs r.mail for a payment applied or a notification

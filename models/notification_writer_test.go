@@ -117,3 +117,125 @@ func TestGroupMailIsPerNotification(t *testing.T) {
 		}
 	}
 }
+
+// mixedNotes is a burst touching two links and three sessions, with
+// duplicates, a double payment, a conflict, an order mismatch and a rejected
+// body delivered three times.
+func mixedNotes() []NotificationInput {
+	forged := note{token: "tok-b", status: "success", payToken: "pay-x", reason: "bad_signature"}
+	notes := []note{
+		success("tok-a", "pay-1"), forged, success("tok-a", "pay-1"), forged, failure("tok-c", "pay-c"),
+		success("tok-b", "pay-b"), forged, success("tok-c", "pay-c2"),
+		{token: "tok-c", order: "OC-OTHER", status: "success", payToken: "pay-m", verified: true},
+		{body: "not json", reason: "malformed"},
+	}
+	ins := make([]NotificationInput, len(notes))
+	for i, n := range notes {
+		order := "OC-1"
+		if n.token == "tok-c" {
+			order = "OC-2"
+		}
+		ins[i] = n.input(order)
+	}
+	return ins
+}
+
+func mixedStore(t *testing.T) *Store {
+	s := openTestStore(t)
+	l1 := mustLink(t, s, "OC-1", "sandbox")
+	mustSession(t, s, l1, "tok-a")
+	mustSession(t, s, l1, "tok-b")
+	mustSession(t, s, mustLink(t, s, "OC-2", "sandbox"), "tok-c")
+	return s
+}
+
+// TestGroupResultsMatchOneByOne: each caller of a burst gets what it would
+// have got alone, in turn (id, verdict, effect, reason, count), and each
+// result names its own stored row.
+func TestGroupResultsMatchOneByOne(t *testing.T) {
+	ctx := context.Background()
+	alone := mixedStore(t)
+	var want []Notification
+	for _, in := range mixedNotes() {
+		n, err := alone.RecordNotification(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, *n)
+	}
+	together := mixedStore(t)
+	batch, errs := applyAsOneBatch(t, together, mixedNotes()...)
+	for i, r := range batch {
+		if errs[i] != nil {
+			t.Fatalf("notification %d: %v", i, errs[i])
+		}
+		got, w := r.result().Notification, want[i]
+		if got.ID != w.ID || got.Verdict != w.Verdict || got.Effect != w.Effect || got.Reason != w.Reason || got.Count != w.Count {
+			t.Errorf("notification %d: id/verdict/effect/reason/count = %d/%s/%s/%s/%d, one by one %d/%s/%s/%s/%d",
+				i, got.ID, got.Verdict, got.Effect, got.Reason, got.Count, w.ID, w.Verdict, w.Effect, w.Reason, w.Count)
+		}
+		stored, err := together.NotificationByID(ctx, got.ID)
+		if err != nil {
+			t.Fatalf("notification %d: row %d: %v", i, got.ID, err)
+		}
+		if stored.BodyHash != got.BodyHash || stored.Verdict != got.Verdict || stored.Count < got.Count {
+			t.Errorf("notification %d: result %+v does not match its row %+v", i, got, stored)
+		}
+	}
+	// The stored rows are the same too.
+	for _, s := range []*Store{alone, together} {
+		rows, err := s.NotificationsForSession(ctx, 2) // tok-b: the forged body's row and the double payment
+		if err != nil || len(rows) != 2 || rows[0].Count != 3 || rows[1].Effect != EffectPaid {
+			t.Errorf("tok-b rows = %+v, %v; want the forged body counted 3 times, then the payment", rows, err)
+		}
+	}
+	for i, ses := range []string{"tok-a", "tok-b", "tok-c"} {
+		a, _ := alone.SessionByID(ctx, uint(i+1))
+		b, _ := together.SessionByID(ctx, uint(i+1))
+		if a.Status != b.Status || a.PaymentToken != b.PaymentToken || a.Conflict != b.Conflict || a.LastNotificationNote != b.LastNotificationNote {
+			t.Errorf("%s: one by one %s/%s/%v/%s, together %s/%s/%v/%s", ses, a.Status, a.PaymentToken, a.Conflict, a.LastNotificationNote,
+				b.Status, b.PaymentToken, b.Conflict, b.LastNotificationNote)
+		}
+	}
+}
+
+// TestGroupRetryForgetsTheFastAttempt: when a batch falls back to one
+// notification at a time, nothing the abandoned attempt counted survives.
+func TestGroupRetryForgetsTheFastAttempt(t *testing.T) {
+	s := mixedStore(t)
+	if err := s.write.Exec("CREATE TRIGGER boom BEFORE INSERT ON notifications WHEN NEW.payment_token = 'boom' " +
+		"BEGIN SELECT RAISE(ABORT, 'boom'); END").Error; err != nil {
+		t.Fatal(err)
+	}
+	forged := note{token: "tok-b", status: "success", payToken: "pay-x", reason: "bad_signature"}.input("OC-1")
+	batch, errs := applyAsOneBatch(t, s, forged, forged, success("tok-a", "boom").input("OC-1"), success("tok-c", "pay-c").input("OC-2"))
+	if errs[0] != nil || errs[1] != nil || errs[2] == nil || errs[3] != nil {
+		t.Fatalf("errors = %v, want only the third to fail", errs)
+	}
+	if c0, c1 := batch[0].result().Notification.Count, batch[1].result().Notification.Count; c0 != 1 || c1 != 2 {
+		t.Errorf("forged body counts seen = %d, %d; want 1, 2", c0, c1)
+	}
+	stored, err := s.NotificationByID(context.Background(), batch[1].result().Notification.ID)
+	if err != nil || stored.Count != 2 {
+		t.Errorf("forged body row = %+v, %v; want counted twice", stored, err)
+	}
+
+	// The fast attempt counted the second delivery on the first one's row;
+	// the first then fails alone, so the second is a new row counted once.
+	if err := s.write.Exec("CREATE TRIGGER boom_addr BEFORE INSERT ON notifications WHEN NEW.remote_addr = 'boom' " +
+		"BEGIN SELECT RAISE(ABORT, 'boom'); END").Error; err != nil {
+		t.Fatal(err)
+	}
+	other := note{token: "tok-c", status: "success", payToken: "pay-y", reason: "bad_signature"}.input("OC-2")
+	fromBoom := other
+	fromBoom.RemoteAddr = "boom"
+	batch, errs = applyAsOneBatch(t, s, fromBoom, other)
+	if errs[0] == nil || errs[1] != nil {
+		t.Fatalf("errors = %v, want only the first to fail", errs)
+	}
+	got := batch[1].result().Notification
+	stored, err = s.NotificationByID(context.Background(), got.ID)
+	if err != nil || got.Count != 1 || stored.Count != 1 {
+		t.Errorf("second delivery = %+v, row %+v, %v; want a new row counted once", got, stored, err)
+	}
+}

@@ -21,8 +21,6 @@ type Store struct {
 	read  *gorm.DB
 	// notes group-commits notifications on the writer (see RecordNotification).
 	notes *notifier
-	// checkpoints stops the checkpointer (see startCheckpoints).
-	checkpoints, checkpointsDone chan struct{}
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
@@ -57,40 +55,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rsql.SetMaxOpenConns(4)
 	s.read = read
 	s.startNotifier()
-	s.startCheckpoints()
 	return s, nil
-}
-
-// checkpointEvery is how often the checkpointer copies the WAL back into
-// the database file.
-const checkpointEvery = 50 * time.Millisecond
-
-// startCheckpoints runs WAL checkpoints on a read connection, beside the
-// writer, instead of inside whichever commit crosses SQLite's threshold: a
-// burst of notifications then never waits for one. A PASSIVE checkpoint
-// never blocks the writer or readers; it copies what it can and the rest
-// waits for the next tick.
-func (s *Store) startCheckpoints() {
-	s.checkpoints = make(chan struct{})
-	s.checkpointsDone = make(chan struct{})
-	go func() {
-		defer close(s.checkpointsDone)
-		tick := time.NewTicker(checkpointEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-s.checkpoints:
-				return
-			case <-tick.C:
-				_ = s.Checkpoint(context.Background())
-			}
-		}
-	}()
-}
-
-// Checkpoint copies what it can of the WAL back into the database file now.
-func (s *Store) Checkpoint(ctx context.Context) error {
-	return s.read.WithContext(ctx).Exec("PRAGMA wal_checkpoint(PASSIVE)").Error
 }
 
 // dsn builds the driver string with the pragmas security.md asks for.
@@ -103,10 +68,11 @@ func dsn(path string, writer bool) string {
 	}
 	if writer {
 		q.Set("_txlock", "immediate")
-		// The checkpointer copies the WAL back beside the writer (see
-		// startCheckpoints), so the commit that crosses this threshold finds
-		// little left to copy; it still must run here, since only a
-		// checkpoint in step with the writer lets the WAL start over.
+		// Checkpoints stay on this connection (the bundled SQLite's WAL-reset
+		// bug needs two connections writing or checkpointing at once), but
+		// less often than SQLite's default of 1,000 pages: a page changed
+		// many times between two checkpoints is copied back once. The WAL
+		// file is cut back to 64 MB after it restarts.
 		q.Add("_pragma", "wal_autocheckpoint(4000)")
 		q.Add("_pragma", "journal_size_limit(67108864)")
 		// Statement journals stay in memory instead of a temporary file
@@ -156,10 +122,6 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) Close() error {
 	if s.notes != nil {
 		s.notes.stop() // queued notifications are written first
-	}
-	if s.checkpoints != nil {
-		close(s.checkpoints)
-		<-s.checkpointsDone
 	}
 	var errs []error
 	for _, db := range []*gorm.DB{s.read, s.write} {

@@ -94,27 +94,13 @@ func TestOpenPragmas(t *testing.T) {
 	if err := s.read.Exec("INSERT INTO settings(key, value) VALUES ('x', 'y')").Error; err == nil {
 		t.Error("read connection accepted an INSERT")
 	}
-	// The writer checkpoints rarely (the checkpointer does most of it) and
-	// keeps statement journals in memory.
+	// The writer checkpoints less often than SQLite's default and keeps
+	// statement journals in memory.
 	for pragma, want := range map[string]string{"wal_autocheckpoint": "4000", "temp_store": "2", "journal_size_limit": "67108864"} {
 		var got string
 		if err := s.write.Raw("PRAGMA " + pragma).Scan(&got).Error; err != nil || got != want {
 			t.Errorf("write connection: PRAGMA %s = %q, %v; want %q", pragma, got, err, want)
 		}
-	}
-	// The checkpointer works from a read connection.
-	if _, err := s.CreateLink(context.Background(), LinkInput{MerchantOrderID: "OC-CKPT", Amount: 1000, Mode: "sandbox"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Checkpoint(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var ckpt struct{ Busy, Log, Checkpointed int }
-	if err := s.read.Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&ckpt.Busy, &ckpt.Log, &ckpt.Checkpointed); err != nil {
-		t.Fatal(err)
-	}
-	if ckpt.Log == 0 || ckpt.Checkpointed != ckpt.Log {
-		t.Errorf("after Checkpoint, WAL frames %d with %d copied back; want all of them, and some", ckpt.Log, ckpt.Checkpointed)
 	}
 	got, err := s.IntegrityCheck(context.Background())
 	if err != nil || got != "ok" {
