@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 )
 
 // applyAsOneBatch hands the writer these notifications as one batch, as a
@@ -237,5 +238,25 @@ func TestGroupRetryForgetsTheFastAttempt(t *testing.T) {
 	stored, err = s.NotificationByID(context.Background(), got.ID)
 	if err != nil || got.Count != 1 || stored.Count != 1 {
 		t.Errorf("second delivery = %+v, row %+v, %v; want a new row counted once", got, stored, err)
+	}
+}
+
+// TestInsertDemoLeavesWriterAsItWas: demo batches relax the writer's
+// durability and foreign keys for themselves only.
+func TestInsertDemoLeavesWriterAsItWas(t *testing.T) {
+	s := openTestStore(t)
+	at := time.Now()
+	rows := []DemoLink{{
+		Link:    Link{Code: "DEMO1", MerchantOrderID: "OC-D1", Amount: 1000, Status: LinkOpen, Mode: "sandbox", Description: DemoPrefix + "x", CreatedAt: at, UpdatedAt: at},
+		Session: Session{SessionToken: "tok-demo", SignatureToken: "sig", Mode: "sandbox", Status: StatusPending, MerchantOrderID: "OC-D1", Amount: 1000, CreatedAt: at, UpdatedAt: at},
+	}}
+	if _, err := s.InsertDemo(context.Background(), rows); err != nil {
+		t.Fatal(err)
+	}
+	for pragma, want := range map[string]string{"synchronous": "2", "foreign_keys": "1"} {
+		var got string
+		if err := s.write.Raw("PRAGMA " + pragma).Scan(&got).Error; err != nil || got != want {
+			t.Errorf("after a demo batch, writer PRAGMA %s = %q, %v; want %q", pragma, got, err, want)
+		}
 	}
 }
