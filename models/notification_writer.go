@@ -295,6 +295,9 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 	if err := g.loadSessions(ctx, t, tokens); err != nil {
 		return nil, err
 	}
+	if err := g.loadResults(ctx, t, reqs); err != nil {
+		return nil, err
+	}
 	var paidLinks []any
 	for _, r := range reqs {
 		// A paid session is never paid again (a success is then a duplicate
@@ -314,15 +317,8 @@ const noteSessionColumns = "s.id, s.link_id, s.session_token, s.mode, s.status, 
 	"s.payment_token, s.conflict, s.last_notification_at, s.last_notification_note, s.checked_at, s.created_at, s.updated_at, " +
 	"s.paid_at, s.failed_at"
 
-// sessionsByTokenQuery reads n sessions by session_token, each with the
-// verified results stored for it (a row per result; duplicates always repeat
-// a verified one, so they need not be read).
 func sessionsByTokenQuery(n int) string {
-	// The index is pinned: with IN on both, the planner may pick the
-	// verdict index and read every verified notification.
-	return "SELECT " + noteSessionColumns + ", n.payment_token, n.payment_status FROM sessions s " +
-		"LEFT JOIN notifications n INDEXED BY idx_notifications_session_id ON n.session_id = s.id AND n.verdict = '" + VerdictVerified + "' " +
-		"WHERE s.session_token IN (" + placeholders(n) + ")"
+	return "SELECT " + noteSessionColumns + " FROM sessions s WHERE s.session_token IN (" + placeholders(n) + ")"
 }
 
 func (g *noteGroup) loadSessions(ctx context.Context, t *noteTx, tokens []any) error {
@@ -338,22 +334,61 @@ func (g *noteGroup) loadSessions(ctx context.Context, t *noteTx, tokens []any) e
 		var (
 			s                             Session
 			lastAt, checkedAt, paid, fail sql.NullTime
-			resultToken, resultStatus     sql.NullString
 		)
 		if err := rows.Scan(&s.ID, &s.LinkID, &s.SessionToken, &s.Mode, &s.Status, &s.MerchantOrderID, &s.Amount, &s.PaymentStatus,
-			&s.PaymentToken, &s.Conflict, &lastAt, &s.LastNotificationNote, &checkedAt, &s.CreatedAt, &s.UpdatedAt, &paid, &fail,
-			&resultToken, &resultStatus); err != nil {
+			&s.PaymentToken, &s.Conflict, &lastAt, &s.LastNotificationNote, &checkedAt, &s.CreatedAt, &s.UpdatedAt, &paid, &fail); err != nil {
 			return err
 		}
-		if resultToken.Valid {
-			g.results[resultKey{s.ID, resultToken.String, resultStatus.String}] = true
-		}
-		if g.sessions[s.SessionToken] == nil {
-			s.LastNotificationAt, s.CheckedAt, s.PaidAt, s.FailedAt = timePtr(lastAt), timePtr(checkedAt), timePtr(paid), timePtr(fail)
-			g.sessions[s.SessionToken] = &s
-		}
+		s.LastNotificationAt, s.CheckedAt, s.PaidAt, s.FailedAt = timePtr(lastAt), timePtr(checkedAt), timePtr(paid), timePtr(fail)
+		g.sessions[s.SessionToken] = &s
 	}
 	return rows.Err()
+}
+
+// loadResults finds which verified results the sessions of reqs already
+// have, reading them only where the session itself cannot tell: a pending
+// session has none (every verified result moves it to paid or failed), and
+// a session whose payment_token and payment_status equal a notification's
+// got them from a verified notification saying the same. So ETpay's retries
+// of an applied notification, and first deliveries, read no notifications.
+func (g *noteGroup) loadResults(ctx context.Context, t *noteTx, reqs []*noteRequest) error {
+	var unsure []any
+	for _, r := range reqs {
+		sess := g.sessions[r.n.SessionToken]
+		if sess == nil || !r.verified || sess.Status == StatusPending {
+			continue
+		}
+		if sess.PaymentToken == r.n.PaymentToken && sess.PaymentStatus == r.n.PaymentStatus {
+			g.results[resultKey{sess.ID, sess.PaymentToken, sess.PaymentStatus}] = true
+			continue
+		}
+		unsure = append(unsure, sess.ID)
+	}
+	if len(unsure) == 0 {
+		return nil
+	}
+	rows, err := t.conn.QueryContext(ctx, storedResultsQuery(len(unsure)), unsure...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k resultKey
+		if err := rows.Scan(&k.sessionID, &k.paymentToken, &k.paymentStatus); err != nil {
+			return err
+		}
+		g.results[k] = true
+	}
+	return rows.Err()
+}
+
+// storedResultsQuery reads the verified results stored for n sessions
+// (duplicates always repeat a verified one, so they need not be read).
+func storedResultsQuery(n int) string {
+	// Pinned: with IN on both, the planner may pick the verdict index and
+	// read every verified notification.
+	return "SELECT session_id, payment_token, payment_status FROM notifications INDEXED BY idx_notifications_session_id " +
+		"WHERE session_id IN (" + placeholders(n) + ") AND verdict = '" + VerdictVerified + "'"
 }
 
 func (g *noteGroup) loadLinks(ctx context.Context, t *noteTx, ids []any) error {

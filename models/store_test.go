@@ -438,6 +438,15 @@ var notificationScenarios = []struct {
 		linkStatus: LinkPaid, stored: 2,
 	},
 	{
+		// The session now holds the success: the repeat is known as one by
+		// the stored results, not by the session's own payment fields.
+		name:    "a repeat of an earlier result is a duplicate",
+		notes:   []note{failure("tok-a", "pay-1"), success("tok-a", "pay-2"), failure("tok-a", "pay-1")},
+		verdict: VerdictDuplicate, effect: EffectNone, count: 1,
+		sess:       scenarioSession{status: StatusPaid, paymentStatus: "success", paymentToken: "pay-2", conflict: true},
+		linkStatus: LinkPaid, stored: 3,
+	},
+	{
 		name:    "duplicate failure changes nothing",
 		notes:   []note{failure("tok-a", "pay-1"), failure("tok-a", "pay-1")},
 		verdict: VerdictDuplicate, effect: EffectNone, count: 1,
