@@ -75,8 +75,8 @@ type NotificationResult struct {
 // change nothing, and an identical rejected body is counted on its first row.
 //
 // Notifications arriving together are group-committed: one writer goroutine
-// (see notifier) applies each in turn inside a single transaction, each under
-// its own savepoint, and every caller returns only after that transaction has
+// (see notifier) applies them as one group inside a single transaction (see
+// noteGroup), and every caller returns only after that transaction has
 // committed. Each notification sees the ones before it exactly as if they had
 // been committed one by one, so the rules are unchanged; a failure undoes only
 // its own notification, unless the commit itself fails, which fails them all.
