@@ -313,12 +313,11 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 }
 
 // noteSessionColumns are the columns loadSessions reads (not the signature token).
-const noteSessionColumns = "s.id, s.link_id, s.session_token, s.mode, s.status, s.merchant_order_id, s.amount, s.payment_status, " +
-	"s.payment_token, s.conflict, s.last_notification_at, s.last_notification_note, s.checked_at, s.created_at, s.updated_at, " +
-	"s.paid_at, s.failed_at"
+const noteSessionColumns = "id, link_id, session_token, mode, status, merchant_order_id, amount, payment_status, payment_token, " +
+	"conflict, last_notification_at, last_notification_note, checked_at, created_at, updated_at, paid_at, failed_at"
 
 func sessionsByTokenQuery(n int) string {
-	return "SELECT " + noteSessionColumns + " FROM sessions s WHERE s.session_token IN (" + placeholders(n) + ")"
+	return "SELECT " + noteSessionColumns + " FROM sessions WHERE session_token IN (" + placeholders(n) + ")"
 }
 
 func (g *noteGroup) loadSessions(ctx context.Context, t *noteTx, tokens []any) error {
@@ -475,7 +474,7 @@ func (g *noteGroup) recordRejected(r *noteRequest) {
 	if sess := g.sessions[n.SessionToken]; sess != nil {
 		n.SessionID = &sess.ID
 		g.noteOnSession(sess, n)
-		r.sess = snapshot(sess)
+		r.sess = clone(sess)
 	}
 	r.newRejected = true
 	row := *n // later deliveries count on the row, not on this caller's result
@@ -522,14 +521,14 @@ func (g *noteGroup) applyVerified(r *noteRequest) error {
 		n.Effect = g.applyToSession(sess, n, r.paid)
 		if n.Effect == EffectPaid {
 			link := g.links[sess.LinkID]
-			r.link = snapshotLink(link)
+			r.link = clone(link)
 			g.markLinkPaid(link, n.ReceivedAt)
 		}
 	}
 	if n.Verdict != VerdictRejected {
 		g.results[result] = true
 	}
-	r.sess = snapshot(sess)
+	r.sess = clone(sess)
 	r.newRejected = n.Verdict == VerdictRejected
 	g.inserts = append(g.inserts, n)
 	return nil
@@ -609,13 +608,9 @@ func (g *noteGroup) markLinkPaid(link *Link, at time.Time) {
 	}
 }
 
-func snapshot(s *Session) *Session {
-	c := *s
-	return &c
-}
-
-func snapshotLink(l *Link) *Link {
-	c := *l
+// clone is a copy of a row as it is now, for a caller to keep.
+func clone[T any](v *T) *T {
+	c := *v
 	return &c
 }
 

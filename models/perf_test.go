@@ -44,7 +44,7 @@ func TestHotPathQueriesUseIndexes(t *testing.T) {
 			[]any{"2026-01-01", "2026-02-01"}, "SEARCH sessions USING INDEX idx_sessions_paid (paid_at>? AND paid_at<?)"},
 		// The notification writer's group statements (see noteGroup).
 		{"a group's sessions", sessionsByTokenQuery(3), []any{"a", "b", "c"},
-			"SEARCH s USING INDEX idx_sessions_session_token (session_token=?)"},
+			"SEARCH sessions USING INDEX idx_sessions_session_token (session_token=?)"},
 		{"a group's stored results", storedResultsQuery(3), []any{1, 2, 3},
 			"SEARCH notifications USING INDEX idx_notifications_session_id (session_id=?)"},
 		{"a group's session updates", movedSessionsQuery(2), make([]any, 20),
