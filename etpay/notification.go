@@ -55,6 +55,9 @@ func ParseNotificationBody(body []byte) (token string, err error) {
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return "", fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
 	}
+	if err := checkUniqueKeys(body); err != nil {
+		return "", fmt.Errorf("%w: body: %w", ErrMalformed, err)
+	}
 	raw, ok := fields["payment"]
 	if !ok {
 		return "", fmt.Errorf("%w: no payment field", ErrMalformed)
@@ -80,6 +83,9 @@ func ParseNotificationBody(body []byte) (token string, err error) {
 func UnverifiedSessionToken(token string) (string, error) {
 	if len(token) > MaxTokenLength {
 		return "", fmt.Errorf("%w: token exceeds %d bytes", ErrTooLarge, MaxTokenLength)
+	}
+	if err := checkTokenUniqueKeys(token); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	var claims NotificationClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err != nil {
@@ -107,6 +113,9 @@ func VerifyNotification(token string, keyFor func(sessionToken string) (string, 
 	}
 	if keyFor == nil {
 		return nil, fmt.Errorf("%w: no key lookup", ErrUnknownSession)
+	}
+	if err := checkTokenUniqueKeys(token); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	claims := new(NotificationClaims)
 	parsed, err := notificationParser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {

@@ -85,6 +85,14 @@ func forge(header map[string]any, claims any, key string) string {
 	return unsigned + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
+// forgeRaw is forge with the header given as raw JSON.
+func forgeRaw(header string, claims any, key string) string {
+	unsigned := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + b64(claims)
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte(unsigned))
+	return unsigned + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
 // tamper replaces the payload of a signed token, keeping its signature.
 func tamper(token string, claims any) string {
 	parts := strings.Split(token, ".")
@@ -164,6 +172,19 @@ func TestVerifyNotification(t *testing.T) {
 		{name: "four segments", token: sign(t, good, keyA) + ".x", want: etpay.ErrMalformed, reason: "malformed"},
 		{name: "empty", token: "", want: etpay.ErrMalformed, reason: "malformed"},
 		{name: "too long", token: strings.Repeat(".", etpay.MaxTokenLength+1), want: etpay.ErrTooLarge, reason: "too_large"},
+		// Genuinely signed, but a claim named twice: the last one would win
+		// in Go, the first in another reader. Refused, not guessed at.
+		{name: "duplicate payment_status claim", token: forge(map[string]any{"alg": "HS256", "typ": "JWT"}, json.RawMessage(
+			`{"session_token":"`+sessionA+`","payment_status":"rejected","payment_status":"success"}`), keyA),
+			want: etpay.ErrMalformed, reason: "malformed"},
+		{name: "duplicate claim escaped differently", token: forge(map[string]any{"alg": "HS256", "typ": "JWT"}, json.RawMessage(
+			`{"session_token":"`+sessionA+`","payment_status":"rejected","payment_\u0073tatus":"success"}`), keyA),
+			want: etpay.ErrMalformed, reason: "malformed"},
+		{name: "duplicate key in a nested claim", token: forge(map[string]any{"alg": "HS256", "typ": "JWT"}, json.RawMessage(
+			`{"session_token":"`+sessionA+`","payment_status":"success","extra":{"a":1,"a":2}}`), keyA),
+			want: etpay.ErrMalformed, reason: "malformed"},
+		{name: "duplicate alg in the header", token: forgeRaw(`{"alg":"none","alg":"HS256"}`, good, keyA),
+			want: etpay.ErrMalformed, reason: "malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -303,6 +324,9 @@ func TestParseNotificationBody(t *testing.T) {
 		{name: "trailing garbage", body: fmt.Sprintf(`{"payment":%q} x`, tok), err: etpay.ErrMalformed},
 		{name: "token too long", body: `{"payment":"` + strings.Repeat("a", etpay.MaxTokenLength+1) + `"}`, err: etpay.ErrTooLarge},
 		{name: "oversized body", body: `{"payment":"x","pad":"` + strings.Repeat("a", etpay.MaxNotificationBody) + `"}`, err: etpay.ErrTooLarge},
+		{name: "payment named twice", body: fmt.Sprintf(`{"payment":%q,"payment":%q}`, "x", tok), err: etpay.ErrMalformed},
+		{name: "payment named twice, escaped", body: fmt.Sprintf(`{"payment":%q,"pay\u006dent":%q}`, "x", tok), err: etpay.ErrMalformed},
+		{name: "another key named twice", body: fmt.Sprintf(`{"payment":%q,"a":1,"a":2}`, tok), err: etpay.ErrMalformed},
 		{name: "1 MiB token of dots", body: `{"payment":"` + strings.Repeat(".", 1<<20) + `"}`, err: etpay.ErrTooLarge},
 	}
 	for _, tt := range tests {

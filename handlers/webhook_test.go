@@ -318,3 +318,58 @@ func TestPaymentOnAnExpiredLinkIsFlagged(t *testing.T) {
 		t.Fatalf("link %+v (%v), want paid and flagged paid_after_expiry", link, err)
 	}
 }
+
+// Anyone who knows a session_token (customers see it in the funnel's URL) can
+// post junk naming it: it is kept in the session's history, rejected, but
+// nothing staff read as news from ETpay moves.
+func TestUnverifiedNotificationsChangeNothingOnTheSession(t *testing.T) {
+	h := newHarness(t)
+	a, key := h.pendingSession("OC-A")
+	if r := h.postNotification(notificationBody(signedNotification(t, a.SessionToken, "OC-A", "rejected", key))); r.status != 200 {
+		t.Fatalf("genuine failure answered %d", r.status)
+	}
+	before := h.session(a.ID)
+	junk := []struct {
+		name string
+		body string
+		want int
+	}{
+		{"wrong key", notificationBody(signedNotification(t, a.SessionToken, "OC-A", "success", "not the key")), 401},
+		{"alg none", notificationBody(forgeToken(map[string]any{"alg": "none"}, map[string]any{
+			"session_token": a.SessionToken, "merchant_order_id": "OC-A", "payment_status": "success"}, "")), 401},
+		{"expired", notificationBody(forgeToken(map[string]any{"alg": "HS256"}, map[string]any{
+			"session_token": a.SessionToken, "merchant_order_id": "OC-A", "payment_status": "success", "exp": 1}, key)), 401},
+		{"claims named twice", notificationBody(forgeRawClaims(`{"session_token":"`+a.SessionToken+
+			`","merchant_order_id":"OC-A","payment_status":"rejected","payment_status":"success"}`, key)), 400},
+		{"body key named twice", `{"payment":"x","payment":"` + signedNotification(t, a.SessionToken, "OC-A", "success", key) + `"}`, 400},
+	}
+	for _, j := range junk {
+		if r := h.postNotification(j.body); r.status != j.want {
+			t.Errorf("%s: answered %d, want %d", j.name, r.status, j.want)
+		}
+	}
+	after := h.session(a.ID)
+	if after.Status != before.Status || after.PaymentStatus != before.PaymentStatus || after.Conflict != before.Conflict ||
+		!after.LastNotificationAt.Equal(*before.LastNotificationAt) || after.LastNotificationNote != before.LastNotificationNote ||
+		!after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatalf("junk moved the session:\nbefore %+v\nafter  %+v", before, after)
+	}
+	rejected := 0
+	for _, n := range h.notifications(a.ID) {
+		if n.Verdict == models.VerdictRejected {
+			rejected++
+		}
+	}
+	if rejected < 3 {
+		t.Fatalf("want the signed-looking junk in the session's history as rejected, got %d rows", rejected)
+	}
+}
+
+// forgeRawClaims signs raw claims JSON (which may name a key twice) with HS256.
+func forgeRawClaims(claims, key string) string {
+	unsigned := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." +
+		base64.RawURLEncoding.EncodeToString([]byte(claims))
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte(unsigned))
+	return unsigned + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}

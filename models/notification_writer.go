@@ -457,7 +457,7 @@ func timePtr(t sql.NullTime) *time.Time {
 
 // recordRejected stores a notification that failed verification: counted on
 // the first row of an identical rejected body, else a new row attached to the
-// session it names (unverified, so staff see the attempt there).
+// session it names. It changes nothing on the session.
 func (g *noteGroup) recordRejected(r *noteRequest) {
 	n := r.n
 	n.Verdict = VerdictRejected
@@ -471,10 +471,11 @@ func (g *noteGroup) recordRejected(r *noteRequest) {
 		r.n = g.copyOf(row) // the row as this delivery left it
 		return
 	}
+	// Attached to the session it names, so staff see the attempt in its
+	// history, but nothing on the session moves: anyone who knows a
+	// session_token (it is in the funnel's URL) can send junk naming it.
 	if sess := g.sessions[n.SessionToken]; sess != nil {
 		n.SessionID = &sess.ID
-		g.noteOnSession(sess, n)
-		r.sess = clone(sess)
 	}
 	r.newRejected = true
 	row := *n // later deliveries count on the row, not on this caller's result
