@@ -65,6 +65,7 @@ func runLinks(ctx context.Context, env environment, args []string) error {
 	email := fs.String("email", "", "customer email (optional)")
 	description := fs.String("description", "", "description shown to the customer (optional)")
 	emailLang := fs.String("email-lang", "es", "language of the email to the customer: es or en")
+	expiresAt := fs.String("expires-at", "", "when the link stops starting payments, Chile time: 2030-12-31T18:00 (optional)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -85,7 +86,13 @@ func runLinks(ctx context.Context, env environment, args []string) error {
 		return fmt.Errorf("--amount: %s", l.T("invalid.amount_max", views.FormatCLP(cfg.MaxOrderAmount)))
 	}
 	in := models.LinkInput{MerchantOrderID: *order, Amount: n, CustomerEmail: strings.TrimSpace(*email), Description: strings.TrimSpace(*description), Mode: string(cfg.Mode)}
-	if errs := models.ValidateLink(in, cfg.MaxOrderAmount); len(errs) > 0 {
+	errs := models.ValidateLink(in, cfg.MaxOrderAmount)
+	expires, expiryErr := models.ParseExpiry(strings.TrimSpace(*expiresAt), views.Santiago)
+	in.ExpiresAt = expires
+	if expiryErr != nil {
+		errs["expires_at"] = *expiryErr
+	}
+	if len(errs) > 0 {
 		var msgs []string
 		for _, field := range slices.Sorted(maps.Keys(errs)) {
 			fe := errs[field]
@@ -140,6 +147,8 @@ func cliFlagFor(field string) string {
 		return "amount"
 	case "customer_email":
 		return "email"
+	case "expires_at":
+		return "expires-at"
 	}
 	return field
 }

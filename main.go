@@ -28,7 +28,7 @@ import (
 const usage = `usage:
   etpay-dashboard [flags]                       serve the dashboard (see README for settings)
   etpay-dashboard sandbox [--addr :9090] [--merchant-code C] [--merchant-api-token T]
-  etpay-dashboard links create --order ID --amount N [--email E [--email-lang es|en]] [--description TEXT]
+  etpay-dashboard links create --order ID --amount N [--email E [--email-lang es|en]] [--description TEXT] [--expires-at 2030-12-31T18:00]
   etpay-dashboard users add --email E --role admin|staff|viewer --password-stdin
   etpay-dashboard backup --to FILE
   etpay-dashboard seed --sessions N [--force]  add N demo links with sessions (refused in live mode without --force)

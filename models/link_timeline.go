@@ -186,6 +186,9 @@ func (s *Store) CancelLink(ctx context.Context, id, userID uint) error {
 func (s *Store) SetLinkExpiry(ctx context.Context, id uint, at *time.Time) error {
 	var value any
 	if at != nil {
+		if !ValidUserTime(*at) {
+			return ErrTimeRange
+		}
 		value = at.UTC()
 	}
 	res := s.write.WithContext(ctx).Model(&Link{}).Where("id = ? AND status = ?", id, LinkOpen).

@@ -16,6 +16,9 @@ type LinkInput struct {
 	Description     string
 	Mode            string
 	CreatedByID     *uint
+	// ExpiresAt, when set, is when the link stops starting sessions; it
+	// must be a ValidUserTime (ParseExpiry gives one).
+	ExpiresAt *time.Time
 }
 
 // CreateLink makes a link with a fresh unguessable code. An order id may have
@@ -30,6 +33,13 @@ func (s *Store) CreateLink(ctx context.Context, in LinkInput) (*Link, error) {
 		Status:          LinkOpen,
 		Mode:            in.Mode,
 		CreatedByID:     in.CreatedByID,
+	}
+	if in.ExpiresAt != nil {
+		if !ValidUserTime(*in.ExpiresAt) {
+			return nil, ErrTimeRange
+		}
+		at := in.ExpiresAt.UTC()
+		l.ExpiresAt = &at
 	}
 	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var n int64

@@ -61,6 +61,9 @@ const (
 	ReviewDoublePayment   = "double_payment"
 	ReviewPaidAfterCancel = "paid_after_cancel"
 	ReviewPaidAfterExpiry = "paid_after_expiry"
+	// ReviewUnreadable: a payment was applied to a link part of whose
+	// stored data could not be read; a person checks it.
+	ReviewUnreadable = "unreadable_data"
 )
 
 // User is a staff member who can log in to the panel.
@@ -184,4 +187,7 @@ const (
 	AuditPassword     = "password_changed"
 	AuditReplay       = "notification_replayed"
 	AuditCheck        = "status_checked"
+	// AuditExpiryRepaired: a link's stored expiry could not be read and was
+	// cleared at start (see clearUnreadableExpiries).
+	AuditExpiryRepaired = "expiry_repaired"
 )

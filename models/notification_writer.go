@@ -2,9 +2,9 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -35,17 +35,18 @@ type noteRequest struct {
 	newRejected bool     // a rejected notification stored as a new row
 	queued      int
 	mailErr     error
+	unreadable  []string // columns of its rows that could not be read
 }
 
 // reset forgets what an abandoned attempt found, before applying r again.
 func (r *noteRequest) reset() {
 	n := r.orig
 	r.n = &n
-	r.sess, r.link, r.newRejected, r.queued, r.mailErr = nil, nil, false, 0, nil
+	r.sess, r.link, r.newRejected, r.queued, r.mailErr, r.unreadable = nil, nil, false, 0, nil, nil
 }
 
 func (r *noteRequest) result() *NotificationResult {
-	return &NotificationResult{Notification: r.n, Session: r.sess, Queued: r.queued, MailErr: r.mailErr}
+	return &NotificationResult{Notification: r.n, Session: r.sess, Queued: r.queued, MailErr: r.mailErr, Unreadable: r.unreadable}
 }
 
 // notifier is the single goroutine that writes notifications. Callers queue
@@ -244,6 +245,10 @@ type noteGroup struct {
 	changedLinks    []*Link
 	linkChanged     map[uint]bool
 	recounted       []*Notification // stored rejected rows counted again
+	// unreadable names the columns read as empty because their stored value
+	// could not be read (a row damaged, or written by an older version).
+	unreadable      map[string][]string // by "table id"
+	unreadableLinks map[uint]bool
 	copies          []rowCopy       // callers' results that copy a rejected row
 	inserts         []*Notification
 }
@@ -282,6 +287,7 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 	g := &noteGroup{
 		sessions: map[string]*Session{}, links: map[uint]*Link{}, results: map[resultKey]bool{},
 		rejected: map[rejectedKey]*Notification{}, sessionMoved: map[uint]bool{}, linkChanged: map[uint]bool{},
+		unreadable: map[string][]string{}, unreadableLinks: map[uint]bool{},
 	}
 	var tokens, bodyHashes []any
 	for _, r := range reqs {
@@ -331,14 +337,17 @@ func (g *noteGroup) loadSessions(ctx context.Context, t *noteTx, tokens []any) e
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			s                             Session
-			lastAt, checkedAt, paid, fail sql.NullTime
+			s                                              Session
+			lastAt, checkedAt, created, updated, paid, fail lenientTime
 		)
 		if err := rows.Scan(&s.ID, &s.LinkID, &s.SessionToken, &s.Mode, &s.Status, &s.MerchantOrderID, &s.Amount, &s.PaymentStatus,
-			&s.PaymentToken, &s.Conflict, &lastAt, &s.LastNotificationNote, &checkedAt, &s.CreatedAt, &s.UpdatedAt, &paid, &fail); err != nil {
+			&s.PaymentToken, &s.Conflict, &lastAt, &s.LastNotificationNote, &checkedAt, &created, &updated, &paid, &fail); err != nil {
 			return err
 		}
-		s.LastNotificationAt, s.CheckedAt, s.PaidAt, s.FailedAt = timePtr(lastAt), timePtr(checkedAt), timePtr(paid), timePtr(fail)
+		s.LastNotificationAt, s.CheckedAt, s.PaidAt, s.FailedAt = lastAt.ptr(), checkedAt.ptr(), paid.ptr(), fail.ptr()
+		s.CreatedAt, s.UpdatedAt = created.value(), updated.value()
+		g.noteUnreadable("session", s.ID, map[string]lenientTime{"last_notification_at": lastAt, "checked_at": checkedAt,
+			"created_at": created, "updated_at": updated, "paid_at": paid, "failed_at": fail})
 		g.sessions[s.SessionToken] = &s
 	}
 	return rows.Err()
@@ -403,13 +412,16 @@ func (g *noteGroup) loadLinks(ctx context.Context, t *noteTx, ids []any) error {
 	for rows.Next() {
 		var (
 			l             Link
-			expires, paid sql.NullTime
+			expires, paid lenientTime
 		)
 		if err := rows.Scan(&l.ID, &l.Code, &l.MerchantOrderID, &l.Amount, &l.CustomerEmail, &l.Description, &l.Status, &l.Mode,
 			&l.ReviewReason, &expires, &paid); err != nil {
 			return err
 		}
-		l.ExpiresAt, l.PaidAt = timePtr(expires), timePtr(paid)
+		l.ExpiresAt, l.PaidAt = expires.ptr(), paid.ptr()
+		if g.noteUnreadable("link", l.ID, map[string]lenientTime{"expires_at": expires, "paid_at": paid}) {
+			g.unreadableLinks[l.ID] = true
+		}
 		g.links[l.ID] = &l
 	}
 	return rows.Err()
@@ -445,14 +457,6 @@ func rejectedByBodyQuery(n int) string {
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
-func timePtr(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	v := t.Time
-	return &v
 }
 
 // recordRejected stores a notification that failed verification: counted on
@@ -508,6 +512,7 @@ func (g *noteGroup) applyVerified(r *noteRequest) error {
 	}
 	n.SessionID = &sess.ID
 	n.Verdict = VerdictVerified
+	r.unreadable = append(g.unreadable[fmt.Sprintf("session %d", sess.ID)], g.unreadable[fmt.Sprintf("link %d", sess.LinkID)]...)
 	result := resultKey{sess.ID, n.PaymentToken, n.PaymentStatus}
 	switch {
 	case n.MerchantOrderID != sess.MerchantOrderID:
@@ -588,6 +593,18 @@ func (g *noteGroup) noteOnSession(sess *Session, n *Notification) {
 	sess.UpdatedAt = time.Now().UTC()
 }
 
+// noteUnreadable records the columns of a row that could not be read, so the
+// caller can log them; it reports whether there were any.
+func (g *noteGroup) noteUnreadable(table string, id uint, cols map[string]lenientTime) bool {
+	row := fmt.Sprintf("%s %d", table, id)
+	for _, name := range slices.Sorted(maps.Keys(cols)) {
+		if cols[name].bad {
+			g.unreadable[row] = append(g.unreadable[row], row+"."+name)
+		}
+	}
+	return len(g.unreadable[row]) > 0
+}
+
 // markLinkPaid closes the link. A link that was already paid, cancelled or
 // expired is flagged for a refund, because the customer then paid twice or
 // too late; an expired one is still marked paid, so it is never replaced.
@@ -601,6 +618,11 @@ func (g *noteGroup) markLinkPaid(link *Link, at time.Time) {
 		link.Status, link.PaidAt, link.ReviewReason = LinkPaid, &at, ReviewPaidAfterExpiry
 	default:
 		link.Status, link.PaidAt = LinkPaid, &at
+	}
+	if g.unreadableLinks[link.ID] && link.ReviewReason == "" {
+		// Part of the link could not be read (its expiry, say): the payment
+		// stands, and a person looks at the link.
+		link.ReviewReason = ReviewUnreadable
 	}
 	link.UpdatedAt = time.Now().UTC()
 	if !g.linkChanged[link.ID] {

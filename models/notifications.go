@@ -67,6 +67,10 @@ type NotificationResult struct {
 	// MailErr is why its emails could not be queued; the notification itself
 	// is stored and applied all the same.
 	MailErr error
+	// Unreadable names stored values of its session or link that could not
+	// be read ("link 7.expires_at"): they were taken as empty, the payment
+	// was applied all the same, and the link was flagged for review.
+	Unreadable []string
 }
 
 // RecordNotification stores a notification and applies it to its session in

@@ -115,7 +115,43 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate database: %w", err)
 		}
 	}
+	if err := s.clearUnreadableExpiries(ctx); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
 	return nil
+}
+
+// unreadableExpiry selects links whose stored expiry cannot be read back:
+// anything but a four-digit year within the years a user may supply (an
+// older version stored "never", typed as 9999-12-31 in Chile, as year 10000).
+const unreadableExpiry = "expires_at IS NOT NULL AND (typeof(expires_at) <> 'text' OR " +
+	"expires_at NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' OR " +
+	"substr(expires_at, 1, 4) < '2000' OR substr(expires_at, 1, 4) > '2100')"
+
+// clearUnreadableExpiries repairs links whose expiry cannot be read (they
+// would break every page that shows them): the expiry is cleared, which is
+// what "never" meant, and the audit log says so for each link.
+func (s *Store) clearUnreadableExpiries(ctx context.Context) error {
+	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var bad []struct {
+			ID        uint
+			ExpiresAt string
+		}
+		if err := tx.Raw("SELECT id, CAST(expires_at AS TEXT) AS expires_at FROM links WHERE " + unreadableExpiry).Scan(&bad).Error; err != nil {
+			return err
+		}
+		for _, l := range bad {
+			if err := tx.Exec("UPDATE links SET expires_at = NULL WHERE id = ?", l.ID).Error; err != nil {
+				return err
+			}
+			entry := AuditEntry{At: time.Now().UTC(), Action: AuditExpiryRepaired,
+				Detail: fmt.Sprintf("link %d: stored expiry %q could not be read; cleared (no expiry)", l.ID, l.ExpiresAt)}
+			if err := tx.Create(&entry).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Close closes both connection pools.

@@ -1,9 +1,12 @@
 package models
 
 import (
+	"errors"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -58,4 +61,21 @@ func ValidEmail(s string) bool {
 	at := strings.LastIndexByte(s, '@')
 	domain := s[at+1:]
 	return strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
+// ParseExpiry reads a link's expiry as typed in loc (see ParseLocalDateTime).
+// Empty means no expiry. A time in the past is allowed: the link is then
+// expired at once. The field error says what to fix.
+func ParseExpiry(s string, loc *time.Location) (*time.Time, *FieldError) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := ParseLocalDateTime(s, loc)
+	switch {
+	case errors.Is(err, ErrTimeRange):
+		return nil, &FieldError{Key: "links.expiry_range", Args: []any{strconv.Itoa(FirstUserYear), strconv.Itoa(LastUserYear)}}
+	case err != nil:
+		return nil, &FieldError{Key: "links.expiry_format"}
+	}
+	return &t, nil
 }

@@ -93,6 +93,7 @@ func init() {
 		"audit.action.password_changed":      "Cambio de contraseña propia",
 		"audit.action.notification_replayed": "Notificación reprocesada",
 		"audit.action.status_checked":        "Estado consultado a ETpay",
+		"audit.action.expiry_repaired":       "Vencimiento ilegible borrado al iniciar",
 	})
 	register("en", map[string]string{
 		"users.nav":                          "Users",
@@ -185,5 +186,6 @@ func init() {
 		"audit.action.password_changed":      "Own password changed",
 		"audit.action.notification_replayed": "Notification replayed",
 		"audit.action.status_checked":        "Status checked with ETpay",
+		"audit.action.expiry_repaired":       "Unreadable expiry cleared at start",
 	})
 }
