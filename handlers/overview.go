@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -78,7 +79,9 @@ func (a *app) showOverview(c *fiber.Ctx) error {
 		"Chart":      buildChart(l, o.Days),
 		"Attention":  att,
 		"PendingURL": pendingURL,
-		"CanEdit":    currentUser(c).Role != models.RoleViewer,
+		// Written as staff read sizes: "4 MiB".
+		"RejectedBodyBudget": strconv.Itoa(models.RejectedBodyBudget>>20) + " MiB",
+		"CanEdit":            currentUser(c).Role != models.RoleViewer,
 		// The order rows are listed in.
 		"SessionStatuses": []string{models.StatusPending, models.StatusPaid, models.StatusFailed},
 		"LinkStatuses":    []string{models.LinkOpen, models.LinkPaid, models.LinkCancelled},

@@ -14,9 +14,6 @@ import (
 	"etpay-dashboard/models"
 )
 
-// storedBodyLimit is how much of an oversized body is kept as evidence.
-const storedBodyLimit = 4 << 10
-
 // keyLookupTimeout bounds finding a notification's signing key.
 const keyLookupTimeout = 5 * time.Second
 
@@ -76,10 +73,8 @@ func (a *app) processNotification(ctx context.Context, body []byte, remote, sour
 		if isBusy(verifyErr) {
 			return nil, verifyErr, verifyErr
 		}
+		// The store keeps what staff need of it (see models.RejectedBodyKeep).
 		in.Reason = etpay.RejectReason(verifyErr)
-		if errors.Is(verifyErr, etpay.ErrTooLarge) && len(in.Body) > storedBodyLimit {
-			in.Body = in.Body[:storedBodyLimit]
-		}
 	}
 	stored, err := a.recordNotification(ctx, in)
 	if err != nil {

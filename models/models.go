@@ -144,14 +144,20 @@ type Session struct {
 
 // Notification is one notification as received, whatever became of it.
 type Notification struct {
-	ID              uint  `gorm:"primaryKey"`
-	SessionID       *uint `gorm:"index"`
-	ReceivedAt      time.Time
-	LastReceivedAt  time.Time
-	Count           int    `gorm:"not null;default:1"`
-	RemoteAddr      string `gorm:"not null;default:''"`
-	Source          string `gorm:"not null;default:'webhook'"`
-	Body            string `gorm:"not null"`
+	ID             uint  `gorm:"primaryKey"`
+	SessionID      *uint `gorm:"index"`
+	ReceivedAt     time.Time
+	LastReceivedAt time.Time
+	Count          int    `gorm:"not null;default:1"`
+	RemoteAddr     string `gorm:"not null;default:''"`
+	Source         string `gorm:"not null;default:'webhook'"`
+	// Body is the body as received; of a rejected one only the first
+	// RejectedBodyKeep bytes, and none past the hourly budget (BodyDropped).
+	Body string `gorm:"not null"`
+	// BodySize is the size of the whole body as received, in bytes.
+	BodySize    int  `gorm:"not null;default:0"`
+	BodyDropped bool `gorm:"not null;default:false"`
+	// BodyHash is the SHA-256 of the whole body as received.
 	BodyHash        string `gorm:"not null"` // indexed for rejected rows only (see migrate)
 	Verdict         string `gorm:"not null"` // indexed with last_received_at (see migrate)
 	Reason          string `gorm:"not null;default:''"`

@@ -17,7 +17,7 @@ import (
 var ErrClosed = errors.New("store closed")
 
 // maxNoteBatch bounds one group commit, so one transaction stays short (and
-// its statements under SQLite's limit of 32,766 bound parameters: 16 a
+// its statements under SQLite's limit of 32,766 bound parameters: 18 a
 // notification).
 const maxNoteBatch = 256
 
@@ -59,11 +59,19 @@ type notifier struct {
 	queue  chan *noteRequest
 	done   chan struct{}
 	keys   keyCache
+	// budget is what rejected bodies took this hour; only the writer
+	// goroutine touches it.
+	budget bodyBudget
 }
 
-func (s *Store) startNotifier() {
+func (s *Store) startNotifier(ctx context.Context) error {
 	s.notes = &notifier{queue: make(chan *noteRequest, maxNoteBatch), done: make(chan struct{})}
+	if err := s.loadBodyBudget(ctx, time.Now()); err != nil {
+		s.notes = nil // no writer goroutine to stop
+		return fmt.Errorf("read rejected-body budget: %w", err)
+	}
 	go s.runNotifier()
+	return nil
 }
 
 func (q *notifier) submit(ctx context.Context, req *noteRequest) error {
@@ -147,8 +155,9 @@ var errRetryCarefully = errors.New("a statement of the group failed: retry the b
 func (s *Store) applyBatch(batch []*noteRequest, errs []error, carefully bool) error {
 	// Not any caller's ctx: one caller giving up must not undo the others.
 	ctx := context.Background()
-	return s.write.Transaction(func(tx *gorm.DB) error {
-		t := &noteTx{gorm: tx, conn: tx.Statement.ConnPool}
+	budget := s.notes.budget
+	err := s.write.Transaction(func(tx *gorm.DB) error {
+		t := &noteTx{gorm: tx, conn: tx.Statement.ConnPool, budget: &budget}
 		live := make([]*noteRequest, 0, len(batch))
 		liveErrs := make([]*error, 0, len(batch))
 		for i, r := range batch {
@@ -174,11 +183,13 @@ func (s *Store) applyBatch(batch []*noteRequest, errs []error, carefully bool) e
 				if _, err := t.conn.ExecContext(ctx, "SAVEPOINT note"); err != nil {
 					return err
 				}
+				before := budget
 				groupErrs := make([]error, 1)
 				err := applyGroup(ctx, t, live[i:i+1], groupErrs)
 				if err = errors.Join(err, groupErrs[0]); err != nil {
 					*liveErrs[i] = err
 					r.reset()
+					budget = before
 					if _, err := t.conn.ExecContext(ctx, "ROLLBACK TO note"); err != nil {
 						return err
 					}
@@ -195,6 +206,10 @@ func (s *Store) applyBatch(batch []*noteRequest, errs []error, carefully bool) e
 		}
 		return nil
 	})
+	if err == nil {
+		s.notes.budget = budget
+	}
+	return err
 }
 
 // errNothingApplied rolls back a batch in which every notification failed.
@@ -220,6 +235,9 @@ type noteTx struct {
 	// only through the writer, which is busy with it.
 	staff       []User
 	staffLoaded bool
+	// budget is the rejected-body budget as this transaction leaves it; the
+	// writer keeps it once the transaction commits. Nil: no cap.
+	budget *bodyBudget
 }
 
 // noteGroup is a group of notifications applied together. Everything the
@@ -249,8 +267,10 @@ type noteGroup struct {
 	// could not be read (a row damaged, or written by an older version).
 	unreadable      map[string][]string // by "table id"
 	unreadableLinks map[uint]bool
-	copies          []rowCopy       // callers' results that copy a rejected row
-	inserts         []*Notification
+	// budget is what rejected bodies may still take this hour; nil: no cap.
+	budget  *bodyBudget
+	copies  []rowCopy // callers' results that copy a rejected row
+	inserts []*Notification
 }
 
 type resultKey struct {
@@ -268,6 +288,7 @@ func applyGroup(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []erro
 	if err != nil {
 		return err
 	}
+	g.budget = t.budget
 	for i, r := range reqs {
 		if r.verified {
 			errs[i] = g.applyVerified(r)
@@ -337,7 +358,7 @@ func (g *noteGroup) loadSessions(ctx context.Context, t *noteTx, tokens []any) e
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			s                                              Session
+			s                                               Session
 			lastAt, checkedAt, created, updated, paid, fail lenientTime
 		)
 		if err := rows.Scan(&s.ID, &s.LinkID, &s.SessionToken, &s.Mode, &s.Status, &s.MerchantOrderID, &s.Amount, &s.PaymentStatus,
@@ -481,11 +502,29 @@ func (g *noteGroup) recordRejected(r *noteRequest) {
 	if sess := g.sessions[n.SessionToken]; sess != nil {
 		n.SessionID = &sess.ID
 	}
+	g.keepRejectedBody(r)
 	r.newRejected = true
 	row := *n // later deliveries count on the row, not on this caller's result
 	g.rejected[k] = &row
 	g.inserts = append(g.inserts, &row)
 	g.copies = append(g.copies, rowCopy{n, &row})
+}
+
+// keepRejectedBody cuts a new rejected row's body to what staff need (its
+// first RejectedBodyKeep bytes; size and hash are of the whole) and drops it
+// altogether once the hour's budget for rejected bodies is spent: junk
+// cannot fill the disk.
+func (g *noteGroup) keepRejectedBody(r *noteRequest) {
+	n := r.n
+	if len(n.Body) > RejectedBodyKeep {
+		n.Body = n.Body[:RejectedBodyKeep]
+	}
+	if g.budget == nil {
+		return
+	}
+	if !g.budget.take(n.ReceivedAt, len(n.Body)) {
+		n.Body, n.BodyDropped = "", true
+	}
 }
 
 // copyOf is a caller's own copy of a row as it is now; it gets the row's ID
@@ -711,18 +750,18 @@ func insertNotifications(ctx context.Context, t *noteTx, ns []*Notification) err
 	if len(ns) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 16*len(ns))
+	args := make([]any, 0, 18*len(ns))
 	for _, n := range ns {
 		var sessionID any
 		if n.SessionID != nil {
 			sessionID = *n.SessionID
 		}
-		args = append(args, sessionID, n.ReceivedAt, n.LastReceivedAt, n.Count, n.RemoteAddr, n.Source, n.Body,
+		args = append(args, sessionID, n.ReceivedAt, n.LastReceivedAt, n.Count, n.RemoteAddr, n.Source, n.Body, n.BodySize, n.BodyDropped,
 			n.BodyHash, n.Verdict, n.Reason, n.Effect, n.SessionToken, n.MerchantOrderID, n.PaymentToken, n.PaymentStatus, n.Claims)
 	}
 	rows, err := t.conn.QueryContext(ctx, "INSERT INTO notifications (session_id, received_at, last_received_at, count, remote_addr, source, body, "+
-		"body_hash, verdict, reason, effect, session_token, merchant_order_id, payment_token, payment_status, claims) VALUES "+
-		valueRows(len(ns), 16)+" RETURNING id", args...)
+		"body_size, body_dropped, body_hash, verdict, reason, effect, session_token, merchant_order_id, payment_token, payment_status, claims) VALUES "+
+		valueRows(len(ns), 18)+" RETURNING id", args...)
 	if err != nil {
 		return err
 	}

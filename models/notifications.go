@@ -130,6 +130,7 @@ func newNotification(in NotificationInput) *Notification {
 		RemoteAddr:      in.RemoteAddr,
 		Source:          in.Source,
 		Body:            string(in.Body),
+		BodySize:        len(in.Body),
 		BodyHash:        hex.EncodeToString(sum[:]),
 		Reason:          in.Reason,
 		SessionToken:    in.SessionToken,

@@ -212,6 +212,9 @@ type Attention struct {
 	ConflictCount int64
 	// Rejected counts rejected notifications per reason, most frequent first.
 	Rejected []RejectedReason
+	// RejectedWithoutBody counts the rejected notifications of the window
+	// stored without their body because the hourly budget was spent.
+	RejectedWithoutBody int64
 	// StalePending counts sessions still pending since before PendingBefore.
 	StalePending int64
 }
@@ -260,7 +263,7 @@ func (s *Store) NeedsAttention(ctx context.Context, q AttentionQuery) (*Attentio
 		if err != nil {
 			return err
 		}
-		a.Rejected, err = rejectedSince(tx, q.RejectedSince.UTC())
+		a.Rejected, a.RejectedWithoutBody, err = rejectedSince(tx, q.RejectedSince.UTC())
 		return err
 	})
 	if err != nil {
@@ -269,25 +272,29 @@ func (s *Store) NeedsAttention(ctx context.Context, q AttentionQuery) (*Attentio
 	return a, nil
 }
 
-func rejectedSince(tx *gorm.DB, since time.Time) ([]RejectedReason, error) {
+func rejectedSince(tx *gorm.DB, since time.Time) ([]RejectedReason, int64, error) {
 	var rows []struct {
-		Reason string
-		Total  int64
-		Last   string
+		Reason  string
+		Total   int64
+		Dropped int64
+		Last    string
 	}
 	err := tx.Model(&Notification{}).
-		Select("reason, SUM(CASE WHEN received_at >= ? THEN count ELSE 1 END) AS total, MAX(last_received_at) AS last", since).
+		Select("reason, SUM(CASE WHEN received_at >= ? THEN count ELSE 1 END) AS total, "+
+			"SUM(CASE WHEN body_dropped THEN 1 ELSE 0 END) AS dropped, MAX(last_received_at) AS last", since).
 		Where("verdict = ? AND last_received_at >= ?", VerdictRejected, since).
 		Group("reason").Order("total DESC, reason").
 		Scan(&rows).Error
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]RejectedReason, len(rows))
+	var dropped int64
 	for i, r := range rows {
 		out[i] = RejectedReason{Reason: r.Reason, Count: r.Total, Last: parseStoredTime(r.Last)}
+		dropped += r.Dropped
 	}
-	return out, nil
+	return out, dropped, nil
 }
 
 // parseStoredTime reads a time as the SQLite driver writes it; an aggregate

@@ -54,7 +54,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rsql, _ := read.DB()
 	rsql.SetMaxOpenConns(4)
 	s.read = read
-	s.startNotifier()
+	if err := s.startNotifier(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
