@@ -33,6 +33,9 @@ type mailData struct {
 	Reason     string
 	ReceivedAt time.Time
 	From       string
+	// Reasons and Total are a digest's rejected notifications by reason.
+	Reasons []models.RejectedReason
+	Total   int64
 }
 
 type mailTemplateSet struct {
@@ -160,18 +163,12 @@ func dedupeKey(format string, args ...any) *string {
 // models.NotificationMail), so a payment and its receipt are stored together.
 // A payment (ev.Link set) gets, once per session, the customer's receipt
 // (when the link has an email) and an alert to every staff member who opted
-// in; a rejected notification alerts those staff, once per stored row.
+// in. (Rejected notifications reach staff as a digest: see mailLoop.)
 func (a *app) notificationMail(ev models.MailEvent) ([]*models.OutboxMessage, error) {
-	if ev.Link != nil {
-		if ev.Session == nil || ev.Session.Status != models.StatusPaid {
-			return nil, nil
-		}
-		return a.paymentMail(ev.Link, ev.Session, ev.Staff)
+	if ev.Link == nil || ev.Session == nil || ev.Session.Status != models.StatusPaid {
+		return nil, nil
 	}
-	if ev.Notification != nil && ev.Notification.Verdict == models.VerdictRejected {
-		return a.rejectedMail(ev.Notification, ev.Staff)
-	}
-	return nil, nil
+	return a.paymentMail(ev.Link, ev.Session, ev.Staff)
 }
 
 // paymentMail is the receipt and staff alerts for a paid session.
@@ -202,31 +199,15 @@ func (a *app) paymentMail(link *models.Link, s *models.Session, staff []models.U
 	return msgs, nil
 }
 
-// rejectedMail emails staff who opted in that a notification was rejected;
-// a rejected body that arrives again is counted on the same row and alerts
-// nobody twice.
-func (a *app) rejectedMail(n *models.Notification, staff []models.User) ([]*models.OutboxMessage, error) {
-	panel := a.Config.URL("/admin/sessions")
-	if n.SessionID != nil {
-		panel = a.Config.URL("/admin/sessions/" + itoa(*n.SessionID) + "#notification-" + itoa(n.ID))
-	}
-	msgs := make([]*models.OutboxMessage, 0, len(staff))
-	for _, u := range staff {
-		l := views.NewLocale(u.Lang)
-		m, err := newMail(a.Config, models.MailAlertRejected, u.Email, l.Lang, mailData{
-			Subject:    l.T("mail.alert_rejected.subject", n.Reason),
-			Order:      n.MerchantOrderID,
-			Reason:     n.Reason,
-			ReceivedAt: n.ReceivedAt,
-			From:       n.RemoteAddr,
-			URL:        panel,
-		})
-		if err != nil {
-			return nil, err
-		}
-		m.SessionID, m.UserID = n.SessionID, &u.ID
-		m.DedupeKey = dedupeKey("alert_rejected:notification:%d:user:%d", n.ID, u.ID)
-		msgs = append(msgs, m)
-	}
-	return msgs, nil
+// RejectedDigestEmail tells a staff member what was rejected in a digest's
+// period, by reason, with a link to the overview.
+func rejectedDigestEmail(cfg *config.Config, d models.RejectedDigest) (*models.OutboxMessage, error) {
+	l := views.NewLocale(d.User.Lang)
+	return newMail(cfg, models.MailAlertRejected, d.User.Email, l.Lang, mailData{
+		Subject:    l.T("mail.alert_rejected.subject", d.Total()),
+		URL:        cfg.URL("/admin/overview?mode=all#attention-rejected"),
+		ReceivedAt: d.Since,
+		Reasons:    d.Reasons,
+		Total:      d.Total(),
+	})
 }

@@ -113,7 +113,7 @@ func (a *app) sendLinkEmail(c *fiber.Ctx) error {
 func (a *app) showOutbox(c *fiber.Ctx) error {
 	l := a.locale(c)
 	status := c.Query("status")
-	if !slices.Contains([]string{models.MailQueued, models.MailSent, models.MailFailed}, status) {
+	if !slices.Contains([]string{models.MailQueued, models.MailSent, models.MailFailed, models.MailWithdrawn}, status) {
 		status = ""
 	}
 	rows, err := a.Store.OutboxMessages(c.UserContext(), models.OutboxFilter{Status: status})
@@ -129,7 +129,7 @@ func (a *app) showOutbox(c *fiber.Ctx) error {
 		"Messages":   rows,
 		"Counts":     counts,
 		"Status":     status,
-		"Statuses":   []string{models.MailQueued, models.MailSent, models.MailFailed},
+		"Statuses":   []string{models.MailQueued, models.MailSent, models.MailFailed, models.MailWithdrawn},
 		"Configured": a.Config.SMTPURL != nil,
 		"GiveUp":     a.Config.MailGiveUpAfter.String(),
 	})

@@ -28,19 +28,43 @@ const (
 // (this server or the command line), every Config.MailPoll until ctx ends.
 // Without SMTP_URL it sends nothing: email waits in the outbox.
 func (a *app) mailLoop(ctx context.Context) {
-	if a.Config.SMTPURL == nil {
+	sending := a.Config.SMTPURL != nil
+	if sending {
+		a.Logger.Info("mail worker started", "smtp_host", a.Config.SMTPURL.Host, "scheme", a.Config.SMTPURL.Scheme)
+	} else {
 		a.Logger.Warn("SMTP_URL is not set: emails are kept in the outbox and not sent")
-		return
 	}
-	a.Logger.Info("mail worker started", "smtp_host", a.Config.SMTPURL.Host, "scheme", a.Config.SMTPURL.Scheme)
 	ticker := time.NewTicker(a.Config.MailPoll)
 	defer ticker.Stop()
 	for {
-		a.sendDueMail(ctx)
+		a.queueRejectedDigests(ctx)
+		if sending {
+			a.sendDueMail(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+		}
+	}
+}
+
+// queueRejectedDigests queues, for each staff member who opted in to
+// alerts, a digest of the notifications rejected since their last one, at
+// most every models.RejectedDigestEvery.
+func (a *app) queueRejectedDigests(ctx context.Context) {
+	due, err := a.Store.RejectedDigestsDue(ctx, time.Now())
+	if err != nil {
+		a.Logger.Error("outbox: finding rejected-notification digests failed", "err", err)
+		return
+	}
+	for _, d := range due {
+		msg, err := rejectedDigestEmail(a.Config, d)
+		if err == nil {
+			err = a.Store.QueueRejectedDigest(ctx, d, msg)
+		}
+		if err != nil && !errors.Is(err, models.ErrDigestTaken) {
+			a.Logger.Error("outbox: queueing a rejected-notification digest failed", "user_id", d.User.ID, "err", err)
 		}
 	}
 }

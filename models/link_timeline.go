@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"gorm.io/gorm"
 	"slices"
 	"time"
 )
@@ -37,7 +38,7 @@ type TimelineEvent struct {
 	Session *Session
 	// Notification is set for notification events.
 	Notification *Notification
-	// Email and EmailState (MailQueued, MailSent or MailFailed) are set for
+	// Email and EmailState (MailQueued, MailSent, MailFailed or MailWithdrawn) are set for
 	// emailed events; a queued email that failed an attempt keeps its
 	// LastError for the page to show.
 	Email      *OutboxMessage
@@ -126,6 +127,8 @@ func (s *Store) LinkTimeline(ctx context.Context, link *Link, now time.Time) ([]
 			events = append(events, TimelineEvent{At: *m.SentAt, Kind: EventEmailed, Email: m, EmailState: MailSent})
 		case m.FailedAt != nil:
 			events = append(events, TimelineEvent{At: *m.FailedAt, Kind: EventEmailed, Email: m, EmailState: MailFailed})
+		case m.WithdrawnAt != nil:
+			events = append(events, TimelineEvent{At: *m.WithdrawnAt, Kind: EventEmailed, Email: m, EmailState: MailWithdrawn})
 		}
 	}
 	if link.CancelledAt != nil {
@@ -173,10 +176,20 @@ func emailOf(emails map[uint]string, id *uint) string {
 // compare-and-set: a paid link gives ErrLinkPaid, a cancelled one
 // ErrAlreadyCancelled, and neither changes.
 func (s *Store) CancelLink(ctx context.Context, id, userID uint) error {
-	res := s.write.WithContext(ctx).Model(&Link{}).Where("id = ? AND status = ?", id, LinkOpen).
-		Updates(map[string]any{"status": LinkCancelled, "cancelled_at": time.Now().UTC(), "cancelled_by_id": userID})
-	if res.Error != nil || res.RowsAffected == 1 {
-		return res.Error
+	now := time.Now().UTC()
+	var cancelled bool
+	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Link{}).Where("id = ? AND status = ?", id, LinkOpen).
+			Updates(map[string]any{"status": LinkCancelled, "cancelled_at": now, "cancelled_by_id": userID})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		cancelled = true
+		// Its email, if still waiting, must not reach the customer now.
+		return withdrawLinkEmails(tx, id, now)
+	})
+	if err != nil || cancelled {
+		return err
 	}
 	return s.closedLinkError(ctx, id)
 }

@@ -30,19 +30,18 @@ type noteRequest struct {
 	mail           NotificationMail
 	done           chan error
 	// Set by the writer.
-	sess        *Session // the session as this notification left it
-	link        *Link    // for a payment applied: the link as it was before
-	newRejected bool     // a rejected notification stored as a new row
-	queued      int
-	mailErr     error
-	unreadable  []string // columns of its rows that could not be read
+	sess       *Session // the session as this notification left it
+	link       *Link    // for a payment applied: the link as it was before
+	queued     int
+	mailErr    error
+	unreadable []string // columns of its rows that could not be read
 }
 
 // reset forgets what an abandoned attempt found, before applying r again.
 func (r *noteRequest) reset() {
 	n := r.orig
 	r.n = &n
-	r.sess, r.link, r.newRejected, r.queued, r.mailErr, r.unreadable = nil, nil, false, 0, nil, nil
+	r.sess, r.link, r.queued, r.mailErr, r.unreadable = nil, nil, 0, nil, nil
 }
 
 func (r *noteRequest) result() *NotificationResult {
@@ -503,7 +502,6 @@ func (g *noteGroup) recordRejected(r *noteRequest) {
 		n.SessionID = &sess.ID
 	}
 	g.keepRejectedBody(r)
-	r.newRejected = true
 	row := *n // later deliveries count on the row, not on this caller's result
 	g.rejected[k] = &row
 	g.inserts = append(g.inserts, &row)
@@ -574,7 +572,6 @@ func (g *noteGroup) applyVerified(r *noteRequest) error {
 		g.results[result] = true
 	}
 	r.sess = clone(sess)
-	r.newRejected = n.Verdict == VerdictRejected
 	g.inserts = append(g.inserts, n)
 	return nil
 }
@@ -790,7 +787,7 @@ func insertNotifications(ctx context.Context, t *noteTx, ns []*Notification) err
 }
 
 // maxOutboxRows keeps one outbox INSERT well under SQLite's limit of 32,766
-// bound parameters (19 a message).
+// bound parameters (20 a message).
 const maxOutboxRows = 1000
 
 // queueGroupMail queues the emails each notification calls for (a payment
@@ -844,11 +841,12 @@ func queueMail(ctx context.Context, t *noteTx, reqs []*noteRequest, built [][]*O
 	}
 }
 
-// buildNoteMail runs r.mail for a payment applied or a notification
-// rejected as a new row. A panic in the hook is caught here: it runs in the
-// writer, where it would undo the batch.
+// buildNoteMail runs r.mail for a payment applied. (Rejected notifications
+// alert staff through a digest, not from here: a stranger's junk must not
+// queue mail.) A panic in the hook is caught here: it runs in the writer,
+// where it would undo the batch.
 func buildNoteMail(ctx context.Context, t *noteTx, r *noteRequest) (msgs []*OutboxMessage) {
-	if r.mail == nil || (r.link == nil && !r.newRejected) {
+	if r.mail == nil || r.link == nil {
 		return nil
 	}
 	defer func() {
@@ -864,9 +862,6 @@ func buildNoteMail(ctx context.Context, t *noteTx, r *noteRequest) (msgs []*Outb
 			staff = nil
 		}
 		t.staff, t.staffLoaded = staff, err == nil
-	}
-	if r.link == nil && len(t.staff) == 0 {
-		return nil // a rejection alerts staff only
 	}
 	msgs, err := r.mail(MailEvent{Notification: r.n, Session: r.sess, Link: r.link, Staff: t.staff})
 	if err != nil {
@@ -897,25 +892,26 @@ func alertRecipients(ctx context.Context, t *noteTx) ([]User, error) {
 
 // outboxColumns are the columns insertQueued sets.
 const outboxColumns = `kind, dedupe_key, link_id, session_id, user_id, created_by_id, "to", lang, subject, text_body, html_body, ` +
-	"message_id, status, attempts, next_attempt_at, last_error, server_answer, created_at, updated_at"
+	"message_id, status, priority, attempts, next_attempt_at, last_error, server_answer, created_at, updated_at"
 
 // insertQueued is createQueued in plain SQL for several messages in one
 // statement: a message whose DedupeKey is already stored is skipped. A
 // statement that fails stores none of its messages.
 func insertQueued(ctx context.Context, t *noteTx, msgs []*OutboxMessage) error {
 	now := time.Now().UTC()
-	args := make([]any, 0, 19*len(msgs))
+	args := make([]any, 0, 20*len(msgs))
 	for _, m := range msgs {
 		m.Status = MailQueued
+		m.Priority = mailPriority(m.Kind)
 		if m.NextAttemptAt.IsZero() {
 			m.NextAttemptAt = now
 		}
 		m.CreatedAt, m.UpdatedAt = now, now
 		args = append(args, m.Kind, strPtr(m.DedupeKey), uintPtr(m.LinkID), uintPtr(m.SessionID), uintPtr(m.UserID), uintPtr(m.CreatedByID),
-			m.To, m.Lang, m.Subject, m.TextBody, m.HTMLBody, m.MessageID, m.Status, m.Attempts, m.NextAttemptAt.UTC(), m.LastError,
+			m.To, m.Lang, m.Subject, m.TextBody, m.HTMLBody, m.MessageID, m.Status, m.Priority, m.Attempts, m.NextAttemptAt.UTC(), m.LastError,
 			m.ServerAnswer, m.CreatedAt, m.UpdatedAt)
 	}
-	_, err := t.conn.ExecContext(ctx, "INSERT INTO outbox_messages ("+outboxColumns+") VALUES "+valueRows(len(msgs), 19)+
+	_, err := t.conn.ExecContext(ctx, "INSERT INTO outbox_messages ("+outboxColumns+") VALUES "+valueRows(len(msgs), 20)+
 		" ON CONFLICT (dedupe_key) DO NOTHING", args...)
 	return err
 }

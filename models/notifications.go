@@ -40,10 +40,11 @@ type NotificationInput struct {
 
 // NotificationMail builds the emails for a stored notification from the rows
 // the writer already holds. It is called, inside the writer's transaction,
-// only when there is something to tell: a payment applied (Effect ==
-// EffectPaid: Link is set) or a notification rejected and stored as a new
-// row. Staff are the enabled users who opted in to alerts. Messages with a
-// DedupeKey already stored are skipped, so a receipt goes out once per session.
+// only for a payment applied (Effect == EffectPaid: Link is set): the
+// customer's receipt and alerts to staff, the enabled users who opted in.
+// Messages with a DedupeKey already stored are skipped, so a receipt goes
+// out once per session. Rejected notifications reach staff as a digest (see
+// RejectedDigestsDue), never from here.
 type NotificationMail func(MailEvent) ([]*OutboxMessage, error)
 
 // MailEvent is what a NotificationMail sees.

@@ -15,6 +15,9 @@ const (
 	MailQueued = "queued"
 	MailSent   = "sent"
 	MailFailed = "failed"
+	// MailWithdrawn: a link's email not sent because the link was
+	// cancelled, paid or expired first; it is never sent.
+	MailWithdrawn = "withdrawn"
 )
 
 // Kinds of outbox message.
@@ -22,8 +25,22 @@ const (
 	MailLink          = "link"           // a payment link to its customer
 	MailReceipt       = "receipt"        // the customer's receipt once paid
 	MailAlertPaid     = "alert_paid"     // staff alert: a payment was confirmed
-	MailAlertRejected = "alert_rejected" // staff alert: a notification was rejected
+	MailAlertRejected = "alert_rejected" // staff alert: a digest of rejected notifications
 )
+
+// Priorities of outbox messages: the worker sends lower first, so customers'
+// emails never wait behind staff alerts (which a stranger can cause).
+const (
+	priorityCustomer = 0
+	priorityStaff    = 1
+)
+
+func mailPriority(kind string) int {
+	if kind == MailLink || kind == MailReceipt {
+		return priorityCustomer
+	}
+	return priorityStaff
+}
 
 // Audit actions of the mail area.
 const (
@@ -52,10 +69,12 @@ type OutboxMessage struct {
 	TextBody    string `gorm:"not null"`
 	HTMLBody    string `gorm:"not null"`
 	MessageID   string `gorm:"uniqueIndex;not null"`
-	Status      string `gorm:"not null;index:idx_outbox_due,priority:1"`
-	Attempts    int    `gorm:"not null;default:0"`
+	Status      string `gorm:"not null;index:idx_outbox_claim,priority:1"`
+	// Priority orders due messages: customers' first (see mailPriority).
+	Priority int `gorm:"not null;default:0;index:idx_outbox_claim,priority:2"`
+	Attempts int `gorm:"not null;default:0"`
 	// NextAttemptAt is when a queued message may next be tried.
-	NextAttemptAt time.Time `gorm:"not null;index:idx_outbox_due,priority:2"`
+	NextAttemptAt time.Time `gorm:"not null;index:idx_outbox_claim,priority:3"`
 	// SendingUntil is the lease of the worker sending it now; until it
 	// passes, no other worker takes the message.
 	SendingUntil *time.Time
@@ -65,6 +84,7 @@ type OutboxMessage struct {
 	ServerAnswer string `gorm:"not null;default:''"`
 	SentAt       *time.Time
 	FailedAt     *time.Time
+	WithdrawnAt  *time.Time
 	CreatedAt    time.Time `gorm:"index"`
 	UpdatedAt    time.Time
 }
@@ -74,6 +94,9 @@ type OutboxMessage struct {
 type MailAlertSubscription struct {
 	UserID    uint `gorm:"primaryKey"`
 	CreatedAt time.Time
+	// RejectedUntil is the end of what the user's last digest of rejected
+	// notifications covered; nil until the first (which covers from CreatedAt).
+	RejectedUntil *time.Time
 }
 
 // CreateLinkWithEmail makes a link exactly like CreateLink and, in the same
@@ -123,6 +146,7 @@ func (s *Store) QueueMessages(ctx context.Context, msgs ...*OutboxMessage) error
 
 func createQueued(tx *gorm.DB, m *OutboxMessage) error {
 	m.Status = MailQueued
+	m.Priority = mailPriority(m.Kind)
 	if m.NextAttemptAt.IsZero() {
 		m.NextAttemptAt = time.Now().UTC()
 	}
@@ -144,7 +168,7 @@ func (s *Store) ClaimDueMessage(ctx context.Context, now, lease time.Time) (*Out
 		var m OutboxMessage
 		err := s.read.WithContext(ctx).
 			Where("status = ? AND next_attempt_at <= ? AND (sending_until IS NULL OR sending_until <= ?)", MailQueued, now, now).
-			Order("next_attempt_at, id").Take(&m).Error
+			Order("priority, next_attempt_at, id").Take(&m).Error
 		if err != nil {
 			return nil, notFound(err)
 		}
@@ -155,6 +179,13 @@ func (s *Store) ClaimDueMessage(ctx context.Context, now, lease time.Time) (*Out
 			return nil, res.Error
 		}
 		if res.RowsAffected == 1 {
+			withdrawn, err := s.withdrawIfLinkClosed(ctx, &m, now)
+			if err != nil {
+				return nil, err
+			}
+			if withdrawn {
+				continue
+			}
 			m.Attempts++
 			until := lease.UTC()
 			m.SendingUntil = &until
@@ -162,6 +193,37 @@ func (s *Store) ClaimDueMessage(ctx context.Context, now, lease time.Time) (*Out
 		}
 		// Someone else claimed it between the read and the write: look again.
 	}
+}
+
+// withdrawIfLinkClosed withdraws a claimed link email whose link is no longer
+// open (cancelled, paid or expired): the customer must not get a link that
+// cannot be paid. Checked at the claim, so it holds after a restart too.
+func (s *Store) withdrawIfLinkClosed(ctx context.Context, m *OutboxMessage, now time.Time) (bool, error) {
+	if m.Kind != MailLink || m.LinkID == nil {
+		return false, nil
+	}
+	var row struct {
+		Status    string
+		ExpiresAt lenientTime
+	}
+	err := s.read.WithContext(ctx).Raw("SELECT status, expires_at FROM links WHERE id = ?", *m.LinkID).Row().Scan(&row.Status, &row.ExpiresAt)
+	if err != nil {
+		return false, err
+	}
+	expired := row.ExpiresAt.ok && !now.Before(row.ExpiresAt.t)
+	if row.Status == LinkOpen && !expired {
+		return false, nil
+	}
+	return true, s.write.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", m.ID).
+		Updates(map[string]any{"status": MailWithdrawn, "withdrawn_at": now, "sending_until": nil}).Error
+}
+
+// withdrawLinkEmails withdraws a link's queued emails that no worker is
+// sending now, inside the transaction that closes the link.
+func withdrawLinkEmails(tx *gorm.DB, linkID uint, now time.Time) error {
+	return tx.Model(&OutboxMessage{}).
+		Where("link_id = ? AND kind = ? AND status = ? AND (sending_until IS NULL OR sending_until <= ?)", linkID, MailLink, MailQueued, now).
+		Updates(map[string]any{"status": MailWithdrawn, "withdrawn_at": now}).Error
 }
 
 // MarkMessageSent records the server's acceptance and ends the lease.
@@ -217,7 +279,7 @@ func (s *Store) OutboxCounts(ctx context.Context) (map[string]int64, error) {
 		N      int64
 	}
 	err := s.read.WithContext(ctx).Model(&OutboxMessage{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error
-	out := map[string]int64{MailQueued: 0, MailSent: 0, MailFailed: 0}
+	out := map[string]int64{MailQueued: 0, MailSent: 0, MailFailed: 0, MailWithdrawn: 0}
 	for _, r := range rows {
 		out[r.Status] = r.N
 	}

@@ -263,7 +263,7 @@ func (s *Store) NeedsAttention(ctx context.Context, q AttentionQuery) (*Attentio
 		if err != nil {
 			return err
 		}
-		a.Rejected, a.RejectedWithoutBody, err = rejectedSince(tx, q.RejectedSince.UTC())
+		a.Rejected, a.RejectedWithoutBody, err = rejectedBetween(tx, q.RejectedSince.UTC(), time.Time{})
 		return err
 	})
 	if err != nil {
@@ -272,7 +272,9 @@ func (s *Store) NeedsAttention(ctx context.Context, q AttentionQuery) (*Attentio
 	return a, nil
 }
 
-func rejectedSince(tx *gorm.DB, since time.Time) ([]RejectedReason, int64, error) {
+// rejectedBetween counts rejected deliveries after since (and up to until,
+// unless zero) by reason, and how many of them were kept without a body.
+func rejectedBetween(tx *gorm.DB, since, until time.Time) ([]RejectedReason, int64, error) {
 	var rows []struct {
 		Reason  string
 		Total   int64
@@ -283,6 +285,7 @@ func rejectedSince(tx *gorm.DB, since time.Time) ([]RejectedReason, int64, error
 		Select("reason, SUM(CASE WHEN received_at >= ? THEN count ELSE 1 END) AS total, "+
 			"SUM(CASE WHEN body_dropped THEN 1 ELSE 0 END) AS dropped, MAX(last_received_at) AS last", since).
 		Where("verdict = ? AND last_received_at >= ?", VerdictRejected, since).
+		Where("? OR last_received_at <= ?", until.IsZero(), until).
 		Group("reason").Order("total DESC, reason").
 		Scan(&rows).Error
 	if err != nil {

@@ -113,6 +113,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		"CREATE INDEX IF NOT EXISTS idx_links_review ON links(id) WHERE review_reason <> ''",
 		"CREATE INDEX IF NOT EXISTS idx_sessions_conflict ON sessions(id) WHERE conflict",
 		"CREATE INDEX IF NOT EXISTS idx_notifications_verdict_last ON notifications(verdict, last_received_at)",
+		// Replaced by idx_outbox_claim, which orders customers' emails first.
+		"DROP INDEX IF EXISTS idx_outbox_due",
+		"UPDATE outbox_messages SET priority = 1 WHERE kind NOT IN ('link', 'receipt') AND priority = 0",
 	} {
 		if err := s.write.WithContext(ctx).Exec(stmt).Error; err != nil {
 			return fmt.Errorf("migrate database: %w", err)
