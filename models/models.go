@@ -184,4 +184,5 @@ const (
 	AuditPassword     = "password_changed"
 	AuditReplay       = "notification_replayed"
 	AuditCheck        = "status_checked"
+	AuditUnlock       = "login_unlocked"
 )

@@ -41,6 +41,12 @@ func init() {
 		"users.done.disabled":                "Usuario desactivado y sus sesiones cerradas.",
 		"users.done.enabled":                 "Usuario reactivado.",
 		"users.done.password":                "Contraseña restablecida y sesiones cerradas.",
+		"users.done.unlocked":                "Inicio de sesión desbloqueado: se borraron los intentos fallidos de esta cuenta.",
+		"users.login_heading":                "Inicio de sesión",
+		"users.login_failures":               "Intentos fallidos de inicio de sesión en los últimos %[2]d minutos: %[1]d.",
+		"users.login_refused":                "Direcciones bloqueadas ahora para esta cuenta: %d.",
+		"users.unlock_note":                  "Una dirección que falla varias veces queda bloqueada para esta cuenta durante unos minutos; desde una dirección que no ha fallado, la contraseña correcta siempre entra. Desbloquear borra estos intentos para que el usuario pueda volver a intentarlo desde cualquier dirección. El registro de actividad los conserva.",
+		"users.unlock":                       "Desbloquear inicio de sesión",
 		"users.error.self_demote":            "No puedes quitarte el rol de administrador: pídeselo a otro administrador.",
 		"users.error.self_disable":           "No puedes desactivar tu propia cuenta.",
 		"users.error.last_admin":             "Es el último administrador activo: el panel se quedaría sin nadie que lo administre. Nombra primero a otro administrador.",
@@ -93,6 +99,7 @@ func init() {
 		"audit.action.password_changed":      "Cambio de contraseña propia",
 		"audit.action.notification_replayed": "Notificación reprocesada",
 		"audit.action.status_checked":        "Estado consultado a ETpay",
+		"audit.action.login_unlocked":        "Inicio de sesión desbloqueado",
 	})
 	register("en", map[string]string{
 		"users.nav":                          "Users",
@@ -133,6 +140,12 @@ func init() {
 		"users.done.disabled":                "User disabled and their sessions ended.",
 		"users.done.enabled":                 "User enabled.",
 		"users.done.password":                "Password reset and sessions ended.",
+		"users.done.unlocked":                "Login unlocked: this account's failed attempts were forgotten.",
+		"users.login_heading":                "Login",
+		"users.login_failures":               "Failed logins in the last %[2]d minutes: %[1]d.",
+		"users.login_refused":                "Addresses refused at this account now: %d.",
+		"users.unlock_note":                  "An address that fails several times is refused at this account for a few minutes; from an address that has not failed, the right password always gets in. Unlocking forgets these attempts, so the user can try again from any address. The audit log keeps them.",
+		"users.unlock":                       "Unlock login",
 		"users.error.self_demote":            "You cannot take away your own admin role: ask another admin.",
 		"users.error.self_disable":           "You cannot disable your own account.",
 		"users.error.last_admin":             "This is the last active admin: nobody would be left to run the panel. Make someone else an admin first.",
@@ -185,5 +198,6 @@ func init() {
 		"audit.action.password_changed":      "Own password changed",
 		"audit.action.notification_replayed": "Notification replayed",
 		"audit.action.status_checked":        "Status checked with ETpay",
+		"audit.action.login_unlocked":        "Login unlocked",
 	})
 }
