@@ -47,6 +47,7 @@ func init() {
 		"overview.attention.pending_link":   "Ver sesiones pendientes",
 		"overview.review.double_payment":    "pago doble",
 		"overview.review.paid_after_cancel": "pagado tras cancelar",
+		"overview.review.paid_after_expiry": "pagado tras vencer",
 	})
 	register("en", map[string]string{
 		"overview.nav":                      "Overview",
@@ -93,5 +94,6 @@ func init() {
 		"overview.attention.pending_link":   "See pending sessions",
 		"overview.review.double_payment":    "double payment",
 		"overview.review.paid_after_cancel": "paid after cancelling",
+		"overview.review.paid_after_expiry": "paid after expiry",
 	})
 }
