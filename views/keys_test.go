@@ -22,9 +22,11 @@ import (
 //
 //   - templates (views/**/*.html, *.txt): {{.L.T "key"}}, {{$.L.T "key"}}, and
 //     keys built with (print "prefix." .Value);
-//   - Go code: x.T("key"), FieldError{Key: "key"}, "prefix." + value and
-//     fmt.Sprintf("prefix.%s", …), and any other string literal shaped like a
-//     key in a namespace the catalogue uses (doneMessages, option tables, …);
+//   - Go code: x.T("key"), FieldError{Key: "key"}, any function that passes
+//     its parameter named key to T (refuseChange, sentence, flagError, …),
+//     "prefix." + value and fmt.Sprintf("prefix.%s", …), and any other string
+//     literal shaped like a key in a namespace the catalogue uses
+//     (doneMessages, option tables, …);
 //   - for each prefix, every value it can take, read from the constants,
 //     functions and templates listed in keyValues. A prefix used without an
 //     entry there fails the test until someone says where its values come from.
@@ -321,6 +323,7 @@ func goKeys(t *testing.T, src *goSource, used, prefixes map[string][]string) {
 			namespaces[ns] = true
 		}
 	}
+	keyParams := keyParameters(src)
 	for _, files := range src.pkgs {
 		for _, f := range files {
 			where := func(n ast.Node) string {
@@ -342,6 +345,11 @@ func goKeys(t *testing.T, src *goSource, used, prefixes map[string][]string) {
 							// Variables hold literals checked below; built keys are found below.
 						default:
 							t.Errorf("%s: cannot tell which text this T call asks for", where(arg))
+						}
+					}
+					if i, ok := keyParams[calledName(n)]; ok && i < len(n.Args) {
+						if s, ok := stringLit(n.Args[i]); ok {
+							note(used, s, where(n.Args[i]))
 						}
 					}
 					if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Sprintf" && len(n.Args) > 0 {
@@ -374,6 +382,74 @@ func goKeys(t *testing.T, src *goSource, used, prefixes map[string][]string) {
 			})
 		}
 	}
+}
+
+// keyParameters maps the name of each function (or function literal bound
+// to a name) that passes its parameter named key to T, to that parameter's
+// position.
+func keyParameters(src *goSource) map[string]int {
+	out := map[string]int{}
+	record := func(name string, ft *ast.FuncType, body *ast.BlockStmt) {
+		passesKey := false
+		ast.Inspect(body, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok && calledName(call) == "T" && len(call.Args) > 0 {
+				if id, ok := call.Args[0].(*ast.Ident); ok && id.Name == "key" {
+					passesKey = true
+				}
+			}
+			return !passesKey
+		})
+		if !passesKey {
+			return
+		}
+		i := 0
+		for _, field := range ft.Params.List {
+			names := field.Names
+			if len(names) == 0 {
+				i++
+				continue
+			}
+			for _, n := range names {
+				if n.Name == "key" {
+					out[name] = i
+				}
+				i++
+			}
+		}
+	}
+	for _, files := range src.pkgs {
+		for _, f := range files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.FuncDecl:
+					if n.Body != nil {
+						record(n.Name.Name, n.Type, n.Body)
+					}
+				case *ast.AssignStmt:
+					for i, rhs := range n.Rhs {
+						if lit, ok := rhs.(*ast.FuncLit); ok && i < len(n.Lhs) {
+							if id, ok := n.Lhs[i].(*ast.Ident); ok {
+								record(id.Name, lit.Type, lit.Body)
+							}
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	return out
+}
+
+// calledName is the name a call is made by: f(…) or x.f(…).
+func calledName(call *ast.CallExpr) string {
+	switch f := call.Fun.(type) {
+	case *ast.Ident:
+		return f.Name
+	case *ast.SelectorExpr:
+		return f.Sel.Name
+	}
+	return ""
 }
 
 func stringLit(e ast.Expr) (string, bool) {
