@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,7 +37,7 @@ func TestBackup(t *testing.T) {
 	}
 
 	// Never overwrite: a second backup to the same file is refused.
-	if r := runCmd(t, vars, "", "backup", "--to", to); r.err == nil || !strings.Contains(r.err.Error(), "already exists") {
+	if r := runCmd(t, vars, "", "backup", "--to", to); !errors.Is(r.err, models.ErrBackupExists) {
 		t.Fatalf("backup over an existing file: %v", r.err)
 	}
 	if r := runCmd(t, vars, "", "backup"); r.err == nil {

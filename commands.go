@@ -70,7 +70,7 @@ func runLinks(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	if *order == "" || *amount == "" {
-		return errors.New("links create needs --order and --amount")
+		return sentence(env, "cli.links.needs_order_amount")
 	}
 	l := cliLocale(env)
 	if !digitsOnly.MatchString(*amount) {
@@ -107,7 +107,7 @@ func runLinks(ctx context.Context, env environment, args []string) error {
 		return errors.New(strings.Join(msgs, "; "))
 	}
 	if *emailLang != "es" && *emailLang != "en" {
-		return errors.New("--email-lang must be es or en")
+		return flagError(env, "email-lang", nil, "cli.invalid.email_lang")
 	}
 	var (
 		link   *models.Link
@@ -166,15 +166,15 @@ func runUsers(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	if !models.ValidEmail(*email) {
-		return fmt.Errorf("--email %q is not an email address", *email)
+		return flagError(env, "email", nil, "invalid.email")
 	}
 	switch *role {
 	case models.RoleAdmin, models.RoleStaff, models.RoleViewer:
 	default:
-		return fmt.Errorf("--role must be admin, staff or viewer, not %q", *role)
+		return flagError(env, "role", nil, "cli.invalid.role")
 	}
 	if !*fromStdin {
-		return errors.New("give the password on standard input with --password-stdin")
+		return sentence(env, "cli.users.password_stdin")
 	}
 	line, err := bufio.NewReader(io.LimitReader(env.stdin, 1024)).ReadString('\n')
 	if err != nil && err != io.EOF {
@@ -182,14 +182,16 @@ func runUsers(ctx context.Context, env environment, args []string) error {
 	}
 	hash, err := models.HashPassword(strings.TrimRight(line, "\r\n"))
 	if err != nil {
-		return err
+		return passwordError(env, err)
 	}
 	_, store, err := openStore(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if _, err := store.CreateUser(ctx, *email, hash, *role); err != nil {
+	if _, err := store.CreateUser(ctx, *email, hash, *role); errors.Is(err, models.ErrEmailTaken) {
+		return flagError(env, "email", err, "users.invalid.email_taken")
+	} else if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "user %s added as %s\n", strings.ToLower(*email), *role)
@@ -242,14 +244,16 @@ func runBackup(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	if *to == "" {
-		return errors.New("backup needs --to FILE")
+		return sentence(env, "cli.backup.to_required")
 	}
 	_, store, err := openStore(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Backup(ctx, *to); err != nil {
+	if err := store.Backup(ctx, *to); errors.Is(err, models.ErrBackupExists) {
+		return flagError(env, "to", err, "cli.backup.exists", *to)
+	} else if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "backup written and checked: %s\n", *to)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -24,7 +23,7 @@ func runSeed(ctx context.Context, env environment, args []string) error {
 		return errUsage
 	}
 	if *n <= 0 || *n > 10_000_000 {
-		return fmt.Errorf("--sessions must be between 1 and 10000000, not %d", *n)
+		return flagError(env, "sessions", nil, "cli.seed.sessions_range", *n)
 	}
 	cfg, store, err := openStore(ctx, env)
 	if err != nil {
@@ -32,7 +31,7 @@ func runSeed(ctx context.Context, env environment, args []string) error {
 	}
 	defer store.Close()
 	if cfg.Mode == config.ModeLive && !*force {
-		return errors.New("refusing to add demo data in live mode (ETPAY_* settings are set); use --force to do it anyway")
+		return sentence(env, "cli.seed.live_refused")
 	}
 	start := time.Now()
 	sum, err := seed.RunWith(ctx, store, seed.Options{Sessions: *n, Mode: string(cfg.Mode)})

@@ -19,9 +19,9 @@ func TestSeedCommand(t *testing.T) {
 		wantOut string
 	}{
 		{"sandbox mode seeds", nil, []string{"seed", "--sessions", "50"}, "", "seeded 50 demo links"},
-		{"live mode refuses", live, []string{"seed", "--sessions", "50"}, "refusing to add demo data in live mode", ""},
+		{"live mode refuses", live, []string{"seed", "--sessions", "50"}, "No se agregan datos de demostración en modo live", ""},
 		{"live mode with --force", live, []string{"seed", "--sessions", "50", "--force"}, "", "mode live"},
-		{"zero sessions", nil, []string{"seed", "--sessions", "0"}, "--sessions must be between", ""},
+		{"zero sessions", nil, []string{"seed", "--sessions", "0"}, "--sessions: Indica entre 1 y 10.000.000", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,7 +54,17 @@ type environment struct {
 	ready func(addr string)
 }
 
+// run runs the command env.args names; a wrong usage is explained in the
+// user's language.
 func run(ctx context.Context, env environment) error {
+	err := runCommand(ctx, env)
+	if errors.Is(err, errUsage) {
+		return &cliError{msg: cliLocale(env).T("cli.usage"), err: err}
+	}
+	return err
+}
+
+func runCommand(ctx context.Context, env environment) error {
 	if len(env.args) > 0 {
 		switch env.args[0] {
 		case "sandbox":

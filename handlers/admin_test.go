@@ -343,6 +343,10 @@ func TestViewersSeeNoRawNotifications(t *testing.T) {
 		if strings.Contains(body, token) || strings.Contains(body, "12.345.678-5") {
 			t.Errorf("a viewer sees the raw notification or the RUT on %s", path)
 		}
+		// They are told why, in words rather than a catalogue key.
+		if !strings.Contains(body, "El mensaje recibido solo lo ven operadores y administradores") || strings.Contains(body, "notification.raw_hidden") {
+			t.Errorf("a viewer is not told in words why the message is hidden on %s", path)
+		}
 	}
 }
 

@@ -150,6 +150,7 @@ func New(d Deps) *fiber.App {
 	admin.Post("/users/:id/disable", canAdmin, a.disableUser)
 	admin.Post("/users/:id/enable", canAdmin, a.enableUser)
 	admin.Post("/users/:id/password", canAdmin, a.resetPassword)
+	admin.Post("/users/:id/unlock", canAdmin, a.unlockLogin)
 	admin.Get("/audit", canAdmin, a.showAudit)
 
 	if d.Jobs != nil {

@@ -176,6 +176,9 @@ func (h *harness) addUser(email, role string) *models.User {
 type browser struct {
 	h      *harness
 	client *http.Client
+	// from, when set, is sent as X-Forwarded-For: the client address the app
+	// sees when TRUSTED_PROXIES includes 127.0.0.1 (see browserFrom).
+	from string
 }
 
 func (h *harness) browser() *browser {
@@ -184,6 +187,14 @@ func (h *harness) browser() *browser {
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
+}
+
+// browserFrom is a browser at another client address; the harness must trust
+// loopback as a proxy (withEnv("TRUSTED_PROXIES", "127.0.0.1/32")).
+func (h *harness) browserFrom(addr string) *browser {
+	b := h.browser()
+	b.from = addr
+	return b
 }
 
 // response is an answer with its body read.
@@ -195,6 +206,9 @@ type response struct {
 
 func (b *browser) do(req *http.Request) response {
 	b.h.t.Helper()
+	if b.from != "" {
+		req.Header.Set("X-Forwarded-For", b.from)
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.h.t.Fatal(err)

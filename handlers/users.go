@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -20,6 +21,7 @@ var doneMessages = map[string]string{
 	"disabled": "users.done.disabled",
 	"enabled":  "users.done.enabled",
 	"password": "users.done.password",
+	"unlocked": "users.done.unlocked",
 	"own":      "account.done.password",
 	"lang":     "account.done.lang",
 }
@@ -143,14 +145,18 @@ func (a *app) renderUser(c *fiber.Ctx, status int, target *models.User, errs map
 	if errs == nil {
 		errs = map[string]string{}
 	}
+	failures, refused := a.throttle.failures(target.Email)
 	return a.render(c, status, "admin/user", fiber.Map{
-		"Title":  l.T("users.user_title", target.Email),
-		"Target": target,
-		"Self":   target.ID == currentUser(c).ID,
-		"Roles":  models.Roles,
-		"Errors": errs,
-		"Alert":  alert,
-		"Done":   doneMessage(c),
+		"Title":          l.T("users.user_title", target.Email),
+		"Target":         target,
+		"Self":           target.ID == currentUser(c).ID,
+		"Roles":          models.Roles,
+		"Errors":         errs,
+		"Alert":          alert,
+		"Done":           doneMessage(c),
+		"LoginFailures":  failures,
+		"LoginRefused":   refused,
+		"ThrottleWindow": int(a.throttle.window.Minutes()),
 	})
 }
 
@@ -221,6 +227,22 @@ func (a *app) enableUser(c *fiber.Ctx) error {
 	}
 	a.audit(c, models.AuditUserChanged, target.Email+": enabled")
 	return c.Redirect(userURL(target.ID, "enabled"), fiber.StatusSeeOther)
+}
+
+// unlockLogin forgets the failed logins counted against a user's account from
+// every address, for when the owner is refused at an address that was
+// failing (a mistyped password, an office shared with a guesser). The audit
+// log keeps the failures themselves.
+func (a *app) unlockLogin(c *fiber.Ctx) error {
+	target, err := a.targetUser(c)
+	if err != nil {
+		return err
+	}
+	failures, refused := a.throttle.failures(target.Email)
+	a.throttle.unlock(target.Email)
+	a.Logger.Info("login unlocked", "user_id", target.ID, "by", currentUser(c).ID, "failures", failures, "refused_addresses", refused)
+	a.audit(c, models.AuditUnlock, fmt.Sprintf("%s: %d failures, %d addresses refused", target.Email, failures, refused))
+	return c.Redirect(userURL(target.ID, "unlocked"), fiber.StatusSeeOther)
 }
 
 // resetPassword sets a user's password for them and ends their sessions. An

@@ -52,6 +52,7 @@ var rolePolicy = map[string]string{
 	"POST /admin/users/:id/disable":  models.RoleAdmin,
 	"POST /admin/users/:id/enable":   models.RoleAdmin,
 	"POST /admin/users/:id/password": models.RoleAdmin,
+	"POST /admin/users/:id/unlock":   models.RoleAdmin,
 	"GET /admin/audit":               models.RoleAdmin,
 
 	"GET /admin/account":       models.RoleViewer,

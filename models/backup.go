@@ -11,11 +11,15 @@ import (
 	"gorm.io/gorm/logger"
 )
 
+// ErrBackupExists reports a backup file that is already there: a backup never
+// overwrites one.
+var ErrBackupExists = errors.New("already exists; choose a new file")
+
 // Backup writes a consistent copy of the live database to path with VACUUM
 // INTO (safe while the server writes), then opens the copy and checks it.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("backup: %s already exists; choose a new file", path)
+		return fmt.Errorf("backup: %s %w", path, ErrBackupExists)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("backup: %w", err)
 	}

@@ -196,4 +196,5 @@ const (
 	// AuditExpiryRepaired: a link's stored expiry could not be read and was
 	// cleared at start (see clearUnreadableExpiries).
 	AuditExpiryRepaired = "expiry_repaired"
+	AuditUnlock         = "login_unlocked"
 )

@@ -94,6 +94,14 @@ func init() {
 		"audit.action.notification_replayed": "Notificación reprocesada",
 		"audit.action.status_checked":        "Estado consultado a ETpay",
 		"audit.action.expiry_repaired":       "Vencimiento ilegible borrado al iniciar",
+
+		"users.done.unlocked":         "Inicio de sesión desbloqueado: se borraron los intentos fallidos de esta cuenta.",
+		"users.login_heading":         "Inicio de sesión",
+		"users.login_failures":        "Intentos fallidos de inicio de sesión en los últimos %[2]d minutos: %[1]d.",
+		"users.login_refused":         "Direcciones bloqueadas ahora para esta cuenta: %d.",
+		"users.unlock_note":           "Una dirección que falla varias veces queda bloqueada para esta cuenta durante unos minutos; desde una dirección que no ha fallado, la contraseña correcta siempre entra. Desbloquear borra estos intentos para que el usuario pueda volver a intentarlo desde cualquier dirección. El registro de actividad los conserva.",
+		"users.unlock":                "Desbloquear inicio de sesión",
+		"audit.action.login_unlocked": "Inicio de sesión desbloqueado",
 	})
 	register("en", map[string]string{
 		"users.nav":                          "Users",
@@ -187,5 +195,13 @@ func init() {
 		"audit.action.notification_replayed": "Notification replayed",
 		"audit.action.status_checked":        "Status checked with ETpay",
 		"audit.action.expiry_repaired":       "Unreadable expiry cleared at start",
+
+		"users.done.unlocked":         "Login unlocked: this account's failed attempts were forgotten.",
+		"users.login_heading":         "Login",
+		"users.login_failures":        "Failed logins in the last %[2]d minutes: %[1]d.",
+		"users.login_refused":         "Addresses refused at this account now: %d.",
+		"users.unlock_note":           "An address that fails several times is refused at this account for a few minutes; from an address that has not failed, the right password always gets in. Unlocking forgets these attempts, so the user can try again from any address. The audit log keeps them.",
+		"users.unlock":                "Unlock login",
+		"audit.action.login_unlocked": "Login unlocked",
 	})
 }
