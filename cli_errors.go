@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 
-	"etpay-dashboard/config"
 	"etpay-dashboard/models"
 )
 
@@ -34,7 +33,7 @@ func passwordError(env environment, err error) error {
 	l := cliLocale(env)
 	switch {
 	case errors.Is(err, models.ErrPasswordTooShort):
-		return &cliError{msg: l.T("users.invalid.password_short", config.MinPasswordLength), err: err}
+		return &cliError{msg: l.T("users.invalid.password_short", models.MinPasswordLength), err: err}
 	case errors.Is(err, models.ErrPasswordTooLong):
 		return &cliError{msg: l.T("users.invalid.password_long"), err: err}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"etpay-dashboard/config"
 	"etpay-dashboard/models"
 )
 
@@ -99,5 +100,13 @@ func checkSentence(t *testing.T, err error, want string) {
 	}
 	if !cliSentence.MatchString(err.Error()) {
 		t.Errorf("error %q is not a sentence", err)
+	}
+}
+
+// config checks ADMIN_PASSWORD before anything opens the database, by the
+// same rule models applies to every password.
+func TestConfigAndModelsAgreeOnPasswordLength(t *testing.T) {
+	if config.MinPasswordLength != models.MinPasswordLength {
+		t.Fatalf("config says %d characters, models %d", config.MinPasswordLength, models.MinPasswordLength)
 	}
 }

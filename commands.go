@@ -37,7 +37,7 @@ func openStore(ctx context.Context, env environment) (*config.Config, *models.St
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := models.Open(ctx, cfg.DatabaseURL)
+	store, err := models.Open(ctx, cfg.DatabaseURL, env.storeOptions...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -180,8 +180,8 @@ func runUsers(ctx context.Context, env environment, args []string) error {
 	if err != nil && err != io.EOF {
 		return err
 	}
-	hash, err := models.HashPassword(strings.TrimRight(line, "\r\n"))
-	if err != nil {
+	password := strings.TrimRight(line, "\r\n")
+	if err := models.ValidatePassword(password); err != nil {
 		return passwordError(env, err)
 	}
 	_, store, err := openStore(ctx, env)
@@ -189,6 +189,10 @@ func runUsers(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	defer store.Close()
+	hash, err := store.HashPassword(password)
+	if err != nil {
+		return passwordError(env, err)
+	}
 	if _, err := store.CreateUser(ctx, *email, hash, *role); errors.Is(err, models.ErrEmailTaken) {
 		return flagError(env, "email", err, "users.invalid.email_taken")
 	} else if err != nil {

@@ -27,7 +27,7 @@ func TestSeedCommand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "seed.db")
 			var out, errOut bytes.Buffer
-			env := environment{args: tt.args, stdout: &out, stderr: &errOut, getenv: func(k string) string {
+			env := environment{storeOptions: testStoreOptions, args: tt.args, stdout: &out, stderr: &errOut, getenv: func(k string) string {
 				if k == "DATABASE_URL" {
 					return db
 				}

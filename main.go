@@ -52,6 +52,8 @@ type environment struct {
 	getenv         func(string) string
 	// ready, when set, receives the server's address once it accepts connections.
 	ready func(addr string)
+	// storeOptions are passed to every models.Open (tests lower bcrypt's cost).
+	storeOptions []models.Option
 }
 
 // run runs the command env.args names; a wrong usage is explained in the
@@ -99,7 +101,7 @@ func serve(ctx context.Context, env environment) error {
 	for _, w := range cfg.Warnings {
 		logger.Warn(w)
 	}
-	store, err := models.Open(ctx, cfg.DatabaseURL)
+	store, err := models.Open(ctx, cfg.DatabaseURL, env.storeOptions...)
 	if err != nil {
 		return err
 	}
@@ -176,7 +178,7 @@ func ensureFirstAdmin(ctx context.Context, store *models.Store, cfg *config.Conf
 	if email == "" {
 		email, password, generated = "admin@localhost", rand.Text(), true
 	}
-	hash, err := models.HashPassword(password)
+	hash, err := store.HashPassword(password)
 	if err != nil {
 		return fmt.Errorf("ADMIN_PASSWORD: %w", err)
 	}

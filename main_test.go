@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"golang.org/x/crypto/bcrypt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -66,10 +67,14 @@ type result struct {
 }
 
 // runCmd runs a command in-process, as main would, and waits for it.
+// testStoreOptions open test databases with bcrypt's lowest cost (the
+// production cost is tested in models).
+var testStoreOptions = []models.Option{models.WithPasswordCost(bcrypt.MinCost)}
+
 func runCmd(t *testing.T, vars map[string]string, stdin string, args ...string) result {
 	t.Helper()
 	var stdout, stderr syncBuffer
-	env := environment{
+	env := environment{storeOptions: testStoreOptions,
 		args:   args,
 		stdin:  strings.NewReader(stdin),
 		stdout: &stdout,
@@ -84,7 +89,7 @@ func runCmd(t *testing.T, vars map[string]string, stdin string, args ...string) 
 
 func openTestStore(t *testing.T, path string) *models.Store {
 	t.Helper()
-	s, err := models.Open(context.Background(), path)
+	s, err := models.Open(context.Background(), path, testStoreOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +388,7 @@ func startServer(t *testing.T, vars map[string]string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
-	env := environment{
+	env := environment{storeOptions: testStoreOptions,
 		stdin: strings.NewReader(""), stdout: srv.stdout, stderr: srv.stderr,
 		getenv: func(k string) string { return vars[k] },
 		ready:  func(addr string) { ready <- addr },
@@ -590,7 +595,7 @@ func TestSandboxCommand(t *testing.T) {
 	var stdout, stderr syncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	env := environment{
+	env := environment{storeOptions: testStoreOptions,
 		args:  []string{"sandbox", "--addr", "127.0.0.1:0"},
 		stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
 		getenv: func(string) string { return "" },
@@ -674,7 +679,7 @@ func TestSandboxCommandFlags(t *testing.T) {
 	var stdout syncBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	env := environment{
+	env := environment{storeOptions: testStoreOptions,
 		args:  []string{"sandbox", "--addr", "127.0.0.1:0", "--merchant-code", "cl_mine", "--merchant-api-token", "my-token"},
 		stdin: strings.NewReader(""), stdout: &stdout, stderr: &syncBuffer{},
 		getenv: func(string) string { return "" },

@@ -58,7 +58,7 @@ func (a *app) changeOwnPassword(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		return a.renderAccount(c, fiber.StatusUnprocessableEntity, fieldMessages(l, errs), "")
 	}
-	hash, err := models.HashPassword(next)
+	hash, err := a.Store.HashPassword(next)
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func New(d Deps) *fiber.App {
 		mode:     string(d.Config.Mode),
 		started:  time.Now(),
 		dummyHash: sync.OnceValue(func() string {
-			h, _ := models.HashPassword("not a real password, only for timing")
+			h, _ := d.Store.HashPassword("not a real password, only for timing")
 			return h
 		}),
 	}

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"errors"
+	"golang.org/x/crypto/bcrypt"
 	"io"
 	"log/slog"
 	"net"
@@ -32,6 +33,10 @@ const (
 	testAPIToken = "test-merchant-api-token-0123456789"
 	testPassword = "correct horse battery"
 )
+
+// testStoreOptions open every test database with bcrypt's lowest cost:
+// tests make hundreds of users (production's cost 12 is tested in models).
+var testStoreOptions = []models.Option{models.WithPasswordCost(bcrypt.MinCost)}
 
 // harness is the real app on a real loopback port, backed by a SQLite file in
 // a temp dir and talking to the ETpay sandbox over real HTTP.
@@ -124,7 +129,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := models.Open(ctx, cfg.DatabaseURL)
+	store, err := models.Open(ctx, cfg.DatabaseURL, testStoreOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +165,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // addUser creates a user with testPassword.
 func (h *harness) addUser(email, role string) *models.User {
 	h.t.Helper()
-	hash, err := models.HashPassword(testPassword)
+	hash, err := h.store.HashPassword(testPassword)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -234,7 +234,7 @@ func startMailApp(t *testing.T, db, smtpURL string) *mailApp {
 		t.Fatal(err)
 	}
 	cfg.MailPoll, cfg.MailRetry = 50*time.Millisecond, 100*time.Millisecond
-	store, err := models.Open(context.Background(), db)
+	store, err := models.Open(context.Background(), db, testStoreOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
-	"etpay-dashboard/config"
 	"etpay-dashboard/models"
 )
 
@@ -33,12 +31,12 @@ func doneMessage(c *fiber.Ctx) string {
 // passwordProblem checks a new password against the rules before any bcrypt
 // work, so the person choosing it reads which rule it broke.
 func passwordProblem(password string) *models.FieldError {
-	switch {
+	switch err := models.ValidatePassword(password); {
 	case password == "":
 		return &models.FieldError{Key: "users.invalid.password_required"}
-	case utf8.RuneCountInString(password) < config.MinPasswordLength:
-		return &models.FieldError{Key: "users.invalid.password_short", Args: []any{config.MinPasswordLength}}
-	case len(password) > 72:
+	case errors.Is(err, models.ErrPasswordTooShort):
+		return &models.FieldError{Key: "users.invalid.password_short", Args: []any{models.MinPasswordLength}}
+	case errors.Is(err, models.ErrPasswordTooLong):
 		return &models.FieldError{Key: "users.invalid.password_long"}
 	}
 	return nil
@@ -100,7 +98,7 @@ func (a *app) saveUser(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		return a.renderNewUser(c, fiber.StatusUnprocessableEntity, form, fieldMessages(a.locale(c), errs))
 	}
-	hash, err := models.HashPassword(password)
+	hash, err := a.Store.HashPassword(password)
 	if err != nil {
 		return err
 	}
@@ -257,7 +255,7 @@ func (a *app) resetPassword(c *fiber.Ctx) error {
 		msgs := fieldMessages(a.locale(c), models.FieldErrors{"password": *p})
 		return a.renderUser(c, fiber.StatusUnprocessableEntity, target, msgs, "")
 	}
-	hash, err := models.HashPassword(password)
+	hash, err := a.Store.HashPassword(password)
 	if err != nil {
 		return err
 	}

@@ -21,10 +21,20 @@ type Store struct {
 	read  *gorm.DB
 	// notes group-commits notifications on the writer (see RecordNotification).
 	notes *notifier
+	// passwordCost is bcrypt's cost for new hashes (see WithPasswordCost).
+	passwordCost int
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cost, err := passwordCost(o.passwordCost, inTestBinary())
+	if err != nil {
+		return nil, err
+	}
 	gcfg := &gorm.Config{
 		Logger:  logger.Discard,
 		NowFunc: func() time.Time { return time.Now().UTC() },
@@ -41,7 +51,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	wsql.SetMaxOpenConns(1)
 	wsql.SetConnMaxLifetime(0)
-	s := &Store{write: write}
+	s := &Store{write: write, passwordCost: cost}
 	if err := s.migrate(ctx); err != nil {
 		wsql.Close()
 		return nil, err

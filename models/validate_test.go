@@ -1,7 +1,10 @@
 package models
 
 import (
+	"context"
 	"errors"
+	"golang.org/x/crypto/bcrypt"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -154,18 +157,27 @@ func TestHashPasswordRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, err := HashPassword(tt.password)
+			h, err := (&Store{passwordCost: bcrypt.MinCost}).HashPassword(tt.password)
 			if !errors.Is(err, tt.wantErr) || h != "" {
 				t.Fatalf("HashPassword(%q) = %q, %v; want error %v", tt.password, h, err, tt.wantErr)
+			}
+			if err := ValidatePassword(tt.password); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("ValidatePassword(%q) = %v; want %v", tt.password, err, tt.wantErr)
 			}
 		})
 	}
 }
 
-// TestHashPasswordMatches hashes once: bcrypt at cost 12 takes about 250 ms.
+// TestHashPasswordMatches hashes once with a Store opened as production
+// opens it: bcrypt at cost 12, about 250 ms.
 func TestHashPasswordMatches(t *testing.T) {
 	const password = "contraseña12" // 12 characters, 13 bytes
-	h, err := HashPassword(password)
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "prod.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h, err := s.HashPassword(password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,5 +203,34 @@ func TestHashPasswordMatches(t *testing.T) {
 	}
 	if PasswordMatches("not a hash", password) {
 		t.Error("PasswordMatches accepted a malformed hash")
+	}
+}
+
+// Production never hashes below cost 12: only a test binary may lower it.
+func TestProductionRefusesAWeakPasswordCost(t *testing.T) {
+	for _, tt := range []struct {
+		asked  int
+		inTest bool
+		want   int
+		err    bool
+	}{
+		{0, false, MinPasswordCost, false},
+		{12, false, 12, false},
+		{14, false, 14, false},
+		{11, false, 0, true},
+		{bcrypt.MinCost, false, 0, true},
+		{bcrypt.MinCost, true, bcrypt.MinCost, false},
+		{1, true, 0, true},
+		{bcrypt.MaxCost + 1, false, 0, true},
+	} {
+		got, err := passwordCost(tt.asked, tt.inTest)
+		if got != tt.want || (err != nil) != tt.err {
+			t.Errorf("passwordCost(%d, test=%v) = %d, %v; want %d, error %v", tt.asked, tt.inTest, got, err, tt.want, tt.err)
+		}
+	}
+	inTestBinary = func() bool { return false } // as in the real binary
+	defer func() { inTestBinary = testing.Testing }()
+	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "weak.db"), WithPasswordCost(bcrypt.MinCost)); !errors.Is(err, ErrWeakPasswordCost) {
+		t.Fatalf("Open with cost %d outside tests: %v, want ErrWeakPasswordCost", bcrypt.MinCost, err)
 	}
 }
