@@ -11,12 +11,11 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"etpay-dashboard/clp"
 	"etpay-dashboard/config"
 	"etpay-dashboard/etpay/sandbox"
 	"etpay-dashboard/handlers"
@@ -52,66 +51,81 @@ func cliLocale(env environment) views.Locale {
 	return views.NewLocale("es")
 }
 
-var digitsOnly = regexp.MustCompile(`^[0-9]+$`)
+// linkFlags are the flags of `links create`, as typed.
+type linkFlags struct {
+	order, amount, email, description, emailLang, expiresAt string
+}
 
 // runLinks is `links create`: it makes a link and prints its URL last.
 func runLinks(ctx context.Context, env environment, args []string) error {
 	if len(args) == 0 || args[0] != "create" {
 		return errUsage
 	}
+	var f linkFlags
 	fs := newFlagSet("links create", env.stderr)
-	order := fs.String("order", "", "merchant order id")
-	amount := fs.String("amount", "", "amount in whole CLP, digits only")
-	email := fs.String("email", "", "customer email (optional)")
-	description := fs.String("description", "", "description shown to the customer (optional)")
-	emailLang := fs.String("email-lang", "es", "language of the email to the customer: es or en")
-	expiresAt := fs.String("expires-at", "", "when the link stops starting payments, Chile time: 2030-12-31T18:00 (optional)")
+	fs.StringVar(&f.order, "order", "", "merchant order id")
+	fs.StringVar(&f.amount, "amount", "", "amount in whole CLP, digits only")
+	fs.StringVar(&f.email, "email", "", "customer email (optional)")
+	fs.StringVar(&f.description, "description", "", "description shown to the customer (optional)")
+	fs.StringVar(&f.emailLang, "email-lang", "es", "language of the email to the customer: es or en")
+	fs.StringVar(&f.expiresAt, "expires-at", "", "when the link stops starting payments, Chile time: 2030-12-31T18:00 (optional)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *order == "" || *amount == "" {
+	if f.order == "" || f.amount == "" {
 		return sentence(env, "cli.links.needs_order_amount")
 	}
-	l := cliLocale(env)
-	if !digitsOnly.MatchString(*amount) {
-		return fmt.Errorf("--amount: %s", l.T("invalid.amount_digits"))
+	if _, err := clp.ParseDigits(f.amount); errors.Is(err, clp.ErrFormat) {
+		return flagError(env, "amount", err, "invalid.amount_digits")
 	}
 	cfg, store, err := openStore(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	n, err := strconv.ParseInt(*amount, 10, 64)
-	if err != nil { // only overflow gets here: the pattern allows digits alone
-		return fmt.Errorf("--amount: %s", l.T("invalid.amount_max", views.FormatCLP(cfg.MaxOrderAmount)))
+	in, err := f.input(env, cfg)
+	if err != nil {
+		return err
 	}
-	in := models.LinkInput{MerchantOrderID: *order, Amount: n, CustomerEmail: strings.TrimSpace(*email), Description: strings.TrimSpace(*description), Mode: string(cfg.Mode)}
+	if f.emailLang != "es" && f.emailLang != "en" {
+		return flagError(env, "email-lang", nil, "cli.invalid.email_lang")
+	}
+	return createLinkFromCLI(ctx, env, cfg, store, in, f.emailLang)
+}
+
+// input validates the flags into a new link by the forms' rules, and
+// explains every problem in the forms' words, flag by flag.
+func (f linkFlags) input(env environment, cfg *config.Config) (models.LinkInput, error) {
+	amount, amountErr := clp.ParseDigits(f.amount)
+	in := models.LinkInput{MerchantOrderID: f.order, Amount: amount, CustomerEmail: strings.TrimSpace(f.email),
+		Description: strings.TrimSpace(f.description), Mode: string(cfg.Mode)}
 	errs := models.ValidateLink(in, cfg.MaxOrderAmount)
-	expires, expiryErr := models.ParseExpiry(strings.TrimSpace(*expiresAt), views.Santiago)
+	if amountErr != nil {
+		errs["order_amount"] = *models.AmountProblem(amountErr, cfg.MaxOrderAmount)
+	}
+	expires, expiryErr := models.ParseExpiry(strings.TrimSpace(f.expiresAt), views.Santiago)
 	in.ExpiresAt = expires
 	if expiryErr != nil {
 		errs["expires_at"] = *expiryErr
 	}
-	if len(errs) > 0 {
-		var msgs []string
-		for _, field := range slices.Sorted(maps.Keys(errs)) {
-			fe := errs[field]
-			args := fe.Args
-			if len(args) == 1 {
-				if max, ok := args[0].(int64); ok {
-					args = []any{views.FormatCLP(max)}
-				}
-			}
-			msgs = append(msgs, "--"+cliFlagFor(field)+": "+l.T(fe.Key, args...))
-		}
-		return errors.New(strings.Join(msgs, "; "))
+	if len(errs) == 0 {
+		return in, nil
 	}
-	if *emailLang != "es" && *emailLang != "en" {
-		return flagError(env, "email-lang", nil, "cli.invalid.email_lang")
+	msgs := views.FieldMessages(cliLocale(env), errs)
+	var lines []string
+	for _, field := range slices.Sorted(maps.Keys(msgs)) {
+		lines = append(lines, "--"+cliFlagFor(field)+": "+msgs[field])
 	}
+	return in, errors.New(strings.Join(lines, "; "))
+}
+
+// createLinkFromCLI stores the link (and queues its email, in the same
+// transaction, when it has a customer email) and prints its URL last.
+func createLinkFromCLI(ctx context.Context, env environment, cfg *config.Config, store *models.Store, in models.LinkInput, emailLang string) error {
 	var (
 		link   *models.Link
 		queued *models.OutboxMessage
+		err    error
 	)
 	if in.CustomerEmail == "" {
 		link, err = store.CreateLink(ctx, in)
@@ -119,16 +133,16 @@ func runLinks(ctx context.Context, env environment, args []string) error {
 		// The email is queued with the link, in one transaction; the
 		// server's worker sends it, so this exits 0 even while SMTP is down.
 		link, queued, err = store.CreateLinkWithEmail(ctx, in, func(l *models.Link) (*models.OutboxMessage, error) {
-			return handlers.LinkEmail(cfg, l, *emailLang)
+			return handlers.LinkEmail(cfg, l, emailLang)
 		})
 	}
 	if errors.Is(err, models.ErrOrderInUse) {
-		return fmt.Errorf("--order: %s", l.T("invalid.order_in_use"))
+		return flagError(env, "order", err, "invalid.order_in_use")
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "link created for order %s, %s (%s mode)\n", link.MerchantOrderID, views.FormatCLP(link.Amount), link.Mode)
+	fmt.Fprintf(env.stdout, "link created for order %s, %s (%s mode)\n", link.MerchantOrderID, clp.Format(link.Amount), link.Mode)
 	if queued != nil {
 		fmt.Fprintf(env.stdout, "email to %s queued in the outbox (Message-ID <%s>); the server sends it\n", queued.To, queued.MessageID)
 		if cfg.SMTPURL == nil {

@@ -8,9 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"etpay-dashboard/handlers"
+	"etpay-dashboard/clp"
 	"etpay-dashboard/models"
-	"etpay-dashboard/views"
 )
 
 var validOrder = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -26,14 +25,14 @@ func FuzzLinkForm(f *testing.F) {
 	f.Add("-SUM", "0", "a@b.c", "=HYPERLINK()")
 	const max = 100_000_000
 	f.Fuzz(func(t *testing.T, order, amount, email, description string) {
-		n, err := handlers.ParseCLP(amount)
+		n, err := clp.Parse(amount)
 		if err == nil {
 			if n < 0 {
-				t.Fatalf("ParseCLP(%q) = %d, negative", amount, n)
+				t.Fatalf("clp.Parse(%q) = %d, negative", amount, n)
 			}
 			// Writing the amount back the Chilean way must read the same.
-			if back, err := handlers.ParseCLP(views.FormatCLP(n)); err != nil || back != n {
-				t.Fatalf("ParseCLP(FormatCLP(%d)) = %d, %v", n, back, err)
+			if back, err := clp.Parse(clp.Format(n)); err != nil || back != n {
+				t.Fatalf("clp.Parse(clp.Format(%d)) = %d, %v", n, back, err)
 			}
 			digits := strings.Map(func(r rune) rune {
 				if r == '$' || r == '.' || unicode.IsSpace(r) {
@@ -42,7 +41,7 @@ func FuzzLinkForm(f *testing.F) {
 				return r
 			}, amount)
 			if want, _ := strconv.ParseInt(digits, 10, 64); want != n {
-				t.Fatalf("ParseCLP(%q) = %d, want %d", amount, n, want)
+				t.Fatalf("clp.Parse(%q) = %d, want %d", amount, n, want)
 			}
 		}
 		in := models.LinkInput{MerchantOrderID: order, Amount: n, CustomerEmail: email, Description: description}

@@ -2,7 +2,7 @@ package handlers
 
 import (
 	"errors"
-	"regexp"
+	"etpay-dashboard/clp"
 	"strconv"
 	"strings"
 
@@ -38,52 +38,18 @@ func (f linkForm) input(maxAmount int64) (models.LinkInput, models.FieldErrors) 
 		CustomerEmail:   f.CustomerEmail,
 		Description:     f.Description,
 	}
-	amount, amountErr := ParseCLP(f.Amount)
+	amount, amountErr := clp.Parse(f.Amount)
 	in.Amount = amount
 	errs := models.ValidateLink(in, maxAmount)
+	if amountErr != nil {
+		errs["order_amount"] = *models.AmountProblem(amountErr, maxAmount)
+	}
 	expires, expiryErr := models.ParseExpiry(f.ExpiresAt, views.Santiago)
 	in.ExpiresAt = expires
 	if expiryErr != nil {
 		errs["expires_at"] = *expiryErr
 	}
-	switch {
-	case errors.Is(amountErr, errAmountEmpty):
-		errs["order_amount"] = models.FieldError{Key: "invalid.amount_required"}
-	case errors.Is(amountErr, errAmountTooLarge):
-		errs["order_amount"] = models.FieldError{Key: "invalid.amount_max", Args: []any{maxAmount}}
-	case amountErr != nil:
-		errs["order_amount"] = models.FieldError{Key: "invalid.amount_format"}
-	}
 	return in, errs
-}
-
-var (
-	errAmountEmpty    = errors.New("amount is empty")
-	errAmountFormat   = errors.New("amount is not whole pesos")
-	errAmountTooLarge = errors.New("amount is too large")
-)
-
-// clpPattern is whole pesos as Chileans write them: 50000 or 50.000, with an
-// optional leading $. A dot is only ever a thousands separator.
-var clpPattern = regexp.MustCompile(`^(\d+|\d{1,3}(\.\d{3})+)$`)
-
-// ParseCLP reads an amount of whole Chilean pesos: "50000", "50.000" and
-// "$50.000" are all fifty thousand. Decimals, signs and exponents are refused;
-// zero parses, and is left for validation to refuse.
-func ParseCLP(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, errAmountEmpty
-	}
-	s = strings.TrimSpace(strings.TrimPrefix(s, "$"))
-	if !clpPattern.MatchString(s) {
-		return 0, errAmountFormat
-	}
-	n, err := strconv.ParseInt(strings.ReplaceAll(s, ".", ""), 10, 64)
-	if err != nil {
-		return 0, errAmountTooLarge // only overflow gets here: the pattern allows digits alone
-	}
-	return n, nil
 }
 
 func (a *app) showLinkForm(c *fiber.Ctx) error {

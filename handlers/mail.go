@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"crypto/rand"
+	"etpay-dashboard/clp"
 	"fmt"
 	htmltemplate "html/template"
 	"net/mail"
@@ -184,7 +185,7 @@ func (a *app) paymentMail(link *models.Link, s *models.Session, staff []models.U
 	for _, u := range staff {
 		l := views.NewLocale(u.Lang)
 		m, err := newMail(a.Config, models.MailAlertPaid, u.Email, l.Lang, mailData{
-			Subject: l.T("mail.alert_paid.subject", s.MerchantOrderID, views.FormatCLP(s.Amount)),
+			Subject: l.T("mail.alert_paid.subject", s.MerchantOrderID, clp.Format(s.Amount)),
 			Order:   s.MerchantOrderID,
 			Amount:  s.Amount,
 			URL:     a.Config.URL("/admin/sessions/" + itoa(s.ID)),

@@ -35,19 +35,7 @@ func (a *app) locale(c *fiber.Ctx) views.Locale {
 	return views.NewLocale("")
 }
 
-// fieldMessages turns field errors into text in the user's language; amounts
-// given as arguments show as CLP.
+// fieldMessages turns field errors into text in the user's language.
 func fieldMessages(l views.Locale, errs models.FieldErrors) map[string]string {
-	msgs := make(map[string]string, len(errs))
-	for field, fe := range errs {
-		args := make([]any, len(fe.Args))
-		for i, arg := range fe.Args {
-			if n, ok := arg.(int64); ok {
-				arg = views.FormatCLP(n)
-			}
-			args[i] = arg
-		}
-		msgs[field] = l.T(fe.Key, args...)
-	}
-	return msgs
+	return views.FieldMessages(l, errs)
 }

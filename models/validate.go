@@ -2,6 +2,7 @@ package models
 
 import (
 	"errors"
+	"etpay-dashboard/clp"
 	"net/mail"
 	"regexp"
 	"strconv"
@@ -78,4 +79,15 @@ func ParseExpiry(s string, loc *time.Location) (*time.Time, *FieldError) {
 		return nil, &FieldError{Key: "links.expiry_format"}
 	}
 	return &t, nil
+}
+
+// AmountProblem is the field error for an amount clp could not read.
+func AmountProblem(err error, maxAmount int64) *FieldError {
+	switch {
+	case errors.Is(err, clp.ErrEmpty):
+		return &FieldError{Key: "invalid.amount_required"}
+	case errors.Is(err, clp.ErrTooLarge):
+		return &FieldError{Key: "invalid.amount_max", Args: []any{maxAmount}}
+	}
+	return &FieldError{Key: "invalid.amount_format"}
 }

@@ -1,8 +1,8 @@
 package views
 
 import (
-	"strconv"
-	"strings"
+	"etpay-dashboard/clp"
+	"etpay-dashboard/models"
 	"time"
 	_ "time/tzdata" // the binary must know America/Santiago on machines without zoneinfo
 )
@@ -45,7 +45,7 @@ func (l Locale) T(key string, args ...any) string {
 
 // CLP formats whole pesos the Chilean way: $12.990.
 func (l Locale) CLP(amount int64) string {
-	return FormatCLP(amount)
+	return clp.Format(amount)
 }
 
 // Time formats t in America/Santiago; the zero time and nil show a dash.
@@ -66,19 +66,19 @@ func (l Locale) Time(t any) string {
 	return tt.In(Santiago).Format("02-01-2006 15:04:05")
 }
 
-// FormatCLP formats whole pesos with dots between thousands and no decimals.
-func FormatCLP(amount int64) string {
-	sign := ""
-	if amount < 0 {
-		sign, amount = "-", -amount
-	}
-	digits := strconv.FormatInt(amount, 10)
-	var b strings.Builder
-	for i, d := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteByte('.')
+// FieldMessages turns field errors into text in l's language; amounts given
+// as arguments (int64) show as CLP. The forms and the command line share it.
+func FieldMessages(l Locale, errs models.FieldErrors) map[string]string {
+	msgs := make(map[string]string, len(errs))
+	for field, fe := range errs {
+		args := make([]any, len(fe.Args))
+		for i, arg := range fe.Args {
+			if n, ok := arg.(int64); ok {
+				arg = clp.Format(n)
+			}
+			args[i] = arg
 		}
-		b.WriteRune(d)
+		msgs[field] = l.T(fe.Key, args...)
 	}
-	return sign + "$" + b.String()
+	return msgs
 }

@@ -41,15 +41,6 @@ func TestLocaleT(t *testing.T) {
 	}
 }
 
-func TestFormatCLP(t *testing.T) {
-	tests := map[int64]string{0: "$0", 5: "$5", 990: "$990", 12990: "$12.990", 1000000: "$1.000.000", 100000000: "$100.000.000", -1500: "-$1.500"}
-	for in, want := range tests {
-		if got := FormatCLP(in); got != want {
-			t.Errorf("FormatCLP(%d) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestTimeIsSantiago(t *testing.T) {
 	l := NewLocale("es")
 	// 2026-01-15 15:00 UTC is 12:00 in Santiago (summer, UTC-3).

@@ -9,9 +9,9 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
+	"etpay-dashboard/clp"
 	"etpay-dashboard/etpay"
 )
 
@@ -19,7 +19,7 @@ import (
 var templateFS embed.FS
 
 var (
-	pages    = template.Must(template.New("").Funcs(template.FuncMap{"clp": formatCLP}).ParseFS(templateFS, "templates/*.html"))
+	pages    = template.Must(template.New("").Funcs(template.FuncMap{"clp": clp.Format}).ParseFS(templateFS, "templates/*.html"))
 	styleCSS = template.CSS(mustRead("templates/style.css"))
 	// pageCSP allows the one embedded stylesheet by hash and nothing else to
 	// run or load. form-action is left open on purpose: the funnel's POST
@@ -264,21 +264,4 @@ func (s *Server) renderPage(w http.ResponseWriter, status int, name string, data
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
-}
-
-// formatCLP formats whole pesos the Chilean way: $12.990.
-func formatCLP(amount int64) string {
-	sign := ""
-	if amount < 0 {
-		sign, amount = "-", -amount
-	}
-	digits := strconv.FormatInt(amount, 10)
-	var b strings.Builder
-	for i, d := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteByte('.')
-		}
-		b.WriteRune(d)
-	}
-	return sign + "$" + b.String()
 }
