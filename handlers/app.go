@@ -108,6 +108,7 @@ func New(d Deps) *fiber.App {
 		WriteTimeout: 10 * time.Minute,
 		IdleTimeout:  60 * time.Second,
 	})
+	guardAnswers(f.Server(), d.Config.Secure())
 	f.Use(a.recoverPanics, a.logRequests, securityHeaders)
 	// Every body is read, up to its route's limit, before anything else
 	// looks at it. The first limit matching a path decides: specific ones

@@ -194,3 +194,15 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+// TestUnreadBodyEndsTheConnection: Fiber answers a request with an unknown
+// method itself, before limitBody runs; the body it did not read must not
+// be taken for the next request on the connection.
+func TestUnreadBodyEndsTheConnection(t *testing.T) {
+	h := newHarness(t)
+	smuggled := "GET /healthz HTTP/1.1\r\nHost: shop.example\r\n\r\n"
+	resp, _ := h.rawExchange(requestHead("FOO", "/webhooks/etpay", "", len(smuggled)), []byte(smuggled))
+	if resp.StatusCode != http.StatusBadRequest || !resp.Close {
+		t.Fatalf("unknown method with a body: %d, close %v; want 400 and the connection closed", resp.StatusCode, resp.Close)
+	}
+}
