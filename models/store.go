@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -21,6 +22,8 @@ type Store struct {
 	read  *gorm.DB
 	// notes group-commits notifications on the writer (see RecordNotification).
 	notes *notifier
+	// loginsEnded counts the changes that ended logins (see LoginsEnded).
+	loginsEnded atomic.Uint64
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
