@@ -142,6 +142,7 @@ func serve(ctx context.Context, env environment) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
+	go releaseAfterBursts(ctx, app.Server().GetOpenConnectionsCount, time.Second)
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "mode", cfg.Mode)
 	if env.ready != nil {
 		env.ready(ln.Addr().String())

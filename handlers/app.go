@@ -51,6 +51,10 @@ type app struct {
 	dummyHash func() string
 }
 
+// maxConnections bounds the connections served at once; further ones are
+// refused with 503 until some close.
+const maxConnections = 10_000
+
 // SandboxPrefix is where the built-in ETpay simulator is served in sandbox mode.
 const SandboxPrefix = "/sandbox"
 
@@ -83,14 +87,34 @@ func New(d Deps) *fiber.App {
 		ErrorHandler:          a.handleError,
 		Immutable:             true,
 		DisableStartupMessage: true,
-		BodyLimit:             2 << 20,
-		ReadTimeout:           30 * time.Second,
+		// Bodies are streamed: the server reads ahead readAhead bytes of
+		// one, never reserves memory for what a client only declares, and
+		// each route's limitBody reads the rest up to that route's limit.
+		StreamRequestBody: true,
+		BodyLimit:         readAhead,
+		// Pre-parsing a multipart form would read its whole declared length
+		// before any limit applies.
+		DisablePreParseMultipartForm: true,
+		// At most this many connections at once, from everyone together
+		// (never per address: ETpay calls from a few, and behind a proxy
+		// every client is one). An open request costs about 15 KB
+		// (flood_test.go), so the cap bounds memory too.
+		Concurrency: maxConnections,
+		// Headers and body must arrive within ReadTimeout of a request's
+		// first byte, so a slow sender cannot hold a connection for long.
+		ReadTimeout: 10 * time.Second,
 		// Long enough for the CSV export and a live-table stream (which ends
 		// itself after streamLifetime); a fixed deadline covers a whole response.
 		WriteTimeout: 10 * time.Minute,
-		IdleTimeout:  120 * time.Second,
+		IdleTimeout:  60 * time.Second,
 	})
+	guardAnswers(f.Server(), d.Config.Secure())
 	f.Use(a.recoverPanics, a.logRequests, securityHeaders)
+	// Every body is read, up to its route's limit, before anything else
+	// looks at it. The first limit matching a path decides: specific ones
+	// go first, and the general one covers every other route (404s too).
+	f.Use("/webhooks/etpay", limitBody(etpay.MaxNotificationBody, a.refuseOversizedNotification))
+	f.Use(limitBody(formBodyLimit, nil))
 
 	f.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	f.Get("/readyz", a.ready)

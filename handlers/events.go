@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,14 +20,27 @@ import (
 
 // Broker fans session changes out to every open live table. It keeps the
 // last events so a reconnecting browser catches up from its Last-Event-ID.
+// Publishing never waits on a stream: one that cannot take an event at once
+// is dropped (its browser reconnects and catches up).
 type Broker struct {
-	mu     sync.Mutex
-	epoch  string // changes every start, so IDs from before a restart are recognised
-	seq    uint64
-	recent []sessionEvent // ring of the latest events, oldest first
-	subs   map[chan sessionEvent]struct{}
-	closed bool
-	done   chan struct{}
+	mu      sync.Mutex
+	epoch   string // changes every start, so IDs from before a restart are recognised
+	seq     uint64
+	recent  []sessionEvent // ring of the latest events, oldest first
+	subs    map[*subscriber]struct{}
+	byLogin map[string][]*subscriber // each login's streams, oldest first
+	closed  bool
+	done    chan struct{}
+}
+
+// subscriber is one open stream.
+type subscriber struct {
+	ch    chan sessionEvent
+	login string
+	// kick makes the stream's connection give up writes that do not finish
+	// soon: a dropped stream whose client stopped reading would otherwise
+	// keep its connection until the write timeout.
+	kick func()
 }
 
 // sessionEvent is a session as it is after a change.
@@ -35,13 +49,24 @@ type sessionEvent struct {
 	Session models.Session
 }
 
-// backlogSize is how many events a reconnecting browser can catch up on;
-// further behind, it reloads the table instead.
-const backlogSize = 512
+const (
+	// backlogSize is how many events a reconnecting browser can catch up
+	// on; further behind, it reloads the table instead.
+	backlogSize = 512
+	// maxStreamsPerLogin bounds the live tables one login keeps open (tabs,
+	// reconnects); a new one beyond it ends the oldest.
+	maxStreamsPerLogin = 8
+	// dropGrace is how long a dropped stream's connection may take to write
+	// what it has before it is cut.
+	dropGrace = 2 * time.Second
+)
 
 // NewBroker returns a broker ready for subscribers.
 func NewBroker() *Broker {
-	return &Broker{epoch: rand.Text()[:8], subs: map[chan sessionEvent]struct{}{}, done: make(chan struct{})}
+	return &Broker{
+		epoch: rand.Text()[:8], subs: map[*subscriber]struct{}{},
+		byLogin: map[string][]*subscriber{}, done: make(chan struct{}),
+	}
 }
 
 // PublishSession tells every live table that s changed.
@@ -57,14 +82,13 @@ func (b *Broker) PublishSession(s models.Session) {
 	if len(b.recent) > backlogSize {
 		b.recent = b.recent[len(b.recent)-backlogSize:]
 	}
-	for ch := range b.subs {
+	for sub := range b.subs {
 		select {
-		case ch <- ev:
+		case sub.ch <- ev:
 		default:
 			// A subscriber too slow to keep up is dropped; its browser
 			// reconnects and catches up from its last event.
-			delete(b.subs, ch)
-			close(ch)
+			b.drop(sub)
 		}
 	}
 }
@@ -78,40 +102,66 @@ func (b *Broker) Close() {
 	}
 	b.closed = true
 	close(b.done)
-	for ch := range b.subs {
-		delete(b.subs, ch)
-		close(ch)
+	for sub := range b.subs {
+		b.drop(sub)
 	}
 }
 
-// subscribe returns a channel of new events and the backlog after lastID.
-// resync is true when lastID is too old (or from another run) to catch up.
-func (b *Broker) subscribe(lastID string) (ch chan sessionEvent, backlog []sessionEvent, resync bool) {
+// subscribe opens a stream for login and returns it with the backlog after
+// lastID. resync is true when lastID is too old (or from another run) to
+// catch up. A login already at maxStreamsPerLogin loses its oldest stream.
+func (b *Broker) subscribe(login, lastID string, kick func()) (sub *subscriber, backlog []sessionEvent, resync bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	ch = make(chan sessionEvent, 64)
+	sub = &subscriber{ch: make(chan sessionEvent, 64), login: login, kick: kick}
 	if b.closed {
-		close(ch)
-		return ch, nil, false
+		close(sub.ch)
+		return sub, nil, false
 	}
-	b.subs[ch] = struct{}{}
+	if streams := b.byLogin[login]; len(streams) >= maxStreamsPerLogin {
+		b.drop(streams[0])
+	}
+	b.subs[sub] = struct{}{}
+	b.byLogin[login] = append(b.byLogin[login], sub)
 	if lastID == "" {
-		return ch, nil, false
+		return sub, nil, false
 	}
 	for i, ev := range b.recent {
 		if ev.ID == lastID {
-			return ch, append([]sessionEvent(nil), b.recent[i+1:]...), false
+			return sub, append([]sessionEvent(nil), b.recent[i+1:]...), false
 		}
 	}
-	return ch, nil, true
+	return sub, nil, true
 }
 
-func (b *Broker) unsubscribe(ch chan sessionEvent) {
+// unsubscribe forgets a stream that ended by itself.
+func (b *Broker) unsubscribe(sub *subscriber) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.subs[ch]; ok {
-		delete(b.subs, ch)
-		close(ch)
+	if _, ok := b.subs[sub]; ok {
+		b.remove(sub)
+		close(sub.ch)
+	}
+}
+
+// drop ends a stream: its writer sees the channel close and returns, and its
+// connection is cut if its writes are stuck. b.mu is held.
+func (b *Broker) drop(sub *subscriber) {
+	b.remove(sub)
+	close(sub.ch)
+	if sub.kick != nil {
+		sub.kick()
+	}
+}
+
+// remove forgets sub. b.mu is held.
+func (b *Broker) remove(sub *subscriber) {
+	delete(b.subs, sub)
+	streams := slices.DeleteFunc(b.byLogin[sub.login], func(s *subscriber) bool { return s == sub })
+	if len(streams) == 0 {
+		delete(b.byLogin, sub.login)
+	} else {
+		b.byLogin[sub.login] = streams
 	}
 }
 
@@ -130,19 +180,34 @@ func (a *app) streamEvents(c *fiber.Ctx) error {
 	l := a.locale(c)
 	sid := session(c).staffSessionID()
 	lastID := c.Get("Last-Event-ID")
-	ch, backlog, resync := a.events.subscribe(lastID)
+	conn := c.Context().Conn()
+	sub, backlog, resync := a.events.subscribe(sid, lastID, func() {
+		conn.SetWriteDeadline(time.Now().Add(dropGrace))
+	})
 
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no")
+	// The connection ends with the stream, rather than idling for a
+	// request that a live table never sends.
+	c.Context().SetConnectionClose()
 	// A login ended while the stream is open (logout, disabled user, new
-	// password) gets no further row: the stream checks before each write.
-	stillLoggedIn := func() bool {
+	// password) gets no further row. The database is asked again only when
+	// the Store has ended some login since the last answer, and at every
+	// keep-alive (an expired login, a change made by another process), so an
+	// event costs no query however many streams are open.
+	checked := a.Store.LoginsEnded()
+	stillLoggedIn := func(always bool) bool {
+		ended := a.Store.LoginsEnded()
+		if ended == checked && !always {
+			return true
+		}
+		checked = ended
 		_, err := a.Store.UserBySession(context.Background(), sid)
 		return err == nil
 	}
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer a.events.unsubscribe(ch)
+		defer a.events.unsubscribe(sub)
 		fmt.Fprintf(w, "retry: 2000\n\n")
 		if resync {
 			fmt.Fprintf(w, "event: resync\ndata: {}\n\n")
@@ -158,13 +223,13 @@ func (a *app) streamEvents(c *fiber.Ctx) error {
 		deadline := time.After(streamLifetime)
 		for {
 			select {
-			case ev, ok := <-ch:
-				if !ok || !stillLoggedIn() {
+			case ev, ok := <-sub.ch:
+				if !ok || !stillLoggedIn(false) {
 					return
 				}
 				writeSessionEvent(w, ev, l)
 			case <-ticker.C:
-				if !stillLoggedIn() {
+				if !stillLoggedIn(true) {
 					return
 				}
 				fmt.Fprintf(w, ": keep-alive\n\n")

@@ -45,6 +45,23 @@ func (a *app) receiveNotification(c *fiber.Ctx) error {
 	}
 }
 
+// refuseOversizedNotification answers a webhook body over
+// etpay.MaxNotificationBody, which limitBody did not read whole: it is stored
+// as rejected (too_large) with its first bytes, like any rejected
+// notification, and answered 413.
+func (a *app) refuseOversizedNotification(c *fiber.Ctx) error {
+	// The store keeps its first bytes (models.RejectedBodyKeep).
+	body := c.Request().Body()
+	in := models.NotificationInput{
+		ReceivedAt: time.Now(), RemoteAddr: a.clientIP(c), Source: sourceWebhook,
+		Body: body, Reason: etpay.RejectReason(etpay.ErrTooLarge),
+	}
+	if _, err := a.recordNotification(c.UserContext(), in); err != nil {
+		return a.storageFailed(c, err)
+	}
+	return c.Status(fiber.StatusRequestEntityTooLarge).SendString("notification too large")
+}
+
 // processNotification verifies a raw notification body, stores it with its
 // verdict and applies it, then tells the live tables. It serves the webhook
 // and staff's replays alike, so both follow exactly the same rules. It

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -23,6 +24,8 @@ type Store struct {
 	notes *notifier
 	// passwordCost is bcrypt's cost for new hashes (see WithPasswordCost).
 	passwordCost int
+	// loginsEnded counts the changes that ended logins (see LoginsEnded).
+	loginsEnded atomic.Uint64
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.

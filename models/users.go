@@ -80,5 +80,20 @@ func (s *Store) UserBySession(ctx context.Context, id string) (*User, error) {
 
 // DeleteStaffSession ends one login.
 func (s *Store) DeleteStaffSession(ctx context.Context, id string) error {
-	return s.write.WithContext(ctx).Where("id = ?", id).Delete(&StaffSession{}).Error
+	return s.endingLogins(s.write.WithContext(ctx).Where("id = ?", id).Delete(&StaffSession{}).Error)
+}
+
+// LoginsEnded counts the changes this Store made that ended logins: a
+// logout, a disabled user, a new password. Whoever keeps a login's check
+// (a live-table stream) needs to ask UserBySession again only when the count
+// has moved, or when the login may have expired. Changes made by another
+// process are not counted.
+func (s *Store) LoginsEnded() uint64 { return s.loginsEnded.Load() }
+
+// endingLogins counts a change that ended logins once it is stored (err is nil).
+func (s *Store) endingLogins(err error) error {
+	if err == nil {
+		s.loginsEnded.Add(1)
+	}
+	return err
 }

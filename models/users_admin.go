@@ -65,7 +65,7 @@ func (s *Store) SetRole(ctx context.Context, id uint, role string) error {
 // DisableUser stops a user from logging in and ends all their sessions at
 // once. Disabling the last enabled admin is refused with ErrLastAdmin.
 func (s *Store) DisableUser(ctx context.Context, id uint) error {
-	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.endingLogins(s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		u, err := userForUpdate(tx, id)
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func (s *Store) DisableUser(ctx context.Context, id uint) error {
 			return err
 		}
 		return tx.Where("user_id = ?", id).Delete(&StaffSession{}).Error
-	})
+	}))
 }
 
 // EnableUser lets a disabled user log in again.
@@ -96,7 +96,7 @@ func (s *Store) EnableUser(ctx context.Context, id uint) error {
 // except keepSessionID (the browser that changed its own password; empty ends
 // them all), in one transaction.
 func (s *Store) SetPassword(ctx context.Context, id uint, passwordHash, keepSessionID string) error {
-	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.endingLogins(s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&User{}).Where("id = ?", id).Update("password_hash", passwordHash)
 		if res.Error != nil {
 			return res.Error
@@ -105,7 +105,7 @@ func (s *Store) SetPassword(ctx context.Context, id uint, passwordHash, keepSess
 			return ErrNotFound
 		}
 		return tx.Where("user_id = ? AND id <> ?", id, keepSessionID).Delete(&StaffSession{}).Error
-	})
+	}))
 }
 
 // SetLang stores the language the user reads the panel in.
