@@ -22,6 +22,7 @@ import (
 	"etpay-dashboard/etpay"
 	"etpay-dashboard/etpay/sandbox"
 	"etpay-dashboard/handlers"
+	"etpay-dashboard/live"
 	"etpay-dashboard/models"
 )
 
@@ -120,7 +121,7 @@ func serve(ctx context.Context, env environment) error {
 	if err != nil {
 		return err
 	}
-	events := handlers.NewBroker()
+	events := live.New()
 	deps := handlers.Deps{Config: cfg, Store: store, Logger: logger, SessionSecret: secret, Events: events, Jobs: ctx}
 	etpayCfg := etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken}
 	if cfg.Mode == config.ModeSandbox {

@@ -17,6 +17,7 @@ import (
 
 	"etpay-dashboard/config"
 	"etpay-dashboard/etpay"
+	"etpay-dashboard/live"
 	"etpay-dashboard/models"
 	"etpay-dashboard/static"
 	"etpay-dashboard/views"
@@ -35,13 +36,13 @@ type Deps struct {
 	Jobs context.Context
 	// Events carries session changes to live tables; main closes it before
 	// shutting down so open streams end promptly. Nil: New makes one.
-	Events *Broker
+	Events *live.Broker
 }
 
 // app carries the dependencies that every handler method uses.
 type app struct {
 	Deps
-	events   *Broker
+	events   *live.Broker
 	cookies  *cookieStore
 	throttle *loginThrottle
 	starting singleflight.Group // one ETpay session start per link at a time
@@ -64,7 +65,7 @@ func New(d Deps) *fiber.App {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.Events == nil {
-		d.Events = NewBroker()
+		d.Events = live.New()
 	}
 	a := &app{
 		Deps:     d,

@@ -3,167 +3,18 @@ package handlers
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"etpay-dashboard/live"
 	"etpay-dashboard/models"
 	"etpay-dashboard/views"
 )
-
-// Broker fans session changes out to every open live table. It keeps the
-// last events so a reconnecting browser catches up from its Last-Event-ID.
-// Publishing never waits on a stream: one that cannot take an event at once
-// is dropped (its browser reconnects and catches up).
-type Broker struct {
-	mu      sync.Mutex
-	epoch   string // changes every start, so IDs from before a restart are recognised
-	seq     uint64
-	recent  []sessionEvent // ring of the latest events, oldest first
-	subs    map[*subscriber]struct{}
-	byLogin map[string][]*subscriber // each login's streams, oldest first
-	closed  bool
-	done    chan struct{}
-}
-
-// subscriber is one open stream.
-type subscriber struct {
-	ch    chan sessionEvent
-	login string
-	// kick makes the stream's connection give up writes that do not finish
-	// soon: a dropped stream whose client stopped reading would otherwise
-	// keep its connection until the write timeout.
-	kick func()
-}
-
-// sessionEvent is a session as it is after a change.
-type sessionEvent struct {
-	ID      string
-	Session models.Session
-}
-
-const (
-	// backlogSize is how many events a reconnecting browser can catch up
-	// on; further behind, it reloads the table instead.
-	backlogSize = 512
-	// maxStreamsPerLogin bounds the live tables one login keeps open (tabs,
-	// reconnects); a new one beyond it ends the oldest.
-	maxStreamsPerLogin = 8
-	// dropGrace is how long a dropped stream's connection may take to write
-	// what it has before it is cut.
-	dropGrace = 2 * time.Second
-)
-
-// NewBroker returns a broker ready for subscribers.
-func NewBroker() *Broker {
-	return &Broker{
-		epoch: rand.Text()[:8], subs: map[*subscriber]struct{}{},
-		byLogin: map[string][]*subscriber{}, done: make(chan struct{}),
-	}
-}
-
-// PublishSession tells every live table that s changed.
-func (b *Broker) PublishSession(s models.Session) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return
-	}
-	b.seq++
-	ev := sessionEvent{ID: b.epoch + "-" + strconv.FormatUint(b.seq, 10), Session: s}
-	b.recent = append(b.recent, ev)
-	if len(b.recent) > backlogSize {
-		b.recent = b.recent[len(b.recent)-backlogSize:]
-	}
-	for sub := range b.subs {
-		select {
-		case sub.ch <- ev:
-		default:
-			// A subscriber too slow to keep up is dropped; its browser
-			// reconnects and catches up from its last event.
-			b.drop(sub)
-		}
-	}
-}
-
-// Close ends every stream, so shutdown does not wait on open live tables.
-func (b *Broker) Close() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return
-	}
-	b.closed = true
-	close(b.done)
-	for sub := range b.subs {
-		b.drop(sub)
-	}
-}
-
-// subscribe opens a stream for login and returns it with the backlog after
-// lastID. resync is true when lastID is too old (or from another run) to
-// catch up. A login already at maxStreamsPerLogin loses its oldest stream.
-func (b *Broker) subscribe(login, lastID string, kick func()) (sub *subscriber, backlog []sessionEvent, resync bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	sub = &subscriber{ch: make(chan sessionEvent, 64), login: login, kick: kick}
-	if b.closed {
-		close(sub.ch)
-		return sub, nil, false
-	}
-	if streams := b.byLogin[login]; len(streams) >= maxStreamsPerLogin {
-		b.drop(streams[0])
-	}
-	b.subs[sub] = struct{}{}
-	b.byLogin[login] = append(b.byLogin[login], sub)
-	if lastID == "" {
-		return sub, nil, false
-	}
-	for i, ev := range b.recent {
-		if ev.ID == lastID {
-			return sub, append([]sessionEvent(nil), b.recent[i+1:]...), false
-		}
-	}
-	return sub, nil, true
-}
-
-// unsubscribe forgets a stream that ended by itself.
-func (b *Broker) unsubscribe(sub *subscriber) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.subs[sub]; ok {
-		b.remove(sub)
-		close(sub.ch)
-	}
-}
-
-// drop ends a stream: its writer sees the channel close and returns, and its
-// connection is cut if its writes are stuck. b.mu is held.
-func (b *Broker) drop(sub *subscriber) {
-	b.remove(sub)
-	close(sub.ch)
-	if sub.kick != nil {
-		sub.kick()
-	}
-}
-
-// remove forgets sub. b.mu is held.
-func (b *Broker) remove(sub *subscriber) {
-	delete(b.subs, sub)
-	streams := slices.DeleteFunc(b.byLogin[sub.login], func(s *subscriber) bool { return s == sub })
-	if len(streams) == 0 {
-		delete(b.byLogin, sub.login)
-	} else {
-		b.byLogin[sub.login] = streams
-	}
-}
 
 // streamLifetime bounds one stream; the browser reconnects by itself and
 // catches up, so long-lived connections never pile up.
@@ -181,8 +32,8 @@ func (a *app) streamEvents(c *fiber.Ctx) error {
 	sid := session(c).staffSessionID()
 	lastID := c.Get("Last-Event-ID")
 	conn := c.Context().Conn()
-	sub, backlog, resync := a.events.subscribe(sid, lastID, func() {
-		conn.SetWriteDeadline(time.Now().Add(dropGrace))
+	sub, backlog, resync := a.events.Subscribe(sid, lastID, func() {
+		conn.SetWriteDeadline(time.Now().Add(live.DropGrace))
 	})
 
 	c.Set(fiber.HeaderContentType, "text/event-stream")
@@ -207,7 +58,7 @@ func (a *app) streamEvents(c *fiber.Ctx) error {
 		return err == nil
 	}
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer a.events.unsubscribe(sub)
+		defer a.events.Unsubscribe(sub)
 		fmt.Fprintf(w, "retry: 2000\n\n")
 		if resync {
 			fmt.Fprintf(w, "event: resync\ndata: {}\n\n")
@@ -223,7 +74,7 @@ func (a *app) streamEvents(c *fiber.Ctx) error {
 		deadline := time.After(streamLifetime)
 		for {
 			select {
-			case ev, ok := <-sub.ch:
+			case ev, ok := <-sub.Events():
 				if !ok || !stillLoggedIn(false) {
 					return
 				}
@@ -286,7 +137,7 @@ func newSessionRow(s models.Session, l views.Locale) sessionRow {
 
 // writeSessionEvent writes one row. Rows carry no customer email or RUT, so
 // viewers get the same as staff.
-func writeSessionEvent(w *bufio.Writer, ev sessionEvent, l views.Locale) {
+func writeSessionEvent(w *bufio.Writer, ev live.Event, l views.Locale) {
 	data, err := json.Marshal(newSessionRow(ev.Session, l))
 	if err != nil {
 		return

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"etpay-dashboard/handlers"
+	"etpay-dashboard/live"
 	"etpay-dashboard/models"
 )
 
@@ -126,7 +126,7 @@ func TestLiveEventsNeedLogin(t *testing.T) {
 }
 
 func TestBrokerCloseEndsStreams(t *testing.T) {
-	broker := handlers.NewBroker()
+	broker := live.New()
 	h := newHarness(t, withBroker(broker))
 	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	events, _ := b.openStream(t, "")
@@ -229,7 +229,7 @@ func TestLiveStreamsPerLoginAreCapped(t *testing.T) {
 // (they did, once per stream per event, and 300 streams slowed ingest
 // five-fold).
 func TestLiveEventsNeedNoQueries(t *testing.T) {
-	broker := handlers.NewBroker()
+	broker := live.New()
 	h := newHarness(t, withBroker(broker))
 	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	var streams []<-chan sseEvent
@@ -252,7 +252,7 @@ func TestLiveEventsNeedNoQueries(t *testing.T) {
 // buffers fill, are dropped and their connections closed by the server
 // rather than held until the write timeout (10 minutes).
 func TestStuckStreamsDelayNothing(t *testing.T) {
-	broker := handlers.NewBroker()
+	broker := live.New()
 	h := newHarness(t, withBroker(broker))
 	h.addUser("viewer@shop.cl", models.RoleViewer)
 	var stuck []net.Conn

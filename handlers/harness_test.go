@@ -3,7 +3,6 @@ package handlers_test
 import (
 	"context"
 	"errors"
-	"golang.org/x/crypto/bcrypt"
 	"io"
 	"log/slog"
 	"net"
@@ -18,12 +17,15 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/gofiber/fiber/v2"
 
 	"etpay-dashboard/config"
 	"etpay-dashboard/etpay"
 	"etpay-dashboard/etpay/sandbox"
 	"etpay-dashboard/handlers"
+	"etpay-dashboard/live"
 	"etpay-dashboard/models"
 )
 
@@ -53,7 +55,7 @@ type harness struct {
 // harnessSetup is what options can change before the app starts.
 type harnessSetup struct {
 	env          map[string]string
-	broker       *handlers.Broker
+	broker       *live.Broker
 	dropWebhooks bool
 	jobs         bool
 	log          io.Writer
@@ -87,7 +89,7 @@ func withLog(w io.Writer) harnessOption {
 }
 
 // withBroker gives the app an event broker the test controls.
-func withBroker(b *handlers.Broker) harnessOption {
+func withBroker(b *live.Broker) harnessOption {
 	return func(s *harnessSetup) { s.broker = b }
 }
 
@@ -135,7 +137,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	client := etpay.NewClient(etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: 2e9})
 	if setup.broker == nil {
-		setup.broker = handlers.NewBroker()
+		setup.broker = live.New()
 	}
 	deps := handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret", Events: setup.broker}
 	if setup.log != nil {
