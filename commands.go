@@ -17,8 +17,8 @@ import (
 
 	"etpay-dashboard/clp"
 	"etpay-dashboard/config"
+	"etpay-dashboard/emails"
 	"etpay-dashboard/etpay/sandbox"
-	"etpay-dashboard/handlers"
 	"etpay-dashboard/models"
 	"etpay-dashboard/views"
 )
@@ -133,7 +133,7 @@ func createLinkFromCLI(ctx context.Context, env environment, cfg *config.Config,
 		// The email is queued with the link, in one transaction; the
 		// server's worker sends it, so this exits 0 even while SMTP is down.
 		link, queued, err = store.CreateLinkWithEmail(ctx, in, func(l *models.Link) (*models.OutboxMessage, error) {
-			return handlers.LinkEmail(cfg, l, emailLang)
+			return emails.Link(cfg, l, emailLang)
 		})
 	}
 	if errors.Is(err, models.ErrOrderInUse) {

@@ -24,6 +24,9 @@ import (
 	"etpay-dashboard/handlers"
 	"etpay-dashboard/live"
 	"etpay-dashboard/models"
+	"etpay-dashboard/outbox"
+
+	"golang.org/x/sync/errgroup"
 )
 
 const usage = `usage:
@@ -92,7 +95,9 @@ func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// serve runs the dashboard until ctx ends.
+// serve runs the dashboard until ctx ends: the web server and the background
+// loops side by side, and on the way out it waits for all of them before the
+// database closes.
 func serve(ctx context.Context, env environment) error {
 	cfg, err := config.Load(env.args, env.getenv)
 	if err != nil {
@@ -107,55 +112,71 @@ func serve(ctx context.Context, env environment) error {
 		return err
 	}
 	defer store.Close()
-	if err := ensureFirstAdmin(ctx, store, cfg, env.stdout); err != nil {
+	secret, err := prepareStore(ctx, store, cfg, env.stdout)
+	if err != nil {
 		return err
 	}
-	secret := cfg.SessionSecret
-	if secret == "" {
-		if secret, err = store.SessionSecret(ctx); err != nil {
-			return err
-		}
-	}
-
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return err
 	}
+	g, ctx := errgroup.WithContext(ctx)
 	events := live.New()
 	deps := handlers.Deps{Config: cfg, Store: store, Logger: logger, SessionSecret: secret, Events: events, Jobs: ctx}
-	etpayCfg := etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken}
-	if cfg.Mode == config.ModeSandbox {
-		// The simulator gets fresh credentials each start; our client reaches
-		// it over loopback, the customer's browser through BASE_URL.
-		etpayCfg = etpay.Config{
-			APIURL:           "http://" + loopbackAddr(ln.Addr()) + handlers.SandboxPrefix,
-			PMTURL:           cfg.URL(handlers.SandboxPrefix),
-			MerchantCode:     "sandbox_merchant",
-			MerchantAPIToken: rand.Text(),
-		}
-		sb := sandbox.New(sandbox.Options{MerchantCode: etpayCfg.MerchantCode, MerchantAPIToken: etpayCfg.MerchantAPIToken, Logger: logger})
-		defer sb.Close()
-		deps.Sandbox = sb.Handler(handlers.SandboxPrefix)
-		logger.Info("sandbox mode: payments go to the built-in ETpay simulator", "funnel", etpayCfg.PMTURL)
-	}
-	deps.ETpay = etpay.NewClient(etpayCfg)
+	stopSandbox := connectETpay(&deps, ln.Addr())
+	defer stopSandbox()
 	app := handlers.New(deps)
 
-	errc := make(chan error, 1)
-	go func() { errc <- app.Listener(ln) }()
-	go releaseAfterBursts(ctx, app.Server().GetOpenConnectionsCount, time.Second)
+	g.Go(func() error { return app.Listener(ln) })
+	g.Go(func() error { releaseAfterBursts(ctx, app.Server().GetOpenConnectionsCount, time.Second); return nil })
+	g.Go(func() error { (&outbox.Worker{Config: cfg, Store: store, Logger: logger}).Run(ctx); return nil })
+	g.Go(func() error {
+		<-ctx.Done()
+		logger.Info("shutting down")
+		events.Close() // open live tables would otherwise hold shutdown up
+		return app.ShutdownWithTimeout(10 * time.Second)
+	})
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "mode", cfg.Mode)
 	if env.ready != nil {
 		env.ready(ln.Addr().String())
 	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	return g.Wait()
+}
+
+// prepareStore makes the first admin when there is no user and returns the
+// cookie secret: SESSION_SECRET, or one kept in the database.
+func prepareStore(ctx context.Context, store *models.Store, cfg *config.Config, stdout io.Writer) (string, error) {
+	if err := ensureFirstAdmin(ctx, store, cfg, stdout); err != nil {
+		return "", err
 	}
-	logger.Info("shutting down")
-	events.Close() // open live tables would otherwise hold shutdown up
-	return app.ShutdownWithTimeout(10 * time.Second)
+	if cfg.SessionSecret != "" {
+		return cfg.SessionSecret, nil
+	}
+	return store.SessionSecret(ctx)
+}
+
+// connectETpay gives deps its ETpay client: the real ETpay in live mode, or
+// in sandbox mode the built-in simulator, served by this same server (with
+// fresh credentials each start; our client reaches it over loopback, the
+// customer's browser through BASE_URL). It returns what stops the simulator.
+func connectETpay(deps *handlers.Deps, addr net.Addr) (stop func()) {
+	cfg := deps.Config
+	etpayCfg := etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken}
+	stop = func() {}
+	if cfg.Mode == config.ModeSandbox {
+		etpayCfg = etpay.Config{
+			APIURL:           "http://" + loopbackAddr(addr) + handlers.SandboxPrefix,
+			PMTURL:           cfg.URL(handlers.SandboxPrefix),
+			MerchantCode:     "sandbox_merchant",
+			MerchantAPIToken: rand.Text(),
+		}
+		sb := sandbox.New(sandbox.Options{MerchantCode: etpayCfg.MerchantCode, MerchantAPIToken: etpayCfg.MerchantAPIToken, Logger: deps.Logger})
+		stop = sb.Close
+		deps.Sandbox = sb.Handler(handlers.SandboxPrefix)
+		deps.Logger.Info("sandbox mode: payments go to the built-in ETpay simulator", "funnel", etpayCfg.PMTURL)
+	}
+	deps.ETpay = etpay.NewClient(etpayCfg)
+	return stop
 }
 
 // loopbackAddr is how this process reaches its own listener.

@@ -180,7 +180,6 @@ func New(d Deps) *fiber.App {
 
 	if d.Jobs != nil {
 		go a.reconcileLoop(d.Jobs)
-		go a.mailLoop(d.Jobs)
 	}
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
 	return f

@@ -2,12 +2,13 @@ package handlers
 
 import (
 	"errors"
-	"etpay-dashboard/clp"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"etpay-dashboard/clp"
+	"etpay-dashboard/emails"
 	"etpay-dashboard/models"
 	"etpay-dashboard/views"
 )
@@ -95,7 +96,7 @@ func (a *app) createLink(c *fiber.Ctx, in models.LinkInput) (*models.Link, error
 		return a.Store.CreateLink(c.UserContext(), in)
 	}
 	link, _, err := a.Store.CreateLinkWithEmail(c.UserContext(), in, func(l *models.Link) (*models.OutboxMessage, error) {
-		m, err := LinkEmail(a.Config, l, c.FormValue("email_lang"))
+		m, err := emails.Link(a.Config, l, c.FormValue("email_lang"))
 		if err == nil {
 			m.CreatedByID = in.CreatedByID
 		}

@@ -65,7 +65,7 @@ func TestJunkAlertsAreADigest(t *testing.T) {
 
 	time.Sleep(300 * time.Millisecond) // a few more polls of the worker
 	perUser := map[string]int{}
-	for _, m := range outbox(t, h.store) {
+	for _, m := range outboxRows(t, h.store) {
 		if m.Kind == models.MailAlertRejected {
 			perUser[m.To]++
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"etpay-dashboard/emails"
 	"etpay-dashboard/models"
 	"etpay-dashboard/views"
 )
@@ -56,7 +57,7 @@ func (a *app) previewLinkEmail(c *fiber.Ctx) error {
 	if to == "" {
 		preview.CustomerEmail = "-" // the preview works before an address is known
 	}
-	m, err := LinkEmail(a.Config, &preview, c.Query("lang"))
+	m, err := emails.Link(a.Config, &preview, c.Query("lang"))
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func (a *app) sendLinkEmail(c *fiber.Ctx) error {
 	case link.Startable(time.Now()) != nil:
 		return a.renderLink(c, link, linkPage{status: fiber.StatusUnprocessableEntity, alert: "mail.not_open"})
 	}
-	m, err := LinkEmail(a.Config, link, c.FormValue("lang"))
+	m, err := emails.Link(a.Config, link, c.FormValue("lang"))
 	if err != nil {
 		return err
 	}

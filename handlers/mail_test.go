@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net"
@@ -22,10 +23,12 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"etpay-dashboard/config"
+	"etpay-dashboard/emails"
 	"etpay-dashboard/etpay"
 	"etpay-dashboard/etpay/sandbox"
 	"etpay-dashboard/handlers"
 	"etpay-dashboard/models"
+	"etpay-dashboard/outbox"
 )
 
 // smtpSink is a real SMTP server on loopback that keeps what it receives.
@@ -242,12 +245,17 @@ func startMailApp(t *testing.T, db, smtpURL string) *mailApp {
 	client := etpay.NewClient(etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: 2e9})
 	app := handlers.New(handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret", Jobs: jobs})
 	go app.Listener(ln)
+	worker := make(chan struct{})
+	go func() {
+		defer close(worker)
+		(&outbox.Worker{Config: cfg, Store: store, Logger: slog.New(slog.DiscardHandler)}).Run(jobs)
+	}()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
 			cancel()
 			app.Shutdown()
-			time.Sleep(100 * time.Millisecond) // let the worker record what it was sending
+			<-worker // it records what it was sending before it returns
 			store.Close()
 			etpaySrv.Close()
 			sb.Close()
@@ -270,8 +278,8 @@ func createLinkWithEmail(t *testing.T, b *browser, order, amount, email, descrip
 	return r.header.Get("Location")
 }
 
-// outbox returns every stored message, oldest first.
-func outbox(t *testing.T, s *models.Store) []models.OutboxMessage {
+// outboxRows returns every stored message, oldest first.
+func outboxRows(t *testing.T, s *models.Store) []models.OutboxMessage {
 	t.Helper()
 	rows, err := s.OutboxMessages(context.Background(), models.OutboxFilter{})
 	if err != nil {
@@ -288,7 +296,7 @@ func waitOutbox(t *testing.T, s *models.Store, within time.Duration, what string
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		rows := outbox(t, s)
+		rows := outboxRows(t, s)
 		if ok(rows) {
 			return rows
 		}
@@ -310,7 +318,7 @@ func TestMailLinkFromStaffForm(t *testing.T) {
 		t.Errorf("envelope from %q to %v", got[0].from, got[0].to)
 	}
 	m := parseMail(t, got[0].data)
-	rows := outbox(t, h.store)
+	rows := outboxRows(t, h.store)
 	if len(rows) != 1 {
 		t.Fatalf("outbox has %d rows, want 1", len(rows))
 	}
@@ -424,7 +432,7 @@ func TestMailGivesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Queued long ago: the first failure is past MAIL_GIVE_UP_AFTER.
-	m, err := handlers.LinkEmail(h.cfg, link, "es")
+	m, err := emails.Link(h.cfg, link, "es")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +458,7 @@ func TestMailWithoutSMTP(t *testing.T) {
 	page := createLinkWithEmail(t, staff, "OC-5", "12990", "cliente@correo.cl", `<script>alert(1)</script>`)
 	inOrder(t, staff.get(page).body, "Correo en cola", "Aún no enviado.")
 	time.Sleep(200 * time.Millisecond) // several polls: nothing may try to send
-	rows := outbox(t, h.store)
+	rows := outboxRows(t, h.store)
 	if len(rows) != 1 || rows[0].Status != models.MailQueued || rows[0].Attempts != 0 || rows[0].To != "cliente@correo.cl" {
 		t.Fatalf("outbox = %+v, want one queued, untried email", rows)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"etpay-dashboard/emails"
 	"etpay-dashboard/etpay"
 	"etpay-dashboard/models"
 )
@@ -104,7 +105,7 @@ func (a *app) processNotification(ctx context.Context, body []byte, remote, sour
 // with the emails it calls for, in one transaction, then tells the live
 // tables. Webhook, replays and reconciliation all come through here.
 func (a *app) recordNotification(ctx context.Context, in models.NotificationInput) (*models.Notification, error) {
-	in.Mail = a.notificationMail
+	in.Mail = emails.ForNotification(a.Config)
 	res, err := a.Store.ApplyNotification(ctx, in)
 	if err != nil {
 		return nil, err

@@ -2,13 +2,14 @@ package models
 
 import (
 	"errors"
-	"etpay-dashboard/clp"
 	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"etpay-dashboard/clp"
 )
 
 // FieldError is a problem with one field: a catalogue key and its arguments,

@@ -1,10 +1,11 @@
 package views
 
 import (
-	"etpay-dashboard/clp"
-	"etpay-dashboard/models"
 	"time"
 	_ "time/tzdata" // the binary must know America/Santiago on machines without zoneinfo
+
+	"etpay-dashboard/clp"
+	"etpay-dashboard/models"
 )
 
 // Santiago is the time zone every time is shown in.

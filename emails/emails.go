@@ -1,17 +1,24 @@
-package handlers
+// Package emails builds every email the product sends, as outbox rows ready
+// to queue: the payment link to its customer, the receipt, staff alerts of a
+// payment and the digest of rejected notifications. Templates live in
+// views/mail (an HTML part through html/template, a text part through
+// text/template); each message's Message-ID is fixed when it is built, so
+// every attempt to send it is the same email.
+package emails
 
 import (
 	"bytes"
 	"crypto/rand"
-	"etpay-dashboard/clp"
 	"fmt"
 	htmltemplate "html/template"
 	"net/mail"
+	"strconv"
 	"strings"
 	"sync"
 	texttemplate "text/template"
 	"time"
 
+	"etpay-dashboard/clp"
 	"etpay-dashboard/config"
 	"etpay-dashboard/models"
 	"etpay-dashboard/views"
@@ -113,9 +120,9 @@ func mailLang(lang string) string {
 	return views.NewLocale(lang).Lang
 }
 
-// LinkEmail builds the email that carries link to its customer, in lang (es
+// Link builds the email that carries link to its customer, in lang (es
 // or en), ready to queue. The command line uses it too.
-func LinkEmail(cfg *config.Config, link *models.Link, lang string) (*models.OutboxMessage, error) {
+func Link(cfg *config.Config, link *models.Link, lang string) (*models.OutboxMessage, error) {
 	if link.CustomerEmail == "" {
 		return nil, models.ErrNoCustomerEmail
 	}
@@ -135,8 +142,8 @@ func LinkEmail(cfg *config.Config, link *models.Link, lang string) (*models.Outb
 	return m, nil
 }
 
-// receiptEmail is the customer's receipt for a paid session.
-func receiptEmail(cfg *config.Config, link *models.Link, s *models.Session) (*models.OutboxMessage, error) {
+// Receipt is the customer's receipt for a paid session.
+func Receipt(cfg *config.Config, link *models.Link, s *models.Session) (*models.OutboxMessage, error) {
 	l := views.NewLocale("es")
 	m, err := newMail(cfg, models.MailReceipt, link.CustomerEmail, l.Lang, mailData{
 		Subject:     l.T("mail.receipt.subject", cfg.MerchantName, link.MerchantOrderID),
@@ -159,24 +166,26 @@ func dedupeKey(format string, args ...any) *string {
 	return &k
 }
 
-// notificationMail builds the emails a stored notification calls for; the
+// ForNotification builds the emails a stored notification calls for; the
 // store queues them in the notification's own transaction (see
 // models.NotificationMail), so a payment and its receipt are stored together.
 // A payment (ev.Link set) gets, once per session, the customer's receipt
 // (when the link has an email) and an alert to every staff member who opted
 // in. (Rejected notifications reach staff as a digest: see mailLoop.)
-func (a *app) notificationMail(ev models.MailEvent) ([]*models.OutboxMessage, error) {
-	if ev.Link == nil || ev.Session == nil || ev.Session.Status != models.StatusPaid {
-		return nil, nil
+func ForNotification(cfg *config.Config) models.NotificationMail {
+	return func(ev models.MailEvent) ([]*models.OutboxMessage, error) {
+		if ev.Link == nil || ev.Session == nil || ev.Session.Status != models.StatusPaid {
+			return nil, nil
+		}
+		return payment(cfg, ev.Link, ev.Session, ev.Staff)
 	}
-	return a.paymentMail(ev.Link, ev.Session, ev.Staff)
 }
 
-// paymentMail is the receipt and staff alerts for a paid session.
-func (a *app) paymentMail(link *models.Link, s *models.Session, staff []models.User) ([]*models.OutboxMessage, error) {
+// payment is the receipt and staff alerts for a paid session.
+func payment(cfg *config.Config, link *models.Link, s *models.Session, staff []models.User) ([]*models.OutboxMessage, error) {
 	msgs := make([]*models.OutboxMessage, 0, 1+len(staff))
 	if link.CustomerEmail != "" {
-		m, err := receiptEmail(a.Config, link, s)
+		m, err := Receipt(cfg, link, s)
 		if err != nil {
 			return nil, err
 		}
@@ -184,11 +193,11 @@ func (a *app) paymentMail(link *models.Link, s *models.Session, staff []models.U
 	}
 	for _, u := range staff {
 		l := views.NewLocale(u.Lang)
-		m, err := newMail(a.Config, models.MailAlertPaid, u.Email, l.Lang, mailData{
+		m, err := newMail(cfg, models.MailAlertPaid, u.Email, l.Lang, mailData{
 			Subject: l.T("mail.alert_paid.subject", s.MerchantOrderID, clp.Format(s.Amount)),
 			Order:   s.MerchantOrderID,
 			Amount:  s.Amount,
-			URL:     a.Config.URL("/admin/sessions/" + itoa(s.ID)),
+			URL:     cfg.URL("/admin/sessions/" + strconv.FormatUint(uint64(s.ID), 10)),
 		})
 		if err != nil {
 			return nil, err
@@ -200,9 +209,9 @@ func (a *app) paymentMail(link *models.Link, s *models.Session, staff []models.U
 	return msgs, nil
 }
 
-// RejectedDigestEmail tells a staff member what was rejected in a digest's
+// RejectedDigest tells a staff member what was rejected in a digest's
 // period, by reason, with a link to the overview.
-func rejectedDigestEmail(cfg *config.Config, d models.RejectedDigest) (*models.OutboxMessage, error) {
+func RejectedDigest(cfg *config.Config, d models.RejectedDigest) (*models.OutboxMessage, error) {
 	l := views.NewLocale(d.User.Lang)
 	return newMail(cfg, models.MailAlertRejected, d.User.Email, l.Lang, mailData{
 		Subject:    l.T("mail.alert_rejected.subject", d.Total()),

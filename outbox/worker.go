@@ -1,8 +1,14 @@
-package handlers
+// Package outbox is the email worker: it claims due messages from the outbox
+// (leased, so two workers never send one at once), sends them over SMTP,
+// retries with back-off until MAIL_GIVE_UP_AFTER, stops at once on a
+// permanent refusal, and queues each staff member's digest of rejected
+// notifications. It knows nothing of HTTP.
+package outbox
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +16,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"etpay-dashboard/config"
+	"etpay-dashboard/emails"
 	"etpay-dashboard/models"
 )
 
@@ -24,10 +31,17 @@ const (
 	mailMaxBackoff = time.Hour
 )
 
-// mailLoop is the outbox worker: it sends due emails, whoever queued them
-// (this server or the command line), every Config.MailPoll until ctx ends.
-// Without SMTP_URL it sends nothing: email waits in the outbox.
-func (a *app) mailLoop(ctx context.Context) {
+// Worker sends the outbox's emails; see Run.
+type Worker struct {
+	Config *config.Config
+	Store  *models.Store
+	Logger *slog.Logger
+}
+
+// Run sends due emails, whoever queued them (this server or the command
+// line), and queues rejected-notification digests, every Config.MailPoll
+// until ctx ends. Without SMTP_URL it sends nothing: email waits in the outbox.
+func (a *Worker) Run(ctx context.Context) {
 	sending := a.Config.SMTPURL != nil
 	if sending {
 		a.Logger.Info("mail worker started", "smtp_host", a.Config.SMTPURL.Host, "scheme", a.Config.SMTPURL.Scheme)
@@ -37,9 +51,9 @@ func (a *app) mailLoop(ctx context.Context) {
 	ticker := time.NewTicker(a.Config.MailPoll)
 	defer ticker.Stop()
 	for {
-		a.queueRejectedDigests(ctx)
+		a.QueueDigests(ctx)
 		if sending {
-			a.sendDueMail(ctx)
+			a.SendDue(ctx)
 		}
 		select {
 		case <-ctx.Done():
@@ -49,17 +63,17 @@ func (a *app) mailLoop(ctx context.Context) {
 	}
 }
 
-// queueRejectedDigests queues, for each staff member who opted in to
+// QueueDigests queues, for each staff member who opted in to
 // alerts, a digest of the notifications rejected since their last one, at
 // most every models.RejectedDigestEvery.
-func (a *app) queueRejectedDigests(ctx context.Context) {
+func (a *Worker) QueueDigests(ctx context.Context) {
 	due, err := a.Store.RejectedDigestsDue(ctx, time.Now())
 	if err != nil {
 		a.Logger.Error("outbox: finding rejected-notification digests failed", "err", err)
 		return
 	}
 	for _, d := range due {
-		msg, err := rejectedDigestEmail(a.Config, d)
+		msg, err := emails.RejectedDigest(a.Config, d)
 		if err == nil {
 			err = a.Store.QueueRejectedDigest(ctx, d, msg)
 		}
@@ -69,9 +83,9 @@ func (a *app) queueRejectedDigests(ctx context.Context) {
 	}
 }
 
-// sendDueMail sends every email that is due now, one claim at a time; no
+// SendDue sends every email that is due now, one claim at a time; no
 // database transaction is open while the SMTP server is being talked to.
-func (a *app) sendDueMail(ctx context.Context) {
+func (a *Worker) SendDue(ctx context.Context) {
 	for ctx.Err() == nil {
 		now := time.Now()
 		m, err := a.Store.ClaimDueMessage(ctx, now, now.Add(mailLease))
@@ -92,7 +106,7 @@ func (a *app) sendDueMail(ctx context.Context) {
 // recordMailAttempt marks the email sent, schedules its retry with backoff,
 // or gives up once MAIL_GIVE_UP_AFTER has passed since it was queued (or at
 // once when the server refused it for good).
-func (a *app) recordMailAttempt(ctx context.Context, m *models.OutboxMessage, answer string, sendErr error) {
+func (a *Worker) recordMailAttempt(ctx context.Context, m *models.OutboxMessage, answer string, sendErr error) {
 	now := time.Now()
 	log := a.Logger.With("outbox_id", m.ID, "kind", m.Kind, "attempt", m.Attempts)
 	if sendErr == nil {
@@ -148,7 +162,7 @@ func permanentMailError(err error) bool {
 }
 
 // sendMail sends one email over SMTP and returns the server's answer.
-func (a *app) sendMail(ctx context.Context, m *models.OutboxMessage) (string, error) {
+func (a *Worker) sendMail(ctx context.Context, m *models.OutboxMessage) (string, error) {
 	client, err := smtpClient(a.Config)
 	if err != nil {
 		return "", err
