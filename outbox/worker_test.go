@@ -22,12 +22,11 @@ import (
 // sink is a real SMTP server on loopback that keeps what it is sent and can
 // refuse recipients for good.
 type sink struct {
-	mu      sync.Mutex
-	got     []string // recipients, in order of arrival
-	refuse  string   // a recipient answered 550
-	busy    string   // a recipient answered 450
-	addr    string
-	closeFn func()
+	mu     sync.Mutex
+	got    []string // recipients, in order of arrival
+	refuse string   // a recipient answered 550
+	busy   string   // a recipient answered 450
+	addr   string
 }
 
 type sinkSession struct {
