@@ -8,13 +8,21 @@ import (
 )
 
 // noteGroup is a group of notifications applied together. Everything the
-// rules need is read up front with one query per table; the rules then run
-// on those rows in memory, one notification after the other, exactly as if
-// each had been applied alone in turn; and what they changed is written at
-// the end with one statement per kind of change. The pure-Go SQLite driver
-// parses every statement each time it runs, so statements per group, not per
-// notification, is what makes a burst cheap.
+// rules need is read up front with one query per table; the rules (see
+// applyRules) then run on those rows in memory, one notification after the
+// other, exactly as if each had been applied alone in turn; and what they
+// changed is written at the end with one statement per kind of change. The
+// pure-Go SQLite driver parses every statement each time it runs, so
+// statements per group, not per notification, is what makes a burst cheap.
 type noteGroup struct {
+	groupRows    // read by loadGroup, kept as the notifications so far left them
+	groupChanges // what to write (see write)
+	// budget is what rejected bodies may still take this hour; nil: no cap.
+	budget *bodyBudget
+}
+
+// groupRows are the rows a group's rules need.
+type groupRows struct {
 	sessions map[string]*Session // by session_token (without signature tokens)
 	links    map[uint]*Link      // by id: the links successes may pay
 	// results says which verified results each session already has (a
@@ -23,21 +31,21 @@ type noteGroup struct {
 	// rejected are the stored (or about to be) rejected rows by body and
 	// reason: an identical rejected body is counted on its first row.
 	rejected map[rejectedKey]*Notification
+	// unreadable names the columns read as empty because their stored value
+	// could not be read (a row damaged, or written by an older version).
+	unreadable      map[string][]string // by "table id"
+	unreadableLinks map[uint]bool
+}
 
-	// What the rules changed, in the order first changed.
+// groupChanges is what a group's rules changed, in the order first changed.
+type groupChanges struct {
 	changedSessions []*Session
 	sessionMoved    map[uint]bool // status or payment changed, not only the note
 	changedLinks    []*Link
 	linkChanged     map[uint]bool
 	recounted       []*Notification // stored rejected rows counted again
-	// unreadable names the columns read as empty because their stored value
-	// could not be read (a row damaged, or written by an older version).
-	unreadable      map[string][]string // by "table id"
-	unreadableLinks map[uint]bool
-	// budget is what rejected bodies may still take this hour; nil: no cap.
-	budget  *bodyBudget
-	copies  []rowCopy // callers' results that copy a rejected row
-	inserts []*Notification
+	copies          []rowCopy       // callers' results that copy a rejected row
+	inserts         []*Notification
 }
 
 type resultKey struct {
@@ -70,12 +78,67 @@ func applyGroup(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []erro
 	return nil
 }
 
+// applyVerified applies a verified notification to its session: the rules
+// decide (see applyRules), and the group records what they changed.
+func (g *noteGroup) applyVerified(r *noteRequest) error {
+	n := r.n
+	sess := g.sessions[n.SessionToken]
+	in := ruleInput{Note: *n, Verified: true, Paid: r.paid, Session: sess}
+	if sess != nil {
+		in.Link, in.LinkUnreadable = g.links[sess.LinkID], g.unreadableLinks[sess.LinkID]
+		in.Known = g.results[resultKey{sess.ID, n.PaymentToken, n.PaymentStatus}]
+	}
+	out, err := applyRules(in)
+	if err != nil {
+		// Nothing recorded: an error leaves the group as it was.
+		return err
+	}
+	n.SessionID = &sess.ID
+	n.Verdict, n.Reason, n.Effect = out.Verdict, out.Reason, out.Effect
+	r.unreadable = append(g.unreadable[fmt.Sprintf("session %d", sess.ID)], g.unreadable[fmt.Sprintf("link %d", sess.LinkID)]...)
+	if out.Link != nil {
+		r.link = clone(in.Link)
+		g.changeLink(in.Link, out.Link)
+	}
+	g.changeSession(sess, out)
+	if out.Counts {
+		g.results[resultKey{sess.ID, n.PaymentToken, n.PaymentStatus}] = true
+	}
+	r.sess = clone(sess)
+	g.inserts = append(g.inserts, n)
+	return nil
+}
+
+// changeSession records that the rules changed sess as out says.
+func (g *noteGroup) changeSession(sess *Session, out ruleOutcome) {
+	*sess = *out.Session
+	sess.UpdatedAt = time.Now().UTC()
+	if !slices.Contains(g.changedSessions, sess) {
+		g.changedSessions = append(g.changedSessions, sess)
+	}
+	if out.Moved {
+		g.sessionMoved[sess.ID] = true
+	}
+}
+
+// changeLink records that the rules changed link to paid.
+func (g *noteGroup) changeLink(link, paid *Link) {
+	*link = *paid
+	link.UpdatedAt = time.Now().UTC()
+	if !g.linkChanged[link.ID] {
+		g.linkChanged[link.ID] = true
+		g.changedLinks = append(g.changedLinks, link)
+	}
+}
+
 // recordRejected stores a notification that failed verification: counted on
 // the first row of an identical rejected body, else a new row attached to the
-// session it names. It changes nothing on the session.
+// session it names. It changes nothing on the session (see applyRules).
 func (g *noteGroup) recordRejected(r *noteRequest) {
 	n := r.n
-	n.Verdict = VerdictRejected
+	sess := g.sessions[n.SessionToken]
+	out, _ := applyRules(ruleInput{Note: *n, Session: sess}) // never an error: not verified
+	n.Verdict, n.Reason, n.Effect = out.Verdict, out.Reason, out.Effect
 	k := rejectedKey{n.BodyHash, n.Reason}
 	if row := g.rejected[k]; row != nil {
 		row.Count++
@@ -89,7 +152,7 @@ func (g *noteGroup) recordRejected(r *noteRequest) {
 	// Attached to the session it names, so staff see the attempt in its
 	// history, but nothing on the session moves: anyone who knows a
 	// session_token (it is in the funnel's URL) can send junk naming it.
-	if sess := g.sessions[n.SessionToken]; sess != nil {
+	if sess != nil {
 		n.SessionID = &sess.ID
 	}
 	g.keepRejectedBody(r)
@@ -126,125 +189,6 @@ func (g *noteGroup) copyOf(row *Notification) *Notification {
 
 // rowCopy is a caller's result that copies a row the group stores.
 type rowCopy struct{ result, row *Notification }
-
-// applyVerified applies a verified notification to its session.
-func (g *noteGroup) applyVerified(r *noteRequest) error {
-	n := r.n
-	sess := g.sessions[n.SessionToken]
-	if sess == nil {
-		return ErrNotFound
-	}
-	if r.paid && sess.Status != StatusPaid && g.links[sess.LinkID] == nil {
-		// Checked before changing anything: an error must leave the group as it was.
-		return fmt.Errorf("session %d: link %d: %w", sess.ID, sess.LinkID, ErrNotFound)
-	}
-	n.SessionID = &sess.ID
-	n.Verdict = VerdictVerified
-	r.unreadable = append(g.unreadable[fmt.Sprintf("session %d", sess.ID)], g.unreadable[fmt.Sprintf("link %d", sess.LinkID)]...)
-	result := resultKey{sess.ID, n.PaymentToken, n.PaymentStatus}
-	switch {
-	case n.MerchantOrderID != sess.MerchantOrderID:
-		// Genuinely signed, but not about this order: keep it for review, never pay.
-		n.Verdict = VerdictRejected
-		n.Reason = ReasonOrderMismatch
-		g.noteOnSession(sess, n)
-	case g.results[result]:
-		n.Verdict = VerdictDuplicate
-		g.noteOnSession(sess, n)
-	default:
-		n.Effect = g.applyToSession(sess, n, r.paid)
-		if n.Effect == EffectPaid {
-			link := g.links[sess.LinkID]
-			r.link = clone(link)
-			g.markLinkPaid(link, n.ReceivedAt)
-		}
-	}
-	if n.Verdict != VerdictRejected {
-		g.results[result] = true
-	}
-	r.sess = clone(sess)
-	g.inserts = append(g.inserts, n)
-	return nil
-}
-
-// applyToSession moves the session as a verified result says and notes the
-// notification on it; it returns the notification's effect.
-func (g *noteGroup) applyToSession(sess *Session, n *Notification, paid bool) string {
-	now := n.ReceivedAt
-	if paid {
-		if sess.Status == StatusPaid {
-			if sess.PaymentToken == n.PaymentToken {
-				g.noteOnSession(sess, n)
-				return EffectNone
-			}
-			sess.Conflict = true
-			g.noteOnSession(sess, n)
-			return EffectConflict
-		}
-		// A success on a session ETpay already called failed is applied (failed
-		// is not final) but flagged: the two answers contradict each other.
-		sess.Conflict = sess.Status == StatusFailed
-		sess.Status, sess.PaymentStatus, sess.PaymentToken, sess.PaidAt = StatusPaid, n.PaymentStatus, n.PaymentToken, &now
-		g.moveSession(sess, n)
-		return EffectPaid
-	}
-	switch sess.Status {
-	case StatusPaid:
-		// paid is final: a later failure is kept as a conflict for staff to see.
-		sess.Conflict = true
-		g.noteOnSession(sess, n)
-		return EffectConflict
-	case StatusFailed:
-		g.noteOnSession(sess, n)
-		return EffectNone
-	}
-	sess.Status, sess.PaymentStatus, sess.PaymentToken, sess.FailedAt = StatusFailed, n.PaymentStatus, n.PaymentToken, &now
-	g.moveSession(sess, n)
-	return EffectFailed
-}
-
-// moveSession records that the session's status or payment changed.
-func (g *noteGroup) moveSession(sess *Session, n *Notification) {
-	g.noteOnSession(sess, n)
-	g.sessionMoved[sess.ID] = true
-}
-
-// noteOnSession records on the session that a notification came, changing
-// nothing else (but a conflict flag the rules already set).
-func (g *noteGroup) noteOnSession(sess *Session, n *Notification) {
-	at := n.ReceivedAt
-	if !slices.Contains(g.changedSessions, sess) {
-		g.changedSessions = append(g.changedSessions, sess)
-	}
-	sess.LastNotificationAt, sess.LastNotificationNote = &at, n.Verdict
-	sess.UpdatedAt = time.Now().UTC()
-}
-
-// markLinkPaid closes the link. A link that was already paid, cancelled or
-// expired is flagged for a refund, because the customer then paid twice or
-// too late; an expired one is still marked paid, so it is never replaced.
-func (g *noteGroup) markLinkPaid(link *Link, at time.Time) {
-	switch {
-	case link.Status == LinkPaid:
-		link.ReviewReason = ReviewDoublePayment
-	case link.Status == LinkCancelled:
-		link.ReviewReason = ReviewPaidAfterCancel
-	case link.Expired(at):
-		link.Status, link.PaidAt, link.ReviewReason = LinkPaid, &at, ReviewPaidAfterExpiry
-	default:
-		link.Status, link.PaidAt = LinkPaid, &at
-	}
-	if g.unreadableLinks[link.ID] && link.ReviewReason == "" {
-		// Part of the link could not be read (its expiry, say): the payment
-		// stands, and a person looks at the link.
-		link.ReviewReason = ReviewUnreadable
-	}
-	link.UpdatedAt = time.Now().UTC()
-	if !g.linkChanged[link.ID] {
-		g.linkChanged[link.ID] = true
-		g.changedLinks = append(g.changedLinks, link)
-	}
-}
 
 // clone is a copy of a row as it is now, for a caller to keep.
 func clone[T any](v *T) *T {

@@ -10,9 +10,9 @@ import (
 // loadGroup reads the rows reqs need.
 func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup, error) {
 	g := &noteGroup{
-		sessions: map[string]*Session{}, links: map[uint]*Link{}, results: map[resultKey]bool{},
-		rejected: map[rejectedKey]*Notification{}, sessionMoved: map[uint]bool{}, linkChanged: map[uint]bool{},
-		unreadable: map[string][]string{}, unreadableLinks: map[uint]bool{},
+		groupRows: groupRows{sessions: map[string]*Session{}, links: map[uint]*Link{}, results: map[resultKey]bool{},
+			rejected: map[rejectedKey]*Notification{}, unreadable: map[string][]string{}, unreadableLinks: map[uint]bool{}},
+		groupChanges: groupChanges{sessionMoved: map[uint]bool{}, linkChanged: map[uint]bool{}},
 	}
 	var tokens, bodyHashes []any
 	for _, r := range reqs {
@@ -51,7 +51,7 @@ func sessionsByTokenQuery(n int) string {
 	return "SELECT " + noteSessionColumns + " FROM sessions WHERE session_token IN (" + placeholders(n) + ")"
 }
 
-func (g *noteGroup) loadSessions(ctx context.Context, t *noteTx, tokens []any) error {
+func (g *groupRows) loadSessions(ctx context.Context, t *noteTx, tokens []any) error {
 	if len(tokens) == 0 {
 		return nil
 	}
@@ -84,7 +84,7 @@ func (g *noteGroup) loadSessions(ctx context.Context, t *noteTx, tokens []any) e
 // a session whose payment_token and payment_status equal a notification's
 // got them from a verified notification saying the same. So ETpay's retries
 // of an applied notification, and first deliveries, read no notifications.
-func (g *noteGroup) loadResults(ctx context.Context, t *noteTx, reqs []*noteRequest) error {
+func (g *groupRows) loadResults(ctx context.Context, t *noteTx, reqs []*noteRequest) error {
 	var unsure []any
 	for _, r := range reqs {
 		sess := g.sessions[r.n.SessionToken]
@@ -124,7 +124,7 @@ func storedResultsQuery(n int) string {
 		"WHERE session_id IN (" + placeholders(n) + ") AND verdict = '" + VerdictVerified + "'"
 }
 
-func (g *noteGroup) loadLinks(ctx context.Context, t *noteTx, ids []any) error {
+func (g *groupRows) loadLinks(ctx context.Context, t *noteTx, ids []any) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -154,7 +154,7 @@ func (g *noteGroup) loadLinks(ctx context.Context, t *noteTx, ids []any) error {
 
 // loadRejected reads the stored rejected rows with these bodies (a rare
 // path: GORM is fine here), the first row of each body and reason.
-func (g *noteGroup) loadRejected(t *noteTx, bodyHashes []any) error {
+func (g *groupRows) loadRejected(t *noteTx, bodyHashes []any) error {
 	if len(bodyHashes) == 0 {
 		return nil
 	}
@@ -182,7 +182,7 @@ func rejectedByBodyQuery(n int) string {
 
 // noteUnreadable records the columns of a row that could not be read, so the
 // caller can log them; it reports whether there were any.
-func (g *noteGroup) noteUnreadable(table string, id uint, cols map[string]lenientTime) bool {
+func (g *groupRows) noteUnreadable(table string, id uint, cols map[string]lenientTime) bool {
 	row := fmt.Sprintf("%s %d", table, id)
 	for _, name := range slices.Sorted(maps.Keys(cols)) {
 		if cols[name].bad {

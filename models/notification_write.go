@@ -9,7 +9,7 @@ import (
 // write stores what the rules changed: a statement for sessions whose status
 // moved, one for sessions only noted, one for links, one for the new
 // notifications, and one per rejected row counted again (rare).
-func (g *noteGroup) write(ctx context.Context, t *noteTx) error {
+func (g *groupChanges) write(ctx context.Context, t *noteTx) error {
 	var moved, noted []any
 	movedRows, notedRows := 0, 0
 	for _, s := range g.changedSessions {

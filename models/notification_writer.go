@@ -51,9 +51,11 @@ func (r *noteRequest) result() *NotificationResult {
 // one per notification, without ever delaying a lone notification.
 //
 // The writer's pieces, one file each: this one (the loop, its transaction and
-// its savepoint fallback); notification_group.go (a group: its rows, applying
-// the rules to them in turn, recording what changed); notification_load.go
-// (reading a group's rows); notification_write.go (writing what changed);
+// its savepoint fallback); notification_load.go (reading a group's rows);
+// notification_rules.go (what one notification does to its session and link,
+// a pure function of those rows); notification_group.go (applying the rules
+// to a group's notifications in turn and recording what changed);
+// notification_write.go (writing what changed);
 // notification_mail.go (queueing the emails a group calls for); and
 // sql_helpers.go (placeholders and nullable arguments).
 type notifier struct {
