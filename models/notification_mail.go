@@ -115,7 +115,7 @@ func alertRecipients(ctx context.Context, t *noteTx) ([]User, error) {
 const outboxColumns = `kind, dedupe_key, link_id, session_id, user_id, created_by_id, "to", lang, subject, text_body, html_body, ` +
 	"message_id, status, priority, attempts, next_attempt_at, last_error, server_answer, created_at, updated_at"
 
-// insertQueued is createQueued in plain SQL for several messages in one
+// insertQueued is txStore.createQueued in plain SQL for several messages in one
 // statement: a message whose DedupeKey is already stored is skipped. A
 // statement that fails stores none of its messages.
 func insertQueued(ctx context.Context, t *noteTx, msgs []*OutboxMessage) error {

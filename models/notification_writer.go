@@ -69,12 +69,13 @@ type notifier struct {
 	budget bodyBudget
 }
 
+// startNotifier starts the Store's writer; a Store always has one.
 func (s *Store) startNotifier(ctx context.Context) error {
-	s.notes = &notifier{queue: make(chan *noteRequest, maxNoteBatch), done: make(chan struct{})}
-	if err := s.loadBodyBudget(ctx, time.Now()); err != nil {
-		s.notes = nil // no writer goroutine to stop
+	budget, err := s.loadBodyBudget(ctx, time.Now())
+	if err != nil {
 		return fmt.Errorf("read rejected-body budget: %w", err)
 	}
+	s.notes = &notifier{queue: make(chan *noteRequest, maxNoteBatch), done: make(chan struct{}), budget: budget}
 	go s.runNotifier()
 	return nil
 }
@@ -219,16 +220,6 @@ func (s *Store) applyBatch(batch []*noteRequest, errs []error, carefully bool) e
 
 // errNothingApplied rolls back a batch in which every notification failed.
 var errNothingApplied = errors.New("no notification applied")
-
-// applyOne applies a single notification inside an existing transaction (a
-// Store bound to one).
-func applyOne(ctx context.Context, tx *gorm.DB, r *noteRequest) error {
-	errs := make([]error, 1)
-	if err := applyGroup(ctx, &noteTx{gorm: tx, conn: tx.Statement.ConnPool}, []*noteRequest{r}, errs); err != nil {
-		return err
-	}
-	return errs[0]
-}
 
 // noteTx is the writer's transaction: plain SQL on its connection for the
 // hot path (GORM's reflection costs more than the statements), GORM for the

@@ -8,8 +8,6 @@ import (
 	"errors"
 	"sync"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // NotificationInput is a received notification and what verifying it found.
@@ -97,14 +95,6 @@ func (s *Store) RecordNotification(ctx context.Context, in NotificationInput) (*
 // now is and what became of the notification's emails (in.Mail).
 func (s *Store) ApplyNotification(ctx context.Context, in NotificationInput) (*NotificationResult, error) {
 	req := newNoteRequest(ctx, in)
-	if s.notes == nil { // a Store bound to a transaction: write in it directly
-		if err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return applyOne(ctx, tx, req)
-		}); err != nil {
-			return nil, err
-		}
-		return req.result(), nil
-	}
 	if err := s.notes.submit(ctx, req); err != nil {
 		return nil, err
 	}
@@ -206,9 +196,6 @@ func (c *keyCache) put(token, key string) {
 // session with this session_token, ErrNotFound when there is none, from a
 // bounded in-memory cache when it was found before.
 func (s *Store) NotificationKey(ctx context.Context, sessionToken string) (string, error) {
-	if s.notes == nil {
-		return s.SigningKey(ctx, sessionToken)
-	}
 	if key, ok := s.notes.keys.get(sessionToken); ok {
 		return key, nil
 	}
