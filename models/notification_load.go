@@ -24,10 +24,10 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 		}
 	}
 	if err := g.loadSessions(ctx, t, tokens); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load sessions: %w", err)
 	}
 	if err := g.loadResults(ctx, t, reqs); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load results: %w", err)
 	}
 	var paidLinks []any
 	for _, r := range reqs {
@@ -38,9 +38,12 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 		}
 	}
 	if err := g.loadLinks(ctx, t, paidLinks); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load links: %w", err)
 	}
-	return g, g.loadRejected(t, bodyHashes)
+	if err := g.loadRejected(t, bodyHashes); err != nil {
+		return nil, fmt.Errorf("load rejected notifications: %w", err)
+	}
+	return g, nil
 }
 
 // noteSessionColumns are the columns loadSessions reads (not the signature token).

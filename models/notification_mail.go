@@ -79,7 +79,7 @@ func buildNoteMail(ctx context.Context, t *noteTx, r *noteRequest) (msgs []*Outb
 		staff, err := alertRecipients(ctx, t)
 		if err != nil {
 			// The customer's receipt needs no staff: it still goes out.
-			r.mailErr = err
+			r.mailErr = fmt.Errorf("load alert recipients: %w", err)
 			staff = nil
 		}
 		t.staff, t.staffLoaded = staff, err == nil
@@ -134,5 +134,8 @@ func insertQueued(ctx context.Context, t *noteTx, msgs []*OutboxMessage) error {
 	}
 	_, err := t.conn.ExecContext(ctx, "INSERT INTO outbox_messages ("+outboxColumns+") VALUES "+valueRows(len(msgs), 20)+
 		" ON CONFLICT (dedupe_key) DO NOTHING", args...)
-	return err
+	if err != nil {
+		return fmt.Errorf("queue emails: %w", err)
+	}
+	return nil
 }

@@ -24,14 +24,14 @@ func (g *groupChanges) write(ctx context.Context, t *noteTx) error {
 	}
 	if movedRows > 0 {
 		if _, err := t.conn.ExecContext(ctx, movedSessionsQuery(movedRows), moved...); err != nil {
-			return err
+			return fmt.Errorf("update moved sessions: %w", err)
 		}
 	}
 	if notedRows > 0 {
 		if _, err := t.conn.ExecContext(ctx, "WITH v(id, conflict, last_notification_at, last_notification_note, updated_at) AS (VALUES "+
 			valueRows(notedRows, 5)+") UPDATE sessions SET conflict = v.conflict, last_notification_at = v.last_notification_at, "+
 			"last_notification_note = v.last_notification_note, updated_at = v.updated_at FROM v WHERE sessions.id = v.id", noted...); err != nil {
-			return err
+			return fmt.Errorf("update noted sessions: %w", err)
 		}
 	}
 	if len(g.changedLinks) > 0 {
@@ -42,17 +42,17 @@ func (g *groupChanges) write(ctx context.Context, t *noteTx) error {
 		if _, err := t.conn.ExecContext(ctx, "WITH v(id, status, paid_at, review_reason, updated_at) AS (VALUES "+valueRows(len(g.changedLinks), 5)+") "+
 			"UPDATE links SET status = v.status, paid_at = v.paid_at, review_reason = v.review_reason, updated_at = v.updated_at "+
 			"FROM v WHERE links.id = v.id", args...); err != nil {
-			return err
+			return fmt.Errorf("update links: %w", err)
 		}
 	}
 	for _, n := range g.recounted {
 		if _, err := t.conn.ExecContext(ctx, "UPDATE notifications SET count = ?, last_received_at = ? WHERE id = ?",
 			n.Count, n.LastReceivedAt, n.ID); err != nil {
-			return err
+			return fmt.Errorf("count rejected notification %d again: %w", n.ID, err)
 		}
 	}
 	if err := insertNotifications(ctx, t, g.inserts); err != nil {
-		return err
+		return fmt.Errorf("insert notifications: %w", err)
 	}
 	for _, c := range g.copies {
 		c.result.ID = c.row.ID

@@ -158,64 +158,93 @@ func (s *Store) applyNotes(batch []*noteRequest) {
 // errRetryCarefully abandons a batch's fast transaction (see applyNotes).
 var errRetryCarefully = errors.New("a statement of the group failed: retry the batch with savepoints")
 
+// applyBatch applies batch in one transaction, the fast way or carefully
+// (see applyNotes); errs gets each notification's own error.
 func (s *Store) applyBatch(batch []*noteRequest, errs []error, carefully bool) error {
 	// Not any caller's ctx: one caller giving up must not undo the others.
 	ctx := context.Background()
 	budget := s.notes.budget
 	err := s.write.Transaction(func(tx *gorm.DB) error {
 		t := &noteTx{gorm: tx, conn: tx.Statement.ConnPool, budget: &budget}
-		live := make([]*noteRequest, 0, len(batch))
-		liveErrs := make([]*error, 0, len(batch))
-		for i, r := range batch {
-			// Skip callers that gave up before their turn.
-			if errs[i] = r.ctx.Err(); errs[i] == nil {
-				live, liveErrs = append(live, r), append(liveErrs, &errs[i])
-			}
+		live, liveErrs := liveRequests(batch, errs)
+		apply := applyFast
+		if carefully {
+			apply = applyCarefully
 		}
-		applied := 0
-		if !carefully {
-			groupErrs := make([]error, len(live))
-			if err := applyGroup(ctx, t, live, groupErrs); err != nil {
-				return errRetryCarefully
-			}
-			for i, err := range groupErrs {
-				*liveErrs[i] = err
-				if err == nil {
-					applied++
-				}
-			}
-		} else {
-			for i, r := range live {
-				if _, err := t.conn.ExecContext(ctx, "SAVEPOINT note"); err != nil {
-					return err
-				}
-				before := budget
-				groupErrs := make([]error, 1)
-				err := applyGroup(ctx, t, live[i:i+1], groupErrs)
-				if err = errors.Join(err, groupErrs[0]); err != nil {
-					*liveErrs[i] = err
-					r.reset()
-					budget = before
-					if _, err := t.conn.ExecContext(ctx, "ROLLBACK TO note"); err != nil {
-						return err
-					}
-				} else {
-					applied++
-				}
-				if _, err := t.conn.ExecContext(ctx, "RELEASE note"); err != nil {
-					return err
-				}
-			}
+		applied, err := apply(ctx, t, live, liveErrs)
+		if err != nil {
+			return err
 		}
 		if applied == 0 {
 			return errNothingApplied
 		}
 		return nil
 	})
-	if err == nil {
-		s.notes.budget = budget
+	if err != nil {
+		return fmt.Errorf("record notification batch: %w", err)
 	}
-	return err
+	s.notes.budget = budget
+	return nil
+}
+
+// liveRequests are the requests of batch whose callers still wait, with
+// where each one's error goes; a caller that gave up before its turn gets
+// its context's error and is skipped.
+func liveRequests(batch []*noteRequest, errs []error) ([]*noteRequest, []*error) {
+	live := make([]*noteRequest, 0, len(batch))
+	liveErrs := make([]*error, 0, len(batch))
+	for i, r := range batch {
+		if errs[i] = r.ctx.Err(); errs[i] == nil {
+			live, liveErrs = append(live, r), append(liveErrs, &errs[i])
+		}
+	}
+	return live, liveErrs
+}
+
+// applyFast applies reqs as one group and says how many were applied; a
+// failed statement abandons the transaction with errRetryCarefully.
+func applyFast(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []*error) (int, error) {
+	groupErrs := make([]error, len(reqs))
+	if err := applyGroup(ctx, t, reqs, groupErrs); err != nil {
+		return 0, errRetryCarefully
+	}
+	applied := 0
+	for i, err := range groupErrs {
+		*errs[i] = err
+		if err == nil {
+			applied++
+		}
+	}
+	return applied, nil
+}
+
+// applyCarefully applies each of reqs as a group of its own under its own
+// savepoint, so that a failure undoes only its own notification (and the
+// body budget it took); it says how many were applied.
+func applyCarefully(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []*error) (int, error) {
+	applied := 0
+	for i, r := range reqs {
+		if _, err := t.conn.ExecContext(ctx, "SAVEPOINT note"); err != nil {
+			return 0, fmt.Errorf("savepoint: %w", err)
+		}
+		before := *t.budget
+		groupErrs := make([]error, 1)
+		err := applyGroup(ctx, t, reqs[i:i+1], groupErrs)
+		if err = errors.Join(err, groupErrs[0]); err != nil {
+			*errs[i] = err
+			r.reset()
+			*t.budget = before
+			if _, err := t.conn.ExecContext(ctx, "ROLLBACK TO note"); err != nil {
+				return 0, fmt.Errorf("roll back to savepoint: %w", err)
+			}
+		} else {
+			applied++
+		}
+		if _, err := t.conn.ExecContext(ctx, "RELEASE note"); err != nil {
+			return 0, fmt.Errorf("release savepoint: %w", err)
+		}
+	}
+	return applied, nil
 }
 
 // errNothingApplied rolls back a batch in which every notification failed.
