@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,18 +27,18 @@ const (
 // receiveNotification is POST /webhooks/etpay. Every notification is stored
 // with its verdict; a 2xx goes out only once it is stored and applied.
 func (a *app) receiveNotification(c *fiber.Ctx) error {
-	stored, verifyErr, err := a.processNotification(c.UserContext(), c.Body(), a.clientIP(c), sourceWebhook)
+	out, err := a.processNotification(c.UserContext(), c.Body(), a.clientIP(c), sourceWebhook)
 	if err != nil {
 		return a.storageFailed(c, err)
 	}
 	switch {
-	case stored.Verdict != models.VerdictRejected:
+	case out.Stored.Verdict != models.VerdictRejected:
 		return c.SendString("ok")
-	case errors.Is(verifyErr, etpay.ErrTooLarge):
+	case errors.Is(out.Rejection, etpay.ErrTooLarge):
 		return c.Status(fiber.StatusRequestEntityTooLarge).SendString("notification too large")
-	case errors.Is(verifyErr, etpay.ErrMalformed):
+	case errors.Is(out.Rejection, etpay.ErrMalformed):
 		return c.Status(fiber.StatusBadRequest).SendString("malformed notification")
-	case stored.Reason == models.ReasonOrderMismatch:
+	case out.Stored.Reason == models.ReasonOrderMismatch:
 		return c.Status(fiber.StatusUnprocessableEntity).SendString("notification does not match its session")
 	default:
 		return c.Status(fiber.StatusUnauthorized).SendString("notification not verified")
@@ -63,12 +62,19 @@ func (a *app) refuseOversizedNotification(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusRequestEntityTooLarge).SendString("notification too large")
 }
 
+// notificationOutcome is what processNotification stored, and why.
+type notificationOutcome struct {
+	Stored *models.Notification
+	// Rejection is why verification failed; nil when it passed.
+	Rejection error
+}
+
 // processNotification verifies a raw notification body, stores it with its
 // verdict and applies it, then tells the live tables. It serves the webhook
-// and staff's replays alike, so both follow exactly the same rules. It
-// returns what was stored, why verification failed (if it did), and a
-// storage error, in which case nothing was stored.
-func (a *app) processNotification(ctx context.Context, body []byte, remote, source string) (*models.Notification, error, error) {
+// and staff's replays alike, so both follow exactly the same rules. Its error
+// is a storage error, and then nothing was stored; a notification that failed
+// verification is no error (it is stored as rejected, see Rejection).
+func (a *app) processNotification(ctx context.Context, body []byte, remote, source string) (notificationOutcome, error) {
 	in := models.NotificationInput{ReceivedAt: time.Now(), RemoteAddr: remote, Source: source, Body: body}
 	token, verifyErr := etpay.ParseNotificationBody(body)
 	if verifyErr == nil {
@@ -89,16 +95,16 @@ func (a *app) processNotification(ctx context.Context, body []byte, remote, sour
 	if verifyErr != nil {
 		// A busy database while looking up the key is not the sender's fault.
 		if isBusy(verifyErr) {
-			return nil, verifyErr, verifyErr
+			return notificationOutcome{}, verifyErr
 		}
 		// The store keeps what staff need of it (see models.RejectedBodyKeep).
 		in.Reason = etpay.RejectReason(verifyErr)
 	}
 	stored, err := a.recordNotification(ctx, in)
 	if err != nil {
-		return nil, verifyErr, err
+		return notificationOutcome{}, err
 	}
-	return stored, verifyErr, nil
+	return notificationOutcome{Stored: stored, Rejection: verifyErr}, nil
 }
 
 // recordNotification stores and applies a notification (verified or not)
@@ -141,12 +147,10 @@ func (a *app) storageFailed(c *fiber.Ctx, err error) error {
 	return err
 }
 
+// isBusy says the store stayed busy (or its deadline passed): the store
+// decides that from the driver's result code, never from the text.
 func isBusy(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
+	return errors.Is(err, models.ErrBusy)
 }
 
 // replayNotification re-runs a stored notification through the same path as
@@ -161,10 +165,11 @@ func (a *app) replayNotification(c *fiber.Ctx) error {
 	if err != nil {
 		return notFoundOr(err)
 	}
-	replayed, _, err := a.processNotification(c.UserContext(), []byte(original.Body), "replay by "+currentUser(c).Email, sourceReplay)
+	out, err := a.processNotification(c.UserContext(), []byte(original.Body), "replay by "+currentUser(c).Email, sourceReplay)
 	if err != nil {
 		return err
 	}
+	replayed := out.Stored
 	a.audit(c, models.AuditReplay, itoa(original.ID)+" -> "+replayed.Verdict)
 	if replayed.SessionID != nil {
 		return c.Redirect("/admin/sessions/"+itoa(*replayed.SessionID)+"#notification-"+itoa(replayed.ID), fiber.StatusSeeOther)

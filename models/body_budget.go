@@ -36,7 +36,7 @@ func (b *bodyBudget) take(at time.Time, n int) bool {
 
 // loadBodyBudget starts the writer's budget from what the database already
 // holds for this hour, so a restart does not grant a flood a fresh budget.
-func (s *Store) loadBodyBudget(ctx context.Context, now time.Time) error {
+func (s *Store) loadBodyBudget(ctx context.Context, now time.Time) (bodyBudget, error) {
 	hour := now.UTC().Truncate(time.Hour)
 	var used int
 	// body_size, not length(body): it needs no body read. Through the
@@ -46,8 +46,7 @@ func (s *Store) loadBodyBudget(ctx context.Context, now time.Time) error {
 		"FROM notifications WHERE verdict = ? AND last_received_at >= ? AND received_at >= ?",
 		RejectedBodyKeep, VerdictRejected, hour, hour).Scan(&used).Error
 	if err != nil {
-		return err
+		return bodyBudget{}, err
 	}
-	s.notes.budget = bodyBudget{hour: hour, used: used}
-	return nil
+	return bodyBudget{hour: hour, used: used}, nil
 }

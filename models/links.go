@@ -24,6 +24,20 @@ type LinkInput struct {
 // CreateLink makes a link with a fresh unguessable code. An order id may have
 // only one open or paid link per mode; a cancelled one may be replaced.
 func (s *Store) CreateLink(ctx context.Context, in LinkInput) (*Link, error) {
+	l, err := newLink(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return txStore{tx}.createLink(l)
+	}); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// newLink is the link in makes, not yet stored.
+func newLink(in LinkInput) (*Link, error) {
 	l := &Link{
 		Code:            rand.Text(),
 		MerchantOrderID: in.MerchantOrderID,
@@ -40,24 +54,6 @@ func (s *Store) CreateLink(ctx context.Context, in LinkInput) (*Link, error) {
 		}
 		at := in.ExpiresAt.UTC()
 		l.ExpiresAt = &at
-	}
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var n int64
-		err := tx.Model(&Link{}).
-			Where("merchant_order_id = ? AND mode = ? AND status IN ?", in.MerchantOrderID, in.Mode, []string{LinkOpen, LinkPaid}).
-			// An open link that has expired may be replaced, like a cancelled one.
-			Where("status = ? OR expires_at IS NULL OR expires_at > ?", LinkPaid, time.Now().UTC()).
-			Count(&n).Error
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return ErrOrderInUse
-		}
-		return tx.Create(l).Error
-	})
-	if err != nil {
-		return nil, err
 	}
 	return l, nil
 }

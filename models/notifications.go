@@ -6,10 +6,9 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // NotificationInput is a received notification and what verifying it found.
@@ -95,24 +94,19 @@ func (s *Store) RecordNotification(ctx context.Context, in NotificationInput) (*
 
 // ApplyNotification is RecordNotification returning also the session as it
 // now is and what became of the notification's emails (in.Mail).
+//
+// Errors name what failed; one that means the database stayed busy (or ctx's
+// deadline passed first) is ErrBusy, and then nothing was stored.
 func (s *Store) ApplyNotification(ctx context.Context, in NotificationInput) (*NotificationResult, error) {
 	req := newNoteRequest(ctx, in)
-	if s.notes == nil { // a Store bound to a transaction: write in it directly
-		if err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return applyOne(ctx, tx, req)
-		}); err != nil {
-			return nil, err
-		}
-		return req.result(), nil
-	}
 	if err := s.notes.submit(ctx, req); err != nil {
-		return nil, err
+		return nil, markBusy(err)
 	}
 	// Once queued, wait for the outcome even if ctx ends: the answer must say
 	// whether the notification was stored. (The writer skips requests whose
 	// ctx ended before their turn.)
 	if err := <-req.done; err != nil {
-		return nil, err
+		return nil, markBusy(err)
 	}
 	return req.result(), nil
 }
@@ -204,17 +198,15 @@ func (c *keyCache) put(token, key string) {
 
 // NotificationKey is SigningKey for the webhook: the signature_token of the
 // session with this session_token, ErrNotFound when there is none, from a
-// bounded in-memory cache when it was found before.
+// bounded in-memory cache when it was found before. An error that means the
+// database stayed busy (or ctx's deadline passed first) is ErrBusy.
 func (s *Store) NotificationKey(ctx context.Context, sessionToken string) (string, error) {
-	if s.notes == nil {
-		return s.SigningKey(ctx, sessionToken)
-	}
 	if key, ok := s.notes.keys.get(sessionToken); ok {
 		return key, nil
 	}
 	db, err := s.read.DB()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("find signing key: %w", err)
 	}
 	var key string
 	err = db.QueryRowContext(ctx, "SELECT signature_token FROM sessions WHERE session_token = ? LIMIT 1", sessionToken).Scan(&key)
@@ -222,7 +214,7 @@ func (s *Store) NotificationKey(ctx context.Context, sessionToken string) (strin
 		return "", ErrNotFound
 	}
 	if err != nil {
-		return "", err
+		return "", markBusy(fmt.Errorf("find signing key: %w", err))
 	}
 	if key != "" {
 		s.notes.keys.put(sessionToken, key)

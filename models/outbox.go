@@ -104,22 +104,23 @@ type MailAlertSubscription struct {
 // email is built by the caller from the link (its code is known only here),
 // so it is a function of the new link.
 func (s *Store) CreateLinkWithEmail(ctx context.Context, in LinkInput, email func(*Link) (*OutboxMessage, error)) (*Link, *OutboxMessage, error) {
-	var (
-		link *Link
-		msg  *OutboxMessage
-	)
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// CreateLink itself, so its order-in-use rule is the only one: on a
-		// Store bound to this transaction its own transaction is a savepoint.
-		var err error
-		if link, err = (&Store{write: tx, read: s.read}).CreateLink(ctx, in); err != nil {
+	var msg *OutboxMessage
+	link, err := newLink(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// CreateLink's own insert, so its order-in-use rule is the only one.
+		t := txStore{tx}
+		if err := t.createLink(link); err != nil {
 			return err
 		}
+		var err error
 		if msg, err = email(link); err != nil {
 			return err
 		}
 		msg.LinkID = &link.ID
-		return createQueued(tx, msg)
+		return t.createQueued(msg)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -135,25 +136,14 @@ func (s *Store) QueueMessages(ctx context.Context, msgs ...*OutboxMessage) error
 		return nil
 	}
 	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		t := txStore{tx}
 		for _, m := range msgs {
-			if err := createQueued(tx, m); err != nil {
+			if err := t.createQueued(m); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-}
-
-func createQueued(tx *gorm.DB, m *OutboxMessage) error {
-	m.Status = MailQueued
-	m.Priority = mailPriority(m.Kind)
-	if m.NextAttemptAt.IsZero() {
-		m.NextAttemptAt = time.Now().UTC()
-	}
-	if m.DedupeKey != nil {
-		return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(m).Error
-	}
-	return tx.Create(m).Error
 }
 
 // ClaimDueMessage takes the oldest queued message that is due and not being

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // DemoPrefix starts the description of every demo link. Demo data needs no
@@ -162,13 +161,6 @@ func insertSQL(table string, columns []string, rows int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
 	return "INSERT OR FAIL INTO " + table + " (" + strings.Join(columns, ",") + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
-}
-
-func utcPtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UTC()
 }
 
 // DemoSessions returns up to limit demo sessions with status, oldest first,

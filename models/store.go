@@ -68,7 +68,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	rsql.SetMaxOpenConns(4)
 	s.read = read
 	if err := s.startNotifier(ctx); err != nil {
-		s.Close()
+		s.closePools()
 		return nil, err
 	}
 	return s, nil
@@ -173,11 +173,14 @@ func (s *Store) clearUnreadableExpiries(ctx context.Context) error {
 	})
 }
 
-// Close closes both connection pools.
+// Close stops the writer, once the notifications queued are written, and
+// closes both connection pools.
 func (s *Store) Close() error {
-	if s.notes != nil {
-		s.notes.stop() // queued notifications are written first
-	}
+	s.notes.stop()
+	return s.closePools()
+}
+
+func (s *Store) closePools() error {
 	var errs []error
 	for _, db := range []*gorm.DB{s.read, s.write} {
 		if db == nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // openTestStore opens a fresh database file in a temp dir.
@@ -74,9 +76,9 @@ func TestOpenPragmas(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.pragma, func(t *testing.T) {
-			for name, db := range map[string]*Store{"write": {write: s.write}, "read": {write: s.read}} {
+			for name, db := range map[string]*gorm.DB{"write": s.write, "read": s.read} {
 				var got string
-				if err := db.write.Raw("PRAGMA " + tt.pragma).Scan(&got).Error; err != nil {
+				if err := db.Raw("PRAGMA " + tt.pragma).Scan(&got).Error; err != nil {
 					t.Fatal(err)
 				}
 				if got != tt.want {

@@ -1,0 +1,141 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// maxOutboxRows keeps one outbox INSERT well under SQLite's limit of 32,766
+// bound parameters (20 a message).
+const maxOutboxRows = 1000
+
+// queueGroupMail queues the emails each notification calls for (a payment
+// applied or a notification rejected as a new row), a run of whole
+// notifications' emails per statement.
+func queueGroupMail(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []error) {
+	built := make([][]*OutboxMessage, len(reqs))
+	for i, r := range reqs {
+		if errs[i] == nil {
+			built[i] = buildNoteMail(ctx, t, r)
+		}
+	}
+	for start := 0; start < len(reqs); {
+		end, rows := start, 0
+		for end < len(reqs) && (end == start || rows+len(built[end]) <= maxOutboxRows) {
+			rows += len(built[end])
+			end++
+		}
+		queueMail(ctx, t, reqs[start:end], built[start:end])
+		start = end
+	}
+}
+
+// queueMail stores a run of notifications' emails with one statement. When
+// that fails, each notification's emails are queued on their own, so one bad
+// email costs only its own notification's emails; the notification itself
+// stays applied, with mailErr saying why.
+func queueMail(ctx context.Context, t *noteTx, reqs []*noteRequest, built [][]*OutboxMessage) {
+	var all []*OutboxMessage
+	for _, msgs := range built {
+		all = append(all, msgs...)
+	}
+	if len(all) == 0 {
+		return
+	}
+	if err := insertQueued(ctx, t, all); err == nil {
+		for i, r := range reqs {
+			r.queued = len(built[i])
+		}
+		return
+	}
+	for i, r := range reqs {
+		if len(built[i]) == 0 {
+			continue
+		}
+		if err := insertQueued(ctx, t, built[i]); err != nil {
+			r.mailErr = errors.Join(r.mailErr, err)
+			continue
+		}
+		r.queued = len(built[i])
+	}
+}
+
+// buildNoteMail runs r.mail for a payment applied. (Rejected notifications
+// alert staff through a digest, not from here: a stranger's junk must not
+// queue mail.) A panic in the hook is caught here: it runs in the writer,
+// where it would undo the batch.
+func buildNoteMail(ctx context.Context, t *noteTx, r *noteRequest) (msgs []*OutboxMessage) {
+	if r.mail == nil || r.link == nil {
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.mailErr, msgs = fmt.Errorf("building the emails panicked: %v", p), nil
+		}
+	}()
+	if !t.staffLoaded {
+		staff, err := alertRecipients(ctx, t)
+		if err != nil {
+			// The customer's receipt needs no staff: it still goes out.
+			r.mailErr = fmt.Errorf("load alert recipients: %w", err)
+			staff = nil
+		}
+		t.staff, t.staffLoaded = staff, err == nil
+	}
+	msgs, err := r.mail(MailEvent{Notification: r.n, Session: r.sess, Link: r.link, Staff: t.staff})
+	if err != nil {
+		r.mailErr = errors.Join(r.mailErr, err)
+		return nil
+	}
+	return msgs
+}
+
+// alertRecipients is MailAlertRecipients inside the writer's transaction.
+func alertRecipients(ctx context.Context, t *noteTx) ([]User, error) {
+	rows, err := t.conn.QueryContext(ctx, "SELECT id, email, lang FROM users WHERE disabled = ? AND id IN "+
+		"(SELECT user_id FROM mail_alert_subscriptions) ORDER BY id", false)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var users []User
+	for rows.Next() {
+		var u User
+		if err := rows.Scan(&u.ID, &u.Email, &u.Lang); err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+// outboxColumns are the columns insertQueued sets.
+const outboxColumns = `kind, dedupe_key, link_id, session_id, user_id, created_by_id, "to", lang, subject, text_body, html_body, ` +
+	"message_id, status, priority, attempts, next_attempt_at, last_error, server_answer, created_at, updated_at"
+
+// insertQueued is txStore.createQueued in plain SQL for several messages in one
+// statement: a message whose DedupeKey is already stored is skipped. A
+// statement that fails stores none of its messages.
+func insertQueued(ctx context.Context, t *noteTx, msgs []*OutboxMessage) error {
+	now := time.Now().UTC()
+	args := make([]any, 0, 20*len(msgs))
+	for _, m := range msgs {
+		m.Status = MailQueued
+		m.Priority = mailPriority(m.Kind)
+		if m.NextAttemptAt.IsZero() {
+			m.NextAttemptAt = now
+		}
+		m.CreatedAt, m.UpdatedAt = now, now
+		args = append(args, m.Kind, strPtr(m.DedupeKey), uintPtr(m.LinkID), uintPtr(m.SessionID), uintPtr(m.UserID), uintPtr(m.CreatedByID),
+			m.To, m.Lang, m.Subject, m.TextBody, m.HTMLBody, m.MessageID, m.Status, m.Priority, m.Attempts, m.NextAttemptAt.UTC(), m.LastError,
+			m.ServerAnswer, m.CreatedAt, m.UpdatedAt)
+	}
+	_, err := t.conn.ExecContext(ctx, "INSERT INTO outbox_messages ("+outboxColumns+") VALUES "+valueRows(len(msgs), 20)+
+		" ON CONFLICT (dedupe_key) DO NOTHING", args...)
+	if err != nil {
+		return fmt.Errorf("queue emails: %w", err)
+	}
+	return nil
+}
