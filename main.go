@@ -25,6 +25,7 @@ import (
 	"etpay-dashboard/live"
 	"etpay-dashboard/models"
 	"etpay-dashboard/outbox"
+	"etpay-dashboard/payments"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -122,14 +123,16 @@ func serve(ctx context.Context, env environment) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	events := live.New()
-	deps := handlers.Deps{Config: cfg, Store: store, Logger: logger, SessionSecret: secret, Events: events, Jobs: ctx}
+	deps := handlers.Deps{Config: cfg, Store: store, Logger: logger, SessionSecret: secret, Events: events}
 	stopSandbox := connectETpay(&deps, ln.Addr())
 	defer stopSandbox()
+	deps.Payments = &payments.Pipeline{Config: cfg, Store: store, ETpay: deps.ETpay, Events: events, Logger: logger}
 	app := handlers.New(deps)
 
 	g.Go(func() error { return app.Listener(ln) })
 	g.Go(func() error { releaseAfterBursts(ctx, app.Server().GetOpenConnectionsCount, time.Second); return nil })
 	g.Go(func() error { (&outbox.Worker{Config: cfg, Store: store, Logger: logger}).Run(ctx); return nil })
+	g.Go(func() error { deps.Payments.RunReconciler(ctx); return nil })
 	g.Go(func() error {
 		<-ctx.Done()
 		logger.Info("shutting down")

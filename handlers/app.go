@@ -3,7 +3,6 @@
 package handlers
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"etpay-dashboard/etpay"
 	"etpay-dashboard/live"
 	"etpay-dashboard/models"
+	"etpay-dashboard/payments"
 	"etpay-dashboard/static"
 	"etpay-dashboard/views"
 )
@@ -32,8 +32,9 @@ type Deps struct {
 	SessionSecret string
 	// Sandbox, when set, is ETpay's simulator, served under /sandbox.
 	Sandbox http.Handler
-	// Jobs, when set, runs the background jobs (reconciliation) until it ends.
-	Jobs context.Context
+	// Payments records notifications (webhook, replays, status checks);
+	// nil: New makes one from the rest.
+	Payments *payments.Pipeline
 	// Events carries session changes to live tables; main closes it before
 	// shutting down so open streams end promptly. Nil: New makes one.
 	Events *live.Broker
@@ -43,6 +44,7 @@ type Deps struct {
 type app struct {
 	Deps
 	events   *live.Broker
+	payments *payments.Pipeline
 	cookies  *cookieStore
 	throttle *loginThrottle
 	starting singleflight.Group // one ETpay session start per link at a time
@@ -61,15 +63,29 @@ const SandboxPrefix = "/sandbox"
 
 // New builds the whole application with every route.
 func New(d Deps) *fiber.App {
+	a := newApp(d)
+	f := fiber.New(a.serverConfig())
+	guardAnswers(f.Server(), d.Config.Secure())
+	f.Use(a.recoverPanics, a.logRequests, securityHeaders)
+	a.routes(f)
+	return f
+}
+
+// newApp fills in the dependencies a test may leave out.
+func newApp(d Deps) *app {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.Events == nil {
 		d.Events = live.New()
 	}
-	a := &app{
+	if d.Payments == nil {
+		d.Payments = &payments.Pipeline{Config: d.Config, Store: d.Store, ETpay: d.ETpay, Events: d.Events, Logger: d.Logger}
+	}
+	return &app{
 		Deps:     d,
 		events:   d.Events,
+		payments: d.Payments,
 		cookies:  newCookieStore(d.SessionSecret, d.Config.Secure()),
 		throttle: newLoginThrottle(),
 		mode:     string(d.Config.Mode),
@@ -79,11 +95,14 @@ func New(d Deps) *fiber.App {
 			return h
 		}),
 	}
+}
 
+// serverConfig is how the server reads requests: bounded in size, time and
+// connections, so that a hostile client stays cheap.
+func (a *app) serverConfig() fiber.Config {
 	engine := html.NewFileSystem(http.FS(views.FS), ".html")
 	engine.AddFuncMap(views.Funcs())
-
-	f := fiber.New(fiber.Config{
+	return fiber.Config{
 		Views:                 engine,
 		ErrorHandler:          a.handleError,
 		Immutable:             true,
@@ -108,9 +127,11 @@ func New(d Deps) *fiber.App {
 		// itself after streamLifetime); a fixed deadline covers a whole response.
 		WriteTimeout: 10 * time.Minute,
 		IdleTimeout:  60 * time.Second,
-	})
-	guardAnswers(f.Server(), d.Config.Secure())
-	f.Use(a.recoverPanics, a.logRequests, securityHeaders)
+	}
+}
+
+// routes is the route table: every route of the application, in one place.
+func (a *app) routes(f *fiber.App) {
 	// Every body is read, up to its route's limit, before anything else
 	// looks at it. The first limit matching a path decides: specific ones
 	// go first, and the general one covers every other route (404s too).
@@ -120,8 +141,8 @@ func New(d Deps) *fiber.App {
 	f.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	f.Get("/readyz", a.ready)
 	f.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
-	if d.Sandbox != nil {
-		f.All(SandboxPrefix+"/*", adaptor.HTTPHandler(d.Sandbox))
+	if a.Sandbox != nil {
+		f.All(SandboxPrefix+"/*", adaptor.HTTPHandler(a.Sandbox))
 	}
 
 	// ETpay's side: no session, CSRF or login; verification is the defence.
@@ -178,11 +199,7 @@ func New(d Deps) *fiber.App {
 	admin.Post("/users/:id/unlock", canAdmin, a.unlockLogin)
 	admin.Get("/audit", canAdmin, a.showAudit)
 
-	if d.Jobs != nil {
-		go a.reconcileLoop(d.Jobs)
-	}
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
-	return f
 }
 
 func (a *app) ready(c *fiber.Ctx) error {

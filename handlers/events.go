@@ -28,71 +28,84 @@ const keepAlive = 15 * time.Second
 // changed session as the table row the user would see.
 func (a *app) streamEvents(c *fiber.Ctx) error {
 	// The stream writer runs after the request is recycled: copy what it needs.
-	l := a.locale(c)
-	sid := session(c).staffSessionID()
-	lastID := c.Get("Last-Event-ID")
+	st := &eventStream{a: a, l: a.locale(c), login: session(c).staffSessionID(), checked: a.Store.LoginsEnded()}
 	conn := c.Context().Conn()
-	sub, backlog, resync := a.events.Subscribe(sid, lastID, func() {
+	st.sub, st.backlog, st.resync = a.events.Subscribe(st.login, c.Get("Last-Event-ID"), func() {
 		conn.SetWriteDeadline(time.Now().Add(live.DropGrace))
 	})
-
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no")
 	// The connection ends with the stream, rather than idling for a
 	// request that a live table never sends.
 	c.Context().SetConnectionClose()
-	// A login ended while the stream is open (logout, disabled user, new
-	// password) gets no further row. The database is asked again only when
-	// the Store has ended some login since the last answer, and at every
-	// keep-alive (an expired login, a change made by another process), so an
-	// event costs no query however many streams are open.
-	checked := a.Store.LoginsEnded()
-	stillLoggedIn := func(always bool) bool {
-		ended := a.Store.LoginsEnded()
-		if ended == checked && !always {
-			return true
-		}
-		checked = ended
-		_, err := a.Store.UserBySession(context.Background(), sid)
-		return err == nil
+	c.Context().SetBodyStreamWriter(st.write)
+	return nil
+}
+
+// eventStream is one open live table's stream.
+type eventStream struct {
+	a       *app
+	l       views.Locale
+	login   string
+	sub     *live.Subscription
+	backlog []live.Event
+	resync  bool
+	checked uint64 // Store.LoginsEnded when the login was last checked
+}
+
+// write sends the catch-up, then each event, until the stream ends (its
+// login ended, the broker dropped it, the client left, or streamLifetime).
+func (st *eventStream) write(w *bufio.Writer) {
+	defer st.a.events.Unsubscribe(st.sub)
+	fmt.Fprintf(w, "retry: 2000\n\n")
+	if st.resync {
+		fmt.Fprintf(w, "event: resync\ndata: {}\n\n")
 	}
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer a.events.Unsubscribe(sub)
-		fmt.Fprintf(w, "retry: 2000\n\n")
-		if resync {
-			fmt.Fprintf(w, "event: resync\ndata: {}\n\n")
-		}
-		for _, ev := range backlog {
-			writeSessionEvent(w, ev, l)
+	for _, ev := range st.backlog {
+		writeSessionEvent(w, ev, st.l)
+	}
+	if w.Flush() != nil {
+		return
+	}
+	ticker := time.NewTicker(keepAlive)
+	defer ticker.Stop()
+	deadline := time.After(streamLifetime)
+	for {
+		select {
+		case ev, ok := <-st.sub.Events():
+			if !ok || !st.stillLoggedIn(false) {
+				return
+			}
+			writeSessionEvent(w, ev, st.l)
+		case <-ticker.C:
+			if !st.stillLoggedIn(true) {
+				return
+			}
+			fmt.Fprintf(w, ": keep-alive\n\n")
+		case <-deadline:
+			return
 		}
 		if w.Flush() != nil {
 			return
 		}
-		ticker := time.NewTicker(keepAlive)
-		defer ticker.Stop()
-		deadline := time.After(streamLifetime)
-		for {
-			select {
-			case ev, ok := <-sub.Events():
-				if !ok || !stillLoggedIn(false) {
-					return
-				}
-				writeSessionEvent(w, ev, l)
-			case <-ticker.C:
-				if !stillLoggedIn(true) {
-					return
-				}
-				fmt.Fprintf(w, ": keep-alive\n\n")
-			case <-deadline:
-				return
-			}
-			if w.Flush() != nil {
-				return
-			}
-		}
-	})
-	return nil
+	}
+}
+
+// stillLoggedIn reports whether the stream's login still holds, so a login
+// ended while the stream is open (logout, disabled user, new password) gets
+// no further row. The database is asked again only when the Store has ended
+// some login since the last answer, and at every keep-alive (always: an
+// expired login, a change made by another process), so an event costs no
+// query however many streams are open.
+func (st *eventStream) stillLoggedIn(always bool) bool {
+	ended := st.a.Store.LoginsEnded()
+	if ended == st.checked && !always {
+		return true
+	}
+	st.checked = ended
+	_, err := st.a.Store.UserBySession(context.Background(), st.login)
+	return err == nil
 }
 
 // sessionRow is a session as the live table shows it, already formatted for

@@ -26,6 +26,7 @@ import (
 	"etpay-dashboard/handlers"
 	"etpay-dashboard/live"
 	"etpay-dashboard/models"
+	"etpay-dashboard/payments"
 )
 
 // Credentials the test sandbox accepts and the app is configured with.
@@ -144,16 +145,25 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	} else if os.Getenv("TEST_LOG") != "" { // TEST_LOG=1 go test … shows the app's log
 		deps.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	if setup.jobs {
-		jobs, stop := context.WithCancel(ctx)
-		t.Cleanup(stop)
-		deps.Jobs = jobs
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	deps.Payments = &payments.Pipeline{Config: cfg, Store: store, ETpay: client, Events: setup.broker, Logger: deps.Logger}
+	jobs, stopJobs := context.WithCancel(ctx)
+	reconciler := make(chan struct{})
+	go func() {
+		defer close(reconciler)
+		if setup.jobs { // as serve does, beside the web server
+			deps.Payments.RunReconciler(jobs)
+		}
+	}()
 	app := handlers.New(deps)
 	go app.Listener(ln)
 	t.Cleanup(func() {
 		setup.broker.Close() // as main does: open live tables would hold shutdown up
 		app.ShutdownWithTimeout(5 * time.Second)
+		stopJobs()
+		<-reconciler
 		store.Close()
 	})
 	return &harness{t: t, app: app, store: store, cfg: cfg, sandbox: sb, etpay: etpaySrv, base: base}

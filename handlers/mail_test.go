@@ -243,7 +243,7 @@ func startMailApp(t *testing.T, db, smtpURL string) *mailApp {
 	}
 	jobs, cancel := context.WithCancel(context.Background())
 	client := etpay.NewClient(etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: 2e9})
-	app := handlers.New(handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret", Jobs: jobs})
+	app := handlers.New(handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret"})
 	go app.Listener(ln)
 	worker := make(chan struct{})
 	go func() {
