@@ -42,7 +42,7 @@ func (a *app) changeOwnPassword(c *fiber.Ctx) error {
 	current := c.FormValue("current_password")
 	next := c.FormValue("new_password")
 	ip := a.clientIP(c)
-	if !a.throttle.allow(ip, user.Email) {
+	if !a.throttle.Allow(ip, user.Email) {
 		return a.renderAccount(c, fiber.StatusTooManyRequests, nil, l.T("login.throttled"))
 	}
 	errs := models.FieldErrors{}

@@ -17,6 +17,7 @@ import (
 	"etpay-dashboard/config"
 	"etpay-dashboard/etpay"
 	"etpay-dashboard/live"
+	"etpay-dashboard/logins"
 	"etpay-dashboard/models"
 	"etpay-dashboard/payments"
 	"etpay-dashboard/static"
@@ -46,7 +47,7 @@ type app struct {
 	events   *live.Broker
 	payments *payments.Pipeline
 	cookies  *cookieStore
-	throttle *loginThrottle
+	throttle *logins.Throttle
 	starting singleflight.Group // one ETpay session start per link at a time
 	mode     string
 	started  time.Time
@@ -87,7 +88,7 @@ func newApp(d Deps) *app {
 		events:   d.Events,
 		payments: d.Payments,
 		cookies:  newCookieStore(d.SessionSecret, d.Config.Secure()),
-		throttle: newLoginThrottle(),
+		throttle: logins.New(),
 		mode:     string(d.Config.Mode),
 		started:  time.Now(),
 		dummyHash: sync.OnceValue(func() string {

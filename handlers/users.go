@@ -143,7 +143,7 @@ func (a *app) renderUser(c *fiber.Ctx, status int, target *models.User, errs map
 	if errs == nil {
 		errs = map[string]string{}
 	}
-	failures, refused := a.throttle.failures(target.Email)
+	failures, refused := a.throttle.Failures(target.Email)
 	return a.render(c, status, "admin/user", fiber.Map{
 		"Title":          l.T("users.user_title", target.Email),
 		"Target":         target,
@@ -154,7 +154,7 @@ func (a *app) renderUser(c *fiber.Ctx, status int, target *models.User, errs map
 		"Done":           doneMessage(c),
 		"LoginFailures":  failures,
 		"LoginRefused":   refused,
-		"ThrottleWindow": int(a.throttle.window.Minutes()),
+		"ThrottleWindow": int(a.throttle.Window().Minutes()),
 	})
 }
 
@@ -236,8 +236,8 @@ func (a *app) unlockLogin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	failures, refused := a.throttle.failures(target.Email)
-	a.throttle.unlock(target.Email)
+	failures, refused := a.throttle.Failures(target.Email)
+	a.throttle.Unlock(target.Email)
 	a.Logger.Info("login unlocked", "user_id", target.ID, "by", currentUser(c).ID, "failures", failures, "refused_addresses", refused)
 	a.audit(c, models.AuditUnlock, fmt.Sprintf("%s: %d failures, %d addresses refused", target.Email, failures, refused))
 	return c.Redirect(userURL(target.ID, "unlocked"), fiber.StatusSeeOther)

@@ -1,4 +1,4 @@
-package handlers
+package logins
 
 import (
 	"testing"
@@ -9,12 +9,12 @@ import (
 // a success forgives and what an unlock clears.
 func TestLoginThrottleRules(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	th := newLoginThrottle()
+	th := New()
 	th.now = func() time.Time { return now }
 	const a, b, acct = "203.0.113.7", "198.51.100.20", "staff@shop.cl"
 	tries := func(ip, email string, n int) (allowed int) {
 		for range n {
-			if th.allow(ip, email) {
+			if th.Allow(ip, email) {
 				allowed++
 			}
 		}
@@ -24,35 +24,35 @@ func TestLoginThrottleRules(t *testing.T) {
 	if got := tries(a, acct, 8); got != 5 {
 		t.Fatalf("one address at one account: %d attempts allowed, want 5", got)
 	}
-	if !th.allow(b, acct) {
+	if !th.Allow(b, acct) {
 		t.Fatal("another address was refused at the account")
 	}
-	th.succeed(b, acct) // b's attempt was the right password
-	if got, refused := th.failures(acct); got != 5 || refused != 1 {
+	th.Succeed(b, acct) // b's attempt was the right password
+	if got, refused := th.Failures(acct); got != 5 || refused != 1 {
 		t.Fatalf("failures = %d, %d refused; want 5 failures, 1 address refused", got, refused)
 	}
 	now = now.Add(14 * time.Minute)
-	if th.allow(a, acct) {
+	if th.Allow(a, acct) {
 		t.Fatal("the window forgot a's failures after 14 minutes")
 	}
 	now = now.Add(time.Minute + time.Second)
-	if !th.allow(a, acct) {
+	if !th.Allow(a, acct) {
 		t.Fatal("a is still refused once its failures are 15 minutes old")
 	}
 
 	// An unlock clears the account's failures and their share of the
 	// addresses' own counts, but not what an address did elsewhere.
-	th = newLoginThrottle()
+	th = New()
 	th.now = func() time.Time { return now }
 	tries(a, acct, 5)
 	for i := range 15 {
 		tries(a, "nobody"+string(rune('a'+i))+"@shop.cl", 1)
 	}
-	if th.allow(a, "someone@shop.cl") {
+	if th.Allow(a, "someone@shop.cl") {
 		t.Fatal("20 attempts from one address did not throttle it")
 	}
-	th.unlock(acct)
-	if got, _ := th.failures(acct); got != 0 {
+	th.Unlock(acct)
+	if got, _ := th.Failures(acct); got != 0 {
 		t.Fatalf("failures after unlock = %d", got)
 	}
 	if got := tries(a, acct, 10); got != 5 {
