@@ -190,6 +190,7 @@ func flakyETpay(t *testing.T, h *harness, fail http.HandlerFunc, n int32) *httpt
 }
 
 func TestETpayFailureLeavesNothingHalfMade(t *testing.T) {
+	var done chan struct{} // lets the slow ETpay go once its subtest is over
 	tests := []struct {
 		name string
 		fail http.HandlerFunc
@@ -203,7 +204,7 @@ func TestETpayFailureLeavesNothingHalfMade(t *testing.T) {
 		{"no token", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"signature_token":"x"}`)) }},
 		{"slow", func(w http.ResponseWriter, r *http.Request) {
 			select {
-			case <-time.After(5 * time.Second):
+			case <-done:
 			case <-r.Context().Done():
 			}
 		}},
@@ -214,9 +215,11 @@ func TestETpayFailureLeavesNothingHalfMade(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var h *harness
+			done = make(chan struct{})
 			flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tt.fail(w, r) }))
 			t.Cleanup(flaky.Close)
-			h = newHarness(t, withETpay(flaky.URL))
+			t.Cleanup(func() { close(done) }) // runs before flaky.Close
+			h = newHarness(t, withETpay(flaky.URL), withETpayTimeout(300*time.Millisecond))
 			staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 			payURL := staff.createLink("OC-1", "5000")
 

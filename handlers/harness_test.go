@@ -58,6 +58,8 @@ type harnessSetup struct {
 	broker       *live.Broker
 	dropWebhooks bool
 	jobs         bool
+	storeOptions []models.Option
+	etpayTimeout time.Duration
 	log          io.Writer
 }
 
@@ -76,6 +78,17 @@ func withEnv(key, value string) harnessOption {
 // when ETpay cannot reach the server.
 func withLostNotifications() harnessOption {
 	return func(s *harnessSetup) { s.dropWebhooks = true }
+}
+
+// withStoreOptions opens the app's store with more options (a short busy timeout, say).
+func withStoreOptions(opts ...models.Option) harnessOption {
+	return func(s *harnessSetup) { s.storeOptions = append(s.storeOptions, opts...) }
+}
+
+// withETpayTimeout bounds each call to ETpay (2 s unless set), so a test of a
+// slow ETpay need not wait long.
+func withETpayTimeout(d time.Duration) harnessOption {
+	return func(s *harnessSetup) { s.etpayTimeout = d }
 }
 
 // withJobs runs the app's background jobs for the test's lifetime.
@@ -109,7 +122,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		"ETPAY_MERCHANT_CODE":      testMerchant,
 		"ETPAY_MERCHANT_API_TOKEN": testAPIToken,
 	}
-	setup := &harnessSetup{env: env}
+	setup := &harnessSetup{env: env, storeOptions: testStoreOptions, etpayTimeout: 2 * time.Second}
 	for _, o := range opts {
 		o(setup)
 	}
@@ -131,11 +144,11 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := models.Open(ctx, cfg.DatabaseURL, testStoreOptions...)
+	store, err := models.Open(ctx, cfg.DatabaseURL, setup.storeOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := etpay.NewClient(etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: 2e9})
+	client := etpay.NewClient(etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: setup.etpayTimeout})
 	if setup.broker == nil {
 		setup.broker = live.New()
 	}

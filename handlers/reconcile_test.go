@@ -119,7 +119,7 @@ func TestReplayOfAnAppliedNotificationChangesNothing(t *testing.T) {
 }
 
 func TestWebhookAnswers503WhileStorageIsBusy(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, withStoreOptions(models.WithBusyTimeout(200*time.Millisecond)))
 	s, key := h.pendingSession("OC-1")
 
 	// Another process holds the write lock longer than busy_timeout.

@@ -50,19 +50,6 @@ func PasswordMatches(hash, password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
 
-// Option changes how Open sets up a Store.
-type Option func(*options)
-
-type options struct {
-	passwordCost int
-}
-
-// WithPasswordCost sets the bcrypt cost of new password hashes. Below
-// MinPasswordCost, Open refuses it outside a test binary.
-func WithPasswordCost(cost int) Option {
-	return func(o *options) { o.passwordCost = cost }
-}
-
 // ErrWeakPasswordCost is Open's answer to a bcrypt cost below MinPasswordCost
 // outside tests.
 var ErrWeakPasswordCost = fmt.Errorf("bcrypt cost below %d is for tests only", MinPasswordCost)

@@ -30,7 +30,7 @@ type Store struct {
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	var o options
+	o := options{busyTimeout: DefaultBusyTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -44,7 +44,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		// Every write path opens its own transaction where it needs one.
 		SkipDefaultTransaction: true,
 	}
-	write, err := gorm.Open(sqlite.Open(dsn(path, true)), gcfg)
+	write, err := gorm.Open(sqlite.Open(dsn(path, true, o.busyTimeout)), gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -59,7 +59,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		wsql.Close()
 		return nil, err
 	}
-	read, err := gorm.Open(sqlite.Open(dsn(path, false)), gcfg)
+	read, err := gorm.Open(sqlite.Open(dsn(path, false, o.busyTimeout)), gcfg)
 	if err != nil {
 		wsql.Close()
 		return nil, fmt.Errorf("open database: %w", err)
@@ -77,9 +77,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // dsn builds the driver string with the pragmas security.md asks for.
 // _txlock=immediate makes every transaction take the write lock up front, so a
 // read-then-write never fails half-way with "database is locked".
-func dsn(path string, writer bool) string {
+func dsn(path string, writer bool, busy time.Duration) string {
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
 		q.Add("_pragma", p)
 	}
 	if writer {

@@ -100,12 +100,12 @@ func TestErrBusyIsDecidedByTheDriversCode(t *testing.T) {
 // TestRecordNotificationWhileLockedIsErrBusy: when another process holds the
 // write lock past busy_timeout, the store says ErrBusy, naming the operation,
 // and writes nothing; once the lock is gone the same notification goes in.
-// (It waits out the writer's 5 s busy_timeout.)
+// (Its writer waits 200 ms for the lock, not production's 5 s.)
 func TestRecordNotificationWhileLockedIsErrBusy(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "busy.db")
-	s, err := Open(ctx, path)
+	s, err := Open(ctx, path, WithBusyTimeout(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
