@@ -41,7 +41,6 @@ var known = map[string]int{
 	"models/link_timeline.go (*Store).LinkTimeline":     75,
 	"seed/seed.go (*generator).fill":                    69,
 	"seed/seed.go RunWith":                              68,
-	"models/sessions.go sessionQuery":                   67,
 	"main.go serve":                                     63,
 }
 
