@@ -35,7 +35,6 @@ const (
 var known = map[string]int{
 	"config/config.go Load":                             129,
 	"handlers/app.go New":                               105,
-	"models/seed.go (*Store).InsertDemo":                90,
 	"etpay/sandbox/funnel.go (*Server).completePayment": 84,
 	"commands.go runLinks":                              83,
 	"models/link_timeline.go (*Store).LinkTimeline":     75,
