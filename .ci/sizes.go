@@ -37,8 +37,6 @@ var known = map[string]int{
 	"handlers/app.go New":                               105,
 	"etpay/sandbox/funnel.go (*Server).completePayment": 84,
 	"commands.go runLinks":                              83,
-	"seed/seed.go (*generator).fill":                    69,
-	"seed/seed.go RunWith":                              68,
 	"main.go serve":                                     63,
 }
 
