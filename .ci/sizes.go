@@ -33,10 +33,7 @@ const (
 // with their length then: each may shrink but not grow. Delete a line once
 // its function fits.
 var known = map[string]int{
-	"config/config.go Load": 129,
-	"handlers/app.go New":   105,
-	"commands.go runLinks":  83,
-	"main.go serve":         63,
+	"handlers/app.go New": 105,
 }
 
 type size struct {
