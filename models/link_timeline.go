@@ -68,21 +68,9 @@ func (l *Link) Startable(now time.Time) error {
 // fixed number of queries whatever the number of sessions, notifications and
 // emails.
 func (s *Store) LinkTimeline(ctx context.Context, link *Link, now time.Time) ([]TimelineEvent, error) {
-	db := s.read.WithContext(ctx)
-	var sessions []Session
-	if err := db.Where("link_id = ?", link.ID).Order("id").Find(&sessions).Error; err != nil {
+	sessions, notes, err := s.linkSessionsAndNotifications(ctx, link.ID)
+	if err != nil {
 		return nil, err
-	}
-	var notes []Notification
-	if len(sessions) > 0 {
-		ids := make([]uint, len(sessions))
-		for i := range sessions {
-			ids[i] = sessions[i].ID
-		}
-		err := db.Where("session_id IN ?", ids).Order("id").Find(&notes).Error
-		if err != nil {
-			return nil, err
-		}
 	}
 	mails, err := s.LinkEmails(ctx, link.ID)
 	if err != nil {
@@ -101,6 +89,45 @@ func (s *Store) LinkTimeline(ctx context.Context, link *Link, now time.Time) ([]
 	if link.OpenedAt != nil {
 		events = append(events, TimelineEvent{At: *link.OpenedAt, Kind: EventOpened})
 	}
+	events = appendSessionEvents(events, sessions, notes)
+	events = appendEmailEvents(events, mails, emails)
+	if link.CancelledAt != nil {
+		events = append(events, TimelineEvent{At: *link.CancelledAt, Kind: EventCancelled, By: emailOf(emails, link.CancelledByID)})
+	}
+	if link.Expired(now) {
+		events = append(events, TimelineEvent{At: *link.ExpiresAt, Kind: EventExpired})
+	}
+	// Stable, so that events stored at the same instant keep their causal
+	// order (a notification before the payment it made).
+	slices.SortStableFunc(events, func(a, b TimelineEvent) int { return a.At.Compare(b.At) })
+	return events, nil
+}
+
+// linkSessionsAndNotifications returns a link's sessions and all their
+// notifications, each oldest first, in two queries (one when it has no sessions).
+func (s *Store) linkSessionsAndNotifications(ctx context.Context, linkID uint) ([]Session, []Notification, error) {
+	db := s.read.WithContext(ctx)
+	var sessions []Session
+	if err := db.Where("link_id = ?", linkID).Order("id").Find(&sessions).Error; err != nil {
+		return nil, nil, err
+	}
+	var notes []Notification
+	if len(sessions) > 0 {
+		ids := make([]uint, len(sessions))
+		for i := range sessions {
+			ids[i] = sessions[i].ID
+		}
+		err := db.Where("session_id IN ?", ids).Order("id").Find(&notes).Error
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return sessions, notes, nil
+}
+
+// appendSessionEvents adds each session's start, its notifications and its
+// outcome, in that order: the stable sort keeps it for events at one instant.
+func appendSessionEvents(events []TimelineEvent, sessions []Session, notes []Notification) []TimelineEvent {
 	bySession := make(map[uint][]*Notification, len(sessions))
 	for i := range notes {
 		id := *notes[i].SessionID
@@ -119,6 +146,13 @@ func (s *Store) LinkTimeline(ctx context.Context, link *Link, now time.Time) ([]
 			events = append(events, TimelineEvent{At: *sess.PaidAt, Kind: EventPaid, Session: sess})
 		}
 	}
+	return events
+}
+
+// appendEmailEvents adds each email's queueing and then what became of it
+// (sent, failed or withdrawn), if anything yet; emails maps staff ids to
+// their addresses for By.
+func appendEmailEvents(events []TimelineEvent, mails []OutboxMessage, emails map[uint]string) []TimelineEvent {
 	for i := range mails {
 		m := &mails[i]
 		events = append(events, TimelineEvent{At: m.CreatedAt, Kind: EventEmailed, Email: m, EmailState: MailQueued, By: emailOf(emails, m.CreatedByID)})
@@ -131,16 +165,7 @@ func (s *Store) LinkTimeline(ctx context.Context, link *Link, now time.Time) ([]
 			events = append(events, TimelineEvent{At: *m.WithdrawnAt, Kind: EventEmailed, Email: m, EmailState: MailWithdrawn})
 		}
 	}
-	if link.CancelledAt != nil {
-		events = append(events, TimelineEvent{At: *link.CancelledAt, Kind: EventCancelled, By: emailOf(emails, link.CancelledByID)})
-	}
-	if link.Expired(now) {
-		events = append(events, TimelineEvent{At: *link.ExpiresAt, Kind: EventExpired})
-	}
-	// Stable, so that events stored at the same instant keep their causal
-	// order (a notification before the payment it made).
-	slices.SortStableFunc(events, func(a, b TimelineEvent) int { return a.At.Compare(b.At) })
-	return events, nil
+	return events
 }
 
 // userEmails maps the given user ids, nil ones skipped, to their emails in one query.

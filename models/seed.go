@@ -50,77 +50,24 @@ func (s *Store) InsertDemo(ctx context.Context, rows []DemoLink) (DemoRange, err
 	if len(rows) == 0 {
 		return r, nil
 	}
-	db, err := s.write.DB()
+	conn, release, err := s.bulkWriteConn(ctx)
 	if err != nil {
 		return r, err
 	}
-	// A larger cache keeps the indexes' pages between batches. A demo batch
-	// commits without waiting for the disk (synchronous NORMAL: the WAL stays
-	// consistent, and the next commit that does wait, such as a notification's,
-	// flushes these frames with its own), which saves an fsync of tens of MB
-	// per batch; a power cut mid-seed may lose the last demo batches, never
-	// anything the server acknowledged. Foreign keys
-	// are off for this connection during the batch (the pragma cannot change
-	// inside a transaction): an immediate foreign key makes SQLite keep a
-	// statement journal for every multi-row INSERT, which costs more than the
-	// inserts. The ids are assigned here, so every reference is right; tests
-	// check with PRAGMA foreign_key_check. All three are settings of this
-	// (single, writer) connection only.
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return r, err
-	}
-	defer conn.Close()
-	for _, p := range []string{"PRAGMA cache_size = -262144", "PRAGMA foreign_keys = OFF", "PRAGMA synchronous = NORMAL"} {
-		if _, err := conn.ExecContext(ctx, p); err != nil {
-			return r, err
-		}
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
-	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL")
+	defer release()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return r, err
 	}
 	defer tx.Rollback()
 
-	var linkID, sessID, noteID uint
-	for _, q := range []struct {
-		table string
-		dst   *uint
-	}{{"links", &linkID}, {"sessions", &sessID}, {"notifications", &noteID}} {
-		var max sql.NullInt64
-		if err := tx.QueryRowContext(ctx, "SELECT MAX(id) FROM "+q.table).Scan(&max); err != nil {
-			return r, err
-		}
-		*q.dst = uint(max.Int64)
+	last, err := lastDemoIDs(ctx, tx)
+	if err != nil {
+		return r, err
 	}
-	r.Links[0], r.Sessions[0], r.Notifications[0] = linkID+1, sessID+1, noteID+1
-
-	links := make([][]any, 0, len(rows))
-	sessions := make([][]any, 0, len(rows))
-	var notes [][]any
-	for i := range rows {
-		d := &rows[i]
-		linkID++
-		sessID++
-		d.Link.ID, d.Session.ID, d.Session.LinkID = linkID, sessID, linkID
-		l, ss := &d.Link, &d.Session
-		links = append(links, []any{l.ID, l.Code, l.MerchantOrderID, l.Amount, l.CustomerEmail, l.Description, l.Status, l.Mode,
-			nil, l.ReviewReason, utcPtr(l.ExpiresAt), utcPtr(l.OpenedAt), utcPtr(l.CancelledAt), nil,
-			l.CreatedAt.UTC(), l.UpdatedAt.UTC(), utcPtr(l.PaidAt)})
-		sessions = append(sessions, []any{ss.ID, ss.LinkID, ss.SessionToken, ss.SignatureToken, ss.Mode, ss.Status, ss.MerchantOrderID, ss.Amount,
-			ss.PaymentStatus, ss.PaymentToken, ss.Conflict, utcPtr(ss.LastNotificationAt), ss.LastNotificationNote, utcPtr(ss.CheckedAt),
-			ss.CreatedAt.UTC(), ss.UpdatedAt.UTC(), utcPtr(ss.PaidAt), utcPtr(ss.FailedAt)})
-		for j := range d.Notifications {
-			n := &d.Notifications[j]
-			noteID++
-			n.ID, n.SessionID = noteID, &d.Session.ID
-			notes = append(notes, []any{n.ID, sessID, n.ReceivedAt.UTC(), n.LastReceivedAt.UTC(), n.Count, n.RemoteAddr, n.Source, n.Body,
-				n.BodyHash, n.Verdict, n.Reason, n.Effect, n.SessionToken, n.MerchantOrderID, n.PaymentToken, n.PaymentStatus, n.Claims})
-		}
-	}
-	r.Links[1], r.Sessions[1], r.Notifications[1] = linkID, sessID, noteID
+	r.Links[0], r.Sessions[0], r.Notifications[0] = last.link+1, last.session+1, last.note+1
+	links, sessions, notes := demoValues(rows, &last)
+	r.Links[1], r.Sessions[1], r.Notifications[1] = last.link, last.session, last.note
 	for _, t := range []struct {
 		table   string
 		columns []string
@@ -134,6 +81,110 @@ func (s *Store) InsertDemo(ctx context.Context, rows []DemoLink) (DemoRange, err
 		r.Notifications = [2]uint{}
 	}
 	return r, tx.Commit()
+}
+
+// bulkWriteConn takes the writer connection and sets it up for a demo batch;
+// release, deferred before the transaction's rollback so that it runs after
+// it, puts the settings back and returns the connection.
+//
+// A larger cache keeps the indexes' pages between batches. A demo batch
+// commits without waiting for the disk (synchronous NORMAL: the WAL stays
+// consistent, and the next commit that does wait, such as a notification's,
+// flushes these frames with its own), which saves an fsync of tens of MB
+// per batch; a power cut mid-seed may lose the last demo batches, never
+// anything the server acknowledged. Foreign keys
+// are off for this connection during the batch (the pragma cannot change
+// inside a transaction): an immediate foreign key makes SQLite keep a
+// statement journal for every multi-row INSERT, which costs more than the
+// inserts. InsertDemo assigns the ids, so every reference is right; tests
+// check with PRAGMA foreign_key_check. All three are settings of this
+// (single, writer) connection only.
+func (s *Store) bulkWriteConn(ctx context.Context) (conn *sql.Conn, release func(), err error) {
+	db, err := s.write.DB()
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err = db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range []string{"PRAGMA cache_size = -262144", "PRAGMA foreign_keys = OFF", "PRAGMA synchronous = NORMAL"} {
+		if _, err := conn.ExecContext(ctx, p); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	release = func() {
+		conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL")
+		conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+		conn.Close()
+	}
+	return conn, release, nil
+}
+
+// demoIDs are the last ids used in each table: the next row of each gets one more.
+type demoIDs struct {
+	link, session, note uint
+}
+
+// lastDemoIDs reads the largest id of each table inside tx, so that no other
+// writer can take the ones after it before the batch commits.
+func lastDemoIDs(ctx context.Context, tx *sql.Tx) (demoIDs, error) {
+	var last demoIDs
+	for _, q := range []struct {
+		table string
+		dst   *uint
+	}{{"links", &last.link}, {"sessions", &last.session}, {"notifications", &last.note}} {
+		var max sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT MAX(id) FROM "+q.table).Scan(&max); err != nil {
+			return last, err
+		}
+		*q.dst = uint(max.Int64)
+	}
+	return last, nil
+}
+
+// demoValues gives rows their ids and foreign keys, continuing from last
+// (which it advances), and returns each table's rows as INSERT values.
+func demoValues(rows []DemoLink, last *demoIDs) (links, sessions, notes [][]any) {
+	links = make([][]any, 0, len(rows))
+	sessions = make([][]any, 0, len(rows))
+	for i := range rows {
+		d := &rows[i]
+		last.link++
+		last.session++
+		d.Link.ID, d.Session.ID, d.Session.LinkID = last.link, last.session, last.link
+		links = append(links, demoLinkValues(&d.Link))
+		sessions = append(sessions, demoSessionValues(&d.Session))
+		for j := range d.Notifications {
+			n := &d.Notifications[j]
+			last.note++
+			n.ID, n.SessionID = last.note, &d.Session.ID
+			notes = append(notes, demoNotificationValues(n, last.session))
+		}
+	}
+	return links, sessions, notes
+}
+
+// demoLinkValues is l in linkColumns' order. Creator and canceller are
+// always NULL: no creator is half of what marks a link as demo data.
+func demoLinkValues(l *Link) []any {
+	return []any{l.ID, l.Code, l.MerchantOrderID, l.Amount, l.CustomerEmail, l.Description, l.Status, l.Mode,
+		nil, l.ReviewReason, utcPtr(l.ExpiresAt), utcPtr(l.OpenedAt), utcPtr(l.CancelledAt), nil,
+		l.CreatedAt.UTC(), l.UpdatedAt.UTC(), utcPtr(l.PaidAt)}
+}
+
+// demoSessionValues is ss in demoSessionColumns' order.
+func demoSessionValues(ss *Session) []any {
+	return []any{ss.ID, ss.LinkID, ss.SessionToken, ss.SignatureToken, ss.Mode, ss.Status, ss.MerchantOrderID, ss.Amount,
+		ss.PaymentStatus, ss.PaymentToken, ss.Conflict, utcPtr(ss.LastNotificationAt), ss.LastNotificationNote, utcPtr(ss.CheckedAt),
+		ss.CreatedAt.UTC(), ss.UpdatedAt.UTC(), utcPtr(ss.PaidAt), utcPtr(ss.FailedAt)}
+}
+
+// demoNotificationValues is n, stored for session sessID, in notificationColumns' order.
+func demoNotificationValues(n *Notification, sessID uint) []any {
+	return []any{n.ID, sessID, n.ReceivedAt.UTC(), n.LastReceivedAt.UTC(), n.Count, n.RemoteAddr, n.Source, n.Body,
+		n.BodyHash, n.Verdict, n.Reason, n.Effect, n.SessionToken, n.MerchantOrderID, n.PaymentToken, n.PaymentStatus, n.Claims}
 }
 
 // insertRows inserts values with multi-row INSERTs of insertChunk rows.

@@ -122,70 +122,95 @@ const (
 // compares them as text, which orders UTC timestamps correctly.
 func sessionQuery(columns string, f SessionFilter, after *SessionCursor, limit int) (string, []any) {
 	var sb strings.Builder
-	var args []any
 	sb.WriteString("SELECT " + columns + " FROM sessions AS s")
 	if columns == exportColumns {
 		sb.WriteString(" JOIN links AS l ON l.id = s.link_id")
 	}
+	c := sessionConds{col: func(name string) string { return name }}
+	c.filter(f)
+	key, dir := c.keyset(f, after)
+	if len(c.where) > 0 {
+		sb.WriteString(" WHERE " + strings.Join(c.where, " AND "))
+	}
+	sb.WriteString(" ORDER BY " + key + " " + dir + ", s.id " + dir)
+	if limit > 0 {
+		sb.WriteString(" LIMIT ?")
+		c.args = append(c.args, limit)
+	}
+	return sb.String(), c.args
+}
+
+// sessionConds collects the WHERE conditions of a session query and their
+// bound values, in the order the placeholders appear.
+type sessionConds struct {
+	where []string
+	args  []any
+	// col names a column in a condition or the ORDER BY; a search makes it
+	// hide the column from the planner (see filter).
+	col func(name string) string
+}
+
+func (c *sessionConds) add(cond string, args ...any) {
+	c.where = append(c.where, cond)
+	c.args = append(c.args, args...)
+}
+
+// filter adds the conditions of f: the search first, then the columns.
+func (c *sessionConds) filter(f SessionFilter) {
 	// A search is answered from the OR's index lookups (a handful of rows).
 	// Unary + hides the other columns from the planner, which would otherwise
 	// walk a status or date index and test the OR on every row it meets.
-	col := func(name string) string { return name }
-	var where []string
 	if f.Q != "" {
-		col = func(name string) string { return "+" + name }
-		// Each branch is served by its own index, so SQLite answers the OR as a
-		// union of index lookups (MULTI-INDEX OR) instead of scanning.
-		search := "s.merchant_order_id = ? OR s.payment_token = ? OR s.session_token = ?"
-		args = append(args, f.Q, f.Q, f.Q)
-		if !f.ExactOnly {
-			lo, hi := emailPrefixRange(f.Q)
-			search += " OR s.link_id IN (SELECT id FROM links WHERE customer_email COLLATE NOCASE >= ? AND customer_email COLLATE NOCASE < ?)"
-			args = append(args, lo, hi)
-		}
-		where = append(where, "("+search+")")
+		c.col = func(name string) string { return "+" + name }
+		c.search(f.Q, f.ExactOnly)
 	}
 	if f.Status != "" {
-		where = append(where, col("s.status")+" = ?")
-		args = append(args, f.Status)
+		c.add(c.col("s.status")+" = ?", f.Status)
 	}
 	if f.Mode != "" {
-		where = append(where, col("s.mode")+" = ?")
-		args = append(args, f.Mode)
+		c.add(c.col("s.mode")+" = ?", f.Mode)
 	}
 	if !f.From.IsZero() {
-		where = append(where, col("s.created_at")+" >= ?")
-		args = append(args, f.From.UTC())
+		c.add(c.col("s.created_at")+" >= ?", f.From.UTC())
 	}
 	if !f.Until.IsZero() {
-		where = append(where, col("s.created_at")+" < ?")
-		args = append(args, f.Until.UTC())
+		c.add(c.col("s.created_at")+" < ?", f.Until.UTC())
 	}
-	key, dir, cmp := col("s.created_at"), "DESC", "<"
+}
+
+// search adds the condition that q is one of the session's exact ids or, unless
+// exactOnly, the start of its link's customer email.
+func (c *sessionConds) search(q string, exactOnly bool) {
+	// Each branch is served by its own index, so SQLite answers the OR as a
+	// union of index lookups (MULTI-INDEX OR) instead of scanning.
+	search := "s.merchant_order_id = ? OR s.payment_token = ? OR s.session_token = ?"
+	args := []any{q, q, q}
+	if !exactOnly {
+		lo, hi := emailPrefixRange(q)
+		search += " OR s.link_id IN (SELECT id FROM links WHERE customer_email COLLATE NOCASE >= ? AND customer_email COLLATE NOCASE < ?)"
+		args = append(args, lo, hi)
+	}
+	c.add("("+search+")", args...)
+}
+
+// keyset returns the sort key and direction of f's order and, when after is
+// set, adds the condition that continues past it: (key, id) beyond the cursor.
+func (c *sessionConds) keyset(f SessionFilter, after *SessionCursor) (key, dir string) {
+	key, dir, cmp := c.col("s.created_at"), "DESC", "<"
 	if f.byAmount() {
-		key = col("s.amount")
+		key = c.col("s.amount")
 	}
 	if f.ascending() {
 		dir, cmp = "ASC", ">"
 	}
 	if after != nil {
-		where = append(where, "("+key+", "+col("s.id")+") "+cmp+" (?, ?)")
+		var afterKey any = time.Unix(0, after.Key).UTC()
 		if f.byAmount() {
-			args = append(args, after.Key)
-		} else {
-			args = append(args, time.Unix(0, after.Key).UTC())
+			afterKey = after.Key
 		}
-		args = append(args, after.ID)
+		c.add("("+key+", "+c.col("s.id")+") "+cmp+" (?, ?)", afterKey, after.ID)
 	}
-	if len(where) > 0 {
-		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
-	}
-	sb.WriteString(" ORDER BY " + key + " " + dir + ", s.id " + dir)
-	if limit > 0 {
-		sb.WriteString(" LIMIT ?")
-		args = append(args, limit)
-	}
-	return sb.String(), args
+	return key, dir
 }
 
 // emailPrefixRange turns a prefix into bounds for a NOCASE index range: every

@@ -69,55 +69,21 @@ func RunWith(ctx context.Context, store *models.Store, opt Options) (Summary, er
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
+	// Cancelled on return, so the generator stops when a write fails.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	var seedBytes [32]byte
-	_, _ = rand.Read(seedBytes[:]) // never fails on supported platforms
-	g := &generator{
-		rng:   mrand.New(mrand.NewChaCha8(seedBytes)),
-		opt:   opt,
-		run:   rand.Text()[:6],
-		start: opt.Now.Add(-Span).UTC(),
-		step:  Span / time.Duration(opt.Sessions),
-	}
+	g := newGenerator(opt)
 	batches := make(chan []models.DemoLink, 2)
-	go func() {
-		defer close(batches)
-		for i := 0; i < opt.Sessions; i += BatchSize {
-			b := g.batch(i, min(BatchSize, opt.Sessions-i))
-			select {
-			case batches <- b:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	done := 0
+	go g.generate(ctx, batches)
 	for b := range batches {
 		r, err := store.InsertDemo(ctx, b)
 		if err != nil {
 			return sum, err
 		}
-		if sum.FirstLink == 0 {
-			sum.FirstLink = r.Links[0]
-		}
-		sum.LastLink = r.Links[1]
-		for i := range b {
-			sum.Notifications += len(b[i].Notifications)
-			switch b[i].Session.Status {
-			case models.StatusPaid:
-				sum.Paid++
-			case models.StatusFailed:
-				sum.Failed++
-			default:
-				sum.Pending++
-			}
-		}
-		done += len(b)
-		sum.Links = done
+		sum.add(r, b)
 		if opt.Progress != nil {
-			opt.Progress(done)
+			opt.Progress(sum.Links)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -127,6 +93,26 @@ func RunWith(ctx context.Context, store *models.Store, opt Options) (Summary, er
 	return sum, store.RecordAudit(ctx, nil, "seed", models.AuditDemoSeeded, detail, "")
 }
 
+// add counts batch b, which InsertDemo stored with the ids in r.
+func (sum *Summary) add(r models.DemoRange, b []models.DemoLink) {
+	if sum.FirstLink == 0 {
+		sum.FirstLink = r.Links[0]
+	}
+	sum.LastLink = r.Links[1]
+	for i := range b {
+		sum.Notifications += len(b[i].Notifications)
+		switch b[i].Session.Status {
+		case models.StatusPaid:
+			sum.Paid++
+		case models.StatusFailed:
+			sum.Failed++
+		default:
+			sum.Pending++
+		}
+	}
+	sum.Links += len(b)
+}
+
 // generator makes demo rows; one goroutine owns it.
 type generator struct {
 	rng   *mrand.Rand
@@ -134,6 +120,34 @@ type generator struct {
 	run   string // tells this run's order ids from other runs'
 	start time.Time
 	step  time.Duration
+}
+
+// newGenerator makes the generator of one run, seeded afresh so that every
+// run's tokens differ.
+func newGenerator(opt Options) *generator {
+	var seedBytes [32]byte
+	_, _ = rand.Read(seedBytes[:]) // never fails on supported platforms
+	return &generator{
+		rng:   mrand.New(mrand.NewChaCha8(seedBytes)),
+		opt:   opt,
+		run:   rand.Text()[:6],
+		start: opt.Now.Add(-Span).UTC(),
+		step:  Span / time.Duration(opt.Sessions),
+	}
+}
+
+// generate sends the run's batches of BatchSize links to out, then closes
+// it; it stops early once ctx is done, when nobody reads any more.
+func (g *generator) generate(ctx context.Context, out chan<- []models.DemoLink) {
+	defer close(out)
+	for i := 0; i < g.opt.Sessions; i += BatchSize {
+		b := g.batch(i, min(BatchSize, g.opt.Sessions-i))
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 var (
@@ -178,7 +192,25 @@ func (g *generator) batch(offset, n int) []models.DemoLink {
 	return out
 }
 
+// fill makes demo link i with its session, which ends paid, failed or still
+// pending. The random draws come in a fixed order, one run's stream.
 func (g *generator) fill(d *models.DemoLink, i int) {
+	opened := g.openedLink(d, i)
+	// 72% paid, 13% failed, 15% still pending (abandoned or in progress).
+	roll := g.rng.IntN(100)
+	if roll >= 85 {
+		if g.rng.IntN(5) == 0 {
+			cancelled := opened.Add(24 * time.Hour)
+			d.Link.Status, d.Link.CancelledAt, d.Link.UpdatedAt = models.LinkCancelled, &cancelled, cancelled
+		}
+		return
+	}
+	g.settle(d, opened, roll < 72)
+}
+
+// openedLink makes link i as its customer opened it: an open link and its
+// pending session. It returns when the customer opened it.
+func (g *generator) openedLink(d *models.DemoLink, i int) (opened time.Time) {
 	created := g.start.Add(time.Duration(i)*g.step + time.Duration(g.rng.Int64N(int64(g.step)+1)))
 	amount := g.amount()
 	order := "DEMO-" + g.run + "-" + strconv.Itoa(i+1)
@@ -188,7 +220,7 @@ func (g *generator) fill(d *models.DemoLink, i int) {
 		email = "" // some links are sent by hand, without an email
 	}
 	expires := created.Add(7 * 24 * time.Hour)
-	opened := created.Add(time.Duration(1+g.rng.IntN(3600)) * time.Second)
+	opened = created.Add(time.Duration(1+g.rng.IntN(3600)) * time.Second)
 	d.Link = models.Link{
 		Code:            g.token(26),
 		MerchantOrderID: order,
@@ -202,8 +234,7 @@ func (g *generator) fill(d *models.DemoLink, i int) {
 		CreatedAt:       created,
 		UpdatedAt:       created,
 	}
-	s := &d.Session
-	*s = models.Session{
+	d.Session = models.Session{
 		SessionToken:    g.token(64),
 		SignatureToken:  g.token(40),
 		Mode:            g.opt.Mode,
@@ -213,20 +244,18 @@ func (g *generator) fill(d *models.DemoLink, i int) {
 		CreatedAt:       opened,
 		UpdatedAt:       opened,
 	}
-	// 72% paid, 13% failed, 15% still pending (abandoned or in progress).
-	roll := g.rng.IntN(100)
-	if roll >= 85 {
-		if g.rng.IntN(5) == 0 {
-			cancelled := opened.Add(24 * time.Hour)
-			d.Link.Status, d.Link.CancelledAt, d.Link.UpdatedAt = models.LinkCancelled, &cancelled, cancelled
-		}
-		return
-	}
+	return opened
+}
+
+// settle ends d's session soon after opened, paid or failed, with the
+// signed notification ETpay sent (and sometimes its retried copy).
+func (g *generator) settle(d *models.DemoLink, opened time.Time, paid bool) {
+	s := &d.Session
 	at := opened.Add(time.Duration(30+g.rng.IntN(900)) * time.Second)
 	s.PaymentToken = g.token(64)
 	s.UpdatedAt, s.LastNotificationAt, s.LastNotificationNote = at, &at, models.VerdictVerified
 	status, effect := "success", models.EffectPaid
-	if roll < 72 {
+	if paid {
 		s.Status, s.PaymentStatus, s.PaidAt = models.StatusPaid, status, &at
 		d.Link.Status, d.Link.PaidAt, d.Link.UpdatedAt = models.LinkPaid, &at, at
 	} else {

@@ -144,62 +144,17 @@ var actionStatus = map[string]string{
 // The session is completed under the lock first, so two concurrent presses
 // produce one payment and one notification.
 func (s *Server) completePayment(w http.ResponseWriter, r *http.Request, token string) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
-	if err := r.ParseForm(); err != nil {
-		s.renderPage(w, http.StatusBadRequest, "message", pageData{
-			Title: "Solicitud inválida", Heading: "Solicitud inválida", Message: "No se pudo leer el formulario.",
-		})
-		return
-	}
-	status, ok := actionStatus[r.PostForm.Get("action")]
+	status, ok := s.paymentAction(w, r)
 	if !ok {
-		s.renderPage(w, http.StatusBadRequest, "message", pageData{
-			Title: "Solicitud inválida", Heading: "Solicitud inválida", Message: "Acción desconocida.",
-		})
+		return
+	}
+	c, refused := s.completeSession(token, status, r.PostForm.Get("bank"))
+	if refused != nil {
+		s.renderPage(w, refused.code, "message", refused.data)
 		return
 	}
 
-	s.mu.Lock()
-	ss, found := s.sessions[token]
-	if !found {
-		s.mu.Unlock()
-		s.renderPage(w, http.StatusNotFound, "message", pageData{
-			Title: "Sesión no encontrada", Heading: "Sesión no encontrada",
-			Message: "Este enlace de pago no existe o ya expiró.",
-		})
-		return
-	}
-	if ss.status != StatusPending {
-		data := pageData{
-			Title: "Pago ya procesado", Heading: "Pago ya procesado",
-			Message: "Esta sesión de pago ya fue procesada; no se envió una nueva notificación.",
-			OrderID: ss.orderID, Amount: ss.amount, Status: statusText[ss.status],
-		}
-		s.mu.Unlock()
-		s.renderPage(w, http.StatusConflict, "message", data)
-		return
-	}
-	ss.status = status
-	ss.paymentToken = randomAlnum(64)
-	if b := r.PostForm.Get("bank"); strings.HasPrefix(b, "cl_") {
-		ss.bankCode = b
-	}
-	claims := etpay.NotificationClaims{
-		SessionToken:    ss.token,
-		MerchantOrderID: ss.orderID,
-		PaymentToken:    ss.paymentToken,
-		PaymentStatus:   status,
-		UserRUT:         ss.userRUT,
-	}
-	signatureToken, webhookURL := ss.signatureToken, ss.webhookURL
-	redirectBase, concat := ss.cancellationURL, ss.concat
-	if status == StatusSuccess {
-		redirectBase = ss.completedURL
-	}
-	data := pageData{OrderID: ss.orderID, Amount: ss.amount, Status: statusText[status]}
-	s.mu.Unlock()
-
-	jwt, err := etpay.SignNotification(claims, signatureToken)
+	jwt, err := etpay.SignNotification(c.claims, c.signatureToken)
 	if err != nil {
 		// Only an empty key fails, and the sandbox always generates one.
 		s.log.Error("sandbox: sign notification failed", "session", fingerprint(token), "err", err)
@@ -207,25 +162,105 @@ func (s *Server) completePayment(w http.ResponseWriter, r *http.Request, token s
 		return
 	}
 	s.log.Info("sandbox: payment completed",
-		"session", fingerprint(token), "merchant_order_id", claims.MerchantOrderID, "payment_status", status)
+		"session", fingerprint(token), "merchant_order_id", c.claims.MerchantOrderID, "payment_status", status)
 
-	if webhookURL != "" {
+	if c.webhookURL != "" {
 		// Delivered before redirecting, so the merchant usually knows the
 		// outcome before the payer's browser lands on its page. The request's
 		// cancellation is dropped: a payer closing the tab must not cancel it.
 		ctx := context.WithoutCancel(r.Context())
-		if !s.deliver(ctx, token, webhookURL, jwt) {
-			s.retryLater(token, webhookURL, jwt)
+		if !s.deliver(ctx, token, c.webhookURL, jwt) {
+			s.retryLater(token, c.webhookURL, jwt)
 		}
 	}
 
-	if redirectBase == "" {
-		data.Title, data.Heading = "Resultado del pago", "Resultado del pago"
-		data.Message = "El comercio no indicó una página de retorno."
-		s.renderPage(w, http.StatusOK, "message", data)
+	if c.redirectBase == "" {
+		c.data.Title, c.data.Heading = "Resultado del pago", "Resultado del pago"
+		c.data.Message = "El comercio no indicó una página de retorno."
+		s.renderPage(w, http.StatusOK, "message", c.data)
 		return
 	}
-	http.Redirect(w, r, appendJWT(redirectBase, concat, jwt), http.StatusSeeOther)
+	http.Redirect(w, r, appendJWT(c.redirectBase, c.concat, jwt), http.StatusSeeOther)
+}
+
+// paymentAction reads the pressed button's payment_status from the form.
+// When the form is unreadable or the action unknown it answers 400 itself
+// and returns false.
+func (s *Server) paymentAction(w http.ResponseWriter, r *http.Request) (status string, ok bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+	if err := r.ParseForm(); err != nil {
+		s.renderPage(w, http.StatusBadRequest, "message", pageData{
+			Title: "Solicitud inválida", Heading: "Solicitud inválida", Message: "No se pudo leer el formulario.",
+		})
+		return "", false
+	}
+	status, ok = actionStatus[r.PostForm.Get("action")]
+	if !ok {
+		s.renderPage(w, http.StatusBadRequest, "message", pageData{
+			Title: "Solicitud inválida", Heading: "Solicitud inválida", Message: "Acción desconocida.",
+		})
+		return "", false
+	}
+	return status, true
+}
+
+// completion is what a completed session leaves for the work done after the
+// lock is released: signing, delivering and redirecting.
+type completion struct {
+	claims                     etpay.NotificationClaims
+	signatureToken, webhookURL string
+	redirectBase, concat       string
+	data                       pageData
+}
+
+// messagePage is a message page to answer with, and its HTTP status.
+type messagePage struct {
+	code int
+	data pageData
+}
+
+// completeSession gives session token its final status (and the bank the
+// payer chose, if a cl_ code) under the lock, and copies out what the
+// notification and the redirect need. An unknown or already completed
+// session is refused with the page to show instead.
+func (s *Server) completeSession(token, status, bankCode string) (completion, *messagePage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, found := s.sessions[token]
+	if !found {
+		return completion{}, &messagePage{http.StatusNotFound, pageData{
+			Title: "Sesión no encontrada", Heading: "Sesión no encontrada",
+			Message: "Este enlace de pago no existe o ya expiró.",
+		}}
+	}
+	if ss.status != StatusPending {
+		return completion{}, &messagePage{http.StatusConflict, pageData{
+			Title: "Pago ya procesado", Heading: "Pago ya procesado",
+			Message: "Esta sesión de pago ya fue procesada; no se envió una nueva notificación.",
+			OrderID: ss.orderID, Amount: ss.amount, Status: statusText[ss.status],
+		}}
+	}
+	ss.status = status
+	ss.paymentToken = randomAlnum(64)
+	if strings.HasPrefix(bankCode, "cl_") {
+		ss.bankCode = bankCode
+	}
+	c := completion{
+		claims: etpay.NotificationClaims{
+			SessionToken:    ss.token,
+			MerchantOrderID: ss.orderID,
+			PaymentToken:    ss.paymentToken,
+			PaymentStatus:   status,
+			UserRUT:         ss.userRUT,
+		},
+		signatureToken: ss.signatureToken, webhookURL: ss.webhookURL,
+		redirectBase: ss.cancellationURL, concat: ss.concat,
+		data: pageData{OrderID: ss.orderID, Amount: ss.amount, Status: statusText[status]},
+	}
+	if status == StatusSuccess {
+		c.redirectBase = ss.completedURL
+	}
+	return c, nil
 }
 
 // appendJWT adds jwt=<token> to the merchant's URL as ETpay does: after "?"
