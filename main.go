@@ -129,7 +129,13 @@ func serve(ctx context.Context, env environment) error {
 	deps.Payments = &payments.Pipeline{Config: cfg, Store: store, ETpay: deps.ETpay, Events: events, Logger: logger}
 	app := handlers.New(deps)
 
-	g.Go(func() error { return app.Listener(ln) })
+	g.Go(func() error {
+		err := app.Listener(ln)
+		if ctx.Err() != nil {
+			return nil // stopping: the listener was closed on purpose
+		}
+		return err
+	})
 	g.Go(func() error { releaseAfterBursts(ctx, app.Server().GetOpenConnectionsCount, time.Second); return nil })
 	g.Go(func() error { (&outbox.Worker{Config: cfg, Store: store, Logger: logger}).Run(ctx); return nil })
 	g.Go(func() error { deps.Payments.RunReconciler(ctx); return nil })
@@ -137,7 +143,11 @@ func serve(ctx context.Context, env environment) error {
 		<-ctx.Done()
 		logger.Info("shutting down")
 		events.Close() // open live tables would otherwise hold shutdown up
-		return app.ShutdownWithTimeout(10 * time.Second)
+		err := app.ShutdownWithTimeout(10 * time.Second)
+		// Shutdown stops only a server already serving: closing the listener
+		// also stops one whose Serve had not started yet.
+		ln.Close()
+		return err
 	})
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "mode", cfg.Mode)
 	if env.ready != nil {
