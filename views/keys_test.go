@@ -96,7 +96,7 @@ var keyValues = map[string]func(*goSource) ([]string, error){
 	"mail.kind.":        constBlock("models", "MailLink"),
 	"mail.lang.":        fixed(Languages...),
 	"account.lang.":     fixed(Languages...),
-	"source.":           constBlock("handlers", "sourceWebhook"),
+	"source.":           constBlock("payments", "SourceWebhook"),
 	"check.":            funcReturns("handlers", "checkedNotice"),
 	"overview.mode.":    constBlock("handlers", "overviewLive"),
 	"overview.showing.": constBlock("handlers", "overviewLive"),
