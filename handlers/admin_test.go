@@ -16,6 +16,7 @@ import (
 )
 
 func TestAdminNeedsLogin(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	anon := h.browser()
 	for _, path := range []string{"/admin", "/admin/sessions", "/admin/sessions.csv", "/admin/sessions/1", "/admin/links/new", "/admin/links/1"} {
@@ -37,6 +38,7 @@ func TestAdminNeedsLogin(t *testing.T) {
 }
 
 func TestCSRFIsRequired(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	b := h.browser()
@@ -62,6 +64,7 @@ func TestCSRFIsRequired(t *testing.T) {
 }
 
 func TestLoginFailuresLookTheSame(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	wrongPassword := h.browser().submit("/login", "/login", url.Values{"email": {"staff@shop.cl"}, "password": {"not the password"}})
@@ -83,6 +86,7 @@ func strip(page string) string {
 }
 
 func TestLoginIsThrottledPerAccount(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	b := h.browser()
@@ -99,6 +103,7 @@ func TestLoginIsThrottledPerAccount(t *testing.T) {
 }
 
 func TestLogoutEndsTheSessionOnTheServer(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	base, _ := url.Parse(h.base)
@@ -117,6 +122,7 @@ func TestLogoutEndsTheSessionOnTheServer(t *testing.T) {
 }
 
 func TestSessionCookieFlags(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	r := h.browser().get("/login")
 	cookie := r.header.Get("Set-Cookie")
@@ -140,6 +146,7 @@ func TestSessionCookieFlags(t *testing.T) {
 }
 
 func TestLinkFormValidation(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withEnv("MAX_ORDER_AMOUNT", "1000000"))
 	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	b.createLink("TAKEN", "1000")
@@ -191,6 +198,7 @@ func template(s string) string {
 }
 
 func TestLinkFormAcceptsChileanAmounts(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	for i, amount := range []string{"50000", "50.000", "$50.000", " $ 50.000 "} {
@@ -203,6 +211,7 @@ func TestLinkFormAcceptsChileanAmounts(t *testing.T) {
 }
 
 func TestSessionsCSV(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	paid, key := h.pendingSession("-SUM")
@@ -244,6 +253,7 @@ func TestSessionsCSV(t *testing.T) {
 }
 
 func TestSandboxBannerInSandboxModeOnly(t *testing.T) {
+	t.Parallel()
 	live := newHarness(t)
 	live.addUser("staff@shop.cl", models.RoleStaff)
 	b := live.browser()
@@ -264,6 +274,7 @@ func TestSandboxBannerInSandboxModeOnly(t *testing.T) {
 }
 
 func TestParallelGuessesCannotPassTheThrottle(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	b := h.browser()
@@ -289,6 +300,7 @@ func TestParallelGuessesCannotPassTheThrottle(t *testing.T) {
 }
 
 func TestViewersSeeNoRawNotifications(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	h.addUser("viewer@shop.cl", models.RoleViewer)
@@ -319,6 +331,7 @@ func TestViewersSeeNoRawNotifications(t *testing.T) {
 }
 
 func TestViewersCannotSearchByEmailPrefix(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	h.addUser("viewer@shop.cl", models.RoleViewer)

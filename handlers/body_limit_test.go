@@ -62,6 +62,7 @@ const formType = "Content-Type: application/x-www-form-urlencoded\r\n"
 // TestEveryRouteRefusesABigBody posts 100 KiB to every route the app has
 // (and to a path it does not have): none reads it, all answer 413 and close.
 func TestEveryRouteRefusesABigBody(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	body := []byte("padding=" + strings.Repeat("a", 100<<10))
 	paths := map[string]bool{"/no/such/page": true}
@@ -79,6 +80,7 @@ func TestEveryRouteRefusesABigBody(t *testing.T) {
 }
 
 func TestFormBodyLimits(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	b := h.browser()
@@ -123,6 +125,7 @@ func TestFormBodyLimits(t *testing.T) {
 // the answer comes at once, without waiting for (or reserving room for) the
 // bytes that never come.
 func TestDeclaredBodiesAreNotAwaited(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	sent := []byte(`{"payment":"` + strings.Repeat("a", 5<<10))
 	for _, path := range []string{"/webhooks/etpay", "/login", "/admin/links/new"} {
@@ -138,6 +141,7 @@ func TestDeclaredBodiesAreNotAwaited(t *testing.T) {
 }
 
 func TestWebhookBodyLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tests := []struct {
 		name   string
@@ -176,6 +180,7 @@ func TestWebhookBodyLimit(t *testing.T) {
 // TestEncodedBodiesAreRefused: a compressed body would grow past its limit
 // once decoded, so none is accepted.
 func TestEncodedBodiesAreRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for _, path := range []string{"/webhooks/etpay", "/login"} {
 		for _, enc := range []string{"gzip", "deflate", "br"} {
@@ -199,6 +204,7 @@ func mustURL(s string) *url.URL {
 // method itself, before limitBody runs; the body it did not read must not
 // be taken for the next request on the connection.
 func TestUnreadBodyEndsTheConnection(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	smuggled := "GET /healthz HTTP/1.1\r\nHost: shop.example\r\n\r\n"
 	resp, _ := h.rawExchange(requestHead("FOO", "/webhooks/etpay", "", len(smuggled)), []byte(smuggled))

@@ -12,6 +12,7 @@ import (
 )
 
 func TestClientIPBelievesOnlyTrustedProxies(t *testing.T) {
+	t.Parallel()
 	// Under app.Test every request comes from 0.0.0.0.
 	_, proxy, _ := net.ParseCIDR("0.0.0.0/32")
 	_, lan, _ := net.ParseCIDR("10.0.0.0/8")

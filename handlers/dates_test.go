@@ -35,6 +35,7 @@ var edgeDates = []struct {
 // TestEdgeDatesThroughTheForms sets every edge date on a link's expiry and
 // on a new link; whatever is stored, every page of the link still answers.
 func TestEdgeDatesThroughTheForms(t *testing.T) {
+	t.Parallel()
 	h, staff, payURL, page := staffWithLink(t)
 	for i, tt := range edgeDates {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,6 +117,7 @@ func openRaw(t *testing.T, h *harness) *gorm.DB {
 // expiry an older version stored as year 10000 reads as none, the payment is
 // recorded and acknowledged, and the link is flagged for a person.
 func TestUnreadableExpiryDoesNotStopAPayment(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for i, tt := range []struct{ name, stored string }{
 		{"year 10000 as the driver writes it", "10000-01-01 00:00:00+00:00"},
@@ -150,6 +152,7 @@ func TestUnreadableExpiryDoesNotStopAPayment(t *testing.T) {
 // Edge expiries on the notification path: a success for a link whose expiry
 // is at either end of the range, or already past, is recorded.
 func TestEdgeExpiriesOnTheNotificationPath(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for i, tt := range edgeDates {
 		if tt.want == "" {

@@ -77,6 +77,7 @@ func next(t *testing.T, events <-chan sseEvent) sseEvent {
 }
 
 func TestLiveEventsCarryTheChangedRow(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	events, resp := b.openStream(t, "")
@@ -119,6 +120,7 @@ func (*browser) openStreamAs(t *testing.T, b *browser, lastEventID string) (<-ch
 }
 
 func TestLiveEventsNeedLogin(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	if r := h.browser().get("/admin/events"); r.status != http.StatusSeeOther {
 		t.Fatalf("anonymous stream: %d", r.status)
@@ -126,6 +128,7 @@ func TestLiveEventsNeedLogin(t *testing.T) {
 }
 
 func TestBrokerCloseEndsStreams(t *testing.T) {
+	t.Parallel()
 	broker := live.New()
 	h := newHarness(t, withBroker(broker))
 	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
@@ -143,6 +146,7 @@ func TestBrokerCloseEndsStreams(t *testing.T) {
 }
 
 func TestLiveEventsStopWhenTheUserIsDisabled(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	viewer := h.addUser("viewer@shop.cl", models.RoleViewer)
 	b := h.browser()
@@ -193,6 +197,7 @@ func (b *browser) streamBody(t *testing.T) <-chan error {
 // oldest, whose body then ends cleanly (the server closed it, not left it
 // idle); the other eight keep getting events.
 func TestLiveStreamsPerLoginAreCapped(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	oldest := b.streamBody(t)
@@ -229,6 +234,7 @@ func TestLiveStreamsPerLoginAreCapped(t *testing.T) {
 // (they did, once per stream per event, and 300 streams slowed ingest
 // five-fold).
 func TestLiveEventsNeedNoQueries(t *testing.T) {
+	t.Parallel()
 	broker := live.New()
 	h := newHarness(t, withBroker(broker))
 	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
@@ -252,6 +258,7 @@ func TestLiveEventsNeedNoQueries(t *testing.T) {
 // buffers fill, are dropped and their connections closed by the server
 // rather than held until the write timeout (10 minutes).
 func TestStuckStreamsDelayNothing(t *testing.T) {
+	t.Parallel()
 	broker := live.New()
 	h := newHarness(t, withBroker(broker))
 	h.addUser("viewer@shop.cl", models.RoleViewer)
@@ -318,6 +325,7 @@ func (b *browser) stuckStream(t *testing.T) net.Conn {
 // TestLiveEventsStopWhenTheLoginEnds: a logout or a new password ends the
 // login's open streams before their next row, as disabling the user does.
 func TestLiveEventsStopWhenTheLoginEnds(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		end  func(h *harness, b *browser, user *models.User)

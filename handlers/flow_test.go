@@ -45,6 +45,7 @@ func onlySession(t *testing.T, h *harness) models.Session {
 }
 
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		action     string
@@ -97,6 +98,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestLinkReusesPendingSession(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-1", "5000")
@@ -124,6 +126,7 @@ func TestLinkReusesPendingSession(t *testing.T) {
 }
 
 func TestLinkStartsNewSessionAfterReuseWindow(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withEnv("LINK_SESSION_REUSE", "0s"))
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-1", "5000")
@@ -139,6 +142,7 @@ func TestLinkStartsNewSessionAfterReuseWindow(t *testing.T) {
 }
 
 func TestPaidLinkSaysAlreadyPaid(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-1", "5000")
@@ -154,6 +158,7 @@ func TestPaidLinkSaysAlreadyPaid(t *testing.T) {
 }
 
 func TestFailedPaymentCanBeRetried(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-1", "5000")
@@ -167,6 +172,7 @@ func TestFailedPaymentCanBeRetried(t *testing.T) {
 }
 
 func TestUnknownOrMalformedLinkCodes(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for _, path := range []string{"/pay/AAAAAAAAAAAAAAAAAAAAAAAAAA", "/pay/not-a-code", "/pay/'%20OR%201=1", "/pay/AAAAAAAAAAAAAAAAAAAAAAAAAA/success"} {
 		if r := h.browser().get(path); r.status != http.StatusNotFound {
@@ -190,6 +196,7 @@ func flakyETpay(t *testing.T, h *harness, fail http.HandlerFunc, n int32) *httpt
 }
 
 func TestETpayFailureLeavesNothingHalfMade(t *testing.T) {
+	t.Parallel()
 	var done chan struct{} // lets the slow ETpay go once its subtest is over
 	tests := []struct {
 		name string
@@ -239,6 +246,7 @@ func TestETpayFailureLeavesNothingHalfMade(t *testing.T) {
 }
 
 func TestETpayFailureIsSafeToRetry(t *testing.T) {
+	t.Parallel()
 	var h *harness
 	var flaky *httptest.Server
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { flaky.Config.Handler.ServeHTTP(w, r) }))
@@ -258,6 +266,7 @@ func TestETpayFailureIsSafeToRetry(t *testing.T) {
 }
 
 func TestReturnPagesNeverChangeState(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	payURL := staff.createLink("OC-1", "5000")

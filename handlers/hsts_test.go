@@ -16,6 +16,7 @@ import (
 // — although the request itself comes over plain HTTP, as from a TLS proxy.
 // With an http BASE_URL none does.
 func TestHSTSFollowsBaseURL(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		baseURL string
 		want    string
@@ -59,6 +60,7 @@ func TestHSTSFollowsBaseURL(t *testing.T) {
 
 // The healthz check gets HSTS like everything else (a load balancer may show it).
 func TestHSTSOnHealthz(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withEnv("BASE_URL", "https://shop.example"))
 	resp, err := http.Get(h.base + "/healthz")
 	if err != nil {

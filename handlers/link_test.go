@@ -47,6 +47,7 @@ func staffWithLink(t *testing.T, opts ...harnessOption) (*harness, *browser, str
 }
 
 func TestLinkPageTimelineAfterPayment(t *testing.T) {
+	t.Parallel()
 	h, staff, payURL, page := staffWithLink(t)
 	payThroughFunnel(t, h.browser(), payURL, "approve")
 	sess := onlySession(t, h)
@@ -81,6 +82,7 @@ func TestLinkPageTimelineAfterPayment(t *testing.T) {
 }
 
 func TestLinkPageCopyAndViewerMasking(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	h.addUser("viewer@shop.cl", models.RoleViewer)
@@ -130,6 +132,7 @@ func TestLinkPageCopyAndViewerMasking(t *testing.T) {
 }
 
 func TestLinkQRCode(t *testing.T) {
+	t.Parallel()
 	h, staff, _, page := staffWithLink(t)
 	r := staff.get(page + "/qr.png")
 	if r.status != http.StatusOK {
@@ -165,6 +168,7 @@ func TestLinkQRCode(t *testing.T) {
 }
 
 func TestCancelLink(t *testing.T) {
+	t.Parallel()
 	h, staff, payURL, page := staffWithLink(t)
 	viewer := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	ctx := context.Background()
@@ -234,6 +238,7 @@ func TestCancelLink(t *testing.T) {
 }
 
 func TestCancelPaidLinkIsRefused(t *testing.T) {
+	t.Parallel()
 	h, staff, payURL, page := staffWithLink(t)
 	payThroughFunnel(t, h.browser(), payURL, "approve")
 	// The form was on the page before the payment arrived.
@@ -247,6 +252,7 @@ func TestCancelPaidLinkIsRefused(t *testing.T) {
 }
 
 func TestLinkExpiry(t *testing.T) {
+	t.Parallel()
 	h, staff, payURL, page := staffWithLink(t)
 	viewer := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	future := time.Now().In(views.Santiago).Add(48 * time.Hour).Truncate(time.Minute)
@@ -297,6 +303,7 @@ func TestLinkExpiry(t *testing.T) {
 }
 
 func TestExpiredLinkStartsNoSession(t *testing.T) {
+	t.Parallel()
 	h, staff, payURL, page := staffWithLink(t)
 	link := linkOf(t, h, payURL)
 	past := time.Now() // after the link was made, as the form would have it

@@ -29,6 +29,7 @@ func (b *browser) guess(email string) int {
 }
 
 func TestGuessesFromOneAddressDoNotLockTheOwnerOut(t *testing.T) {
+	t.Parallel()
 	h := throttleHarness(t)
 	owner := h.addUser("staff@shop.cl", models.RoleStaff)
 	h.addUser("admin@shop.cl", models.RoleAdmin)
@@ -107,6 +108,7 @@ func TestGuessesFromOneAddressDoNotLockTheOwnerOut(t *testing.T) {
 }
 
 func TestDistributedGuessesGetOneAttemptPerAddress(t *testing.T) {
+	t.Parallel()
 	h := throttleHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	// Four addresses use their five guesses each: 20 failures at the account.
@@ -134,6 +136,7 @@ func TestDistributedGuessesGetOneAttemptPerAddress(t *testing.T) {
 }
 
 func TestOneAddressGuessingManyAccountsIsThrottled(t *testing.T) {
+	t.Parallel()
 	h := throttleHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	tests := []struct {

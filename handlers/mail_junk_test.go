@@ -19,6 +19,7 @@ import (
 // digest with counts by reason), and a link email queued afterwards reaches
 // the SMTP server within 10 seconds.
 func TestJunkAlertsAreADigest(t *testing.T) {
+	t.Parallel()
 	sink := newSMTPSink(t)
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
 	ctx := context.Background()
@@ -99,6 +100,7 @@ func receivedFor(sink *smtpSink, to string) bool {
 // withdrawn, shown so in the link's history, and never sent, not even after
 // a restart.
 func TestClosedLinksSendNoEmail(t *testing.T) {
+	t.Parallel()
 	sink := newStoppedSMTPSink(t)
 	db := filepath.Join(t.TempDir(), "test.db")
 	h := startMailApp(t, db, sink.url())

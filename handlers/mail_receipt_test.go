@@ -13,6 +13,7 @@ import (
 // TestMailReceiptAndAlertsAfterARealPayment pays a link in the sandbox and
 // checks the customer's receipt and the opted-in staff member's alert.
 func TestMailReceiptAndAlertsAfterARealPayment(t *testing.T) {
+	t.Parallel()
 	sink := newSMTPSink(t)
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)

@@ -308,6 +308,7 @@ func waitOutbox(t *testing.T, s *models.Store, within time.Duration, what string
 }
 
 func TestMailLinkFromStaffForm(t *testing.T) {
+	t.Parallel()
 	sink := newSMTPSink(t)
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
@@ -367,6 +368,7 @@ func TestMailLinkFromStaffForm(t *testing.T) {
 }
 
 func TestMailRetriesUntilSMTPComesBack(t *testing.T) {
+	t.Parallel()
 	sink := newStoppedSMTPSink(t)
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
@@ -397,6 +399,7 @@ func TestMailRetriesUntilSMTPComesBack(t *testing.T) {
 }
 
 func TestMailSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	sink := newStoppedSMTPSink(t)
 	db := filepath.Join(t.TempDir(), "test.db")
 	first := startMailApp(t, db, sink.url())
@@ -425,6 +428,7 @@ func TestMailSurvivesRestart(t *testing.T) {
 }
 
 func TestMailGivesUp(t *testing.T) {
+	t.Parallel()
 	sink := newStoppedSMTPSink(t)
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
 	link, err := h.store.CreateLink(context.Background(), models.LinkInput{MerchantOrderID: "OC-3", Amount: 1000, Mode: "live", CustomerEmail: "c@correo.cl"})
@@ -453,6 +457,7 @@ func TestMailGivesUp(t *testing.T) {
 }
 
 func TestMailWithoutSMTP(t *testing.T) {
+	t.Parallel()
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), "")
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	page := createLinkWithEmail(t, staff, "OC-5", "12990", "cliente@correo.cl", `<script>alert(1)</script>`)
@@ -494,6 +499,7 @@ func TestMailWithoutSMTP(t *testing.T) {
 }
 
 func TestMailSendAgain(t *testing.T) {
+	t.Parallel()
 	sink := newSMTPSink(t)
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
@@ -543,6 +549,7 @@ func TestMailSendAgain(t *testing.T) {
 }
 
 func TestMailAlertOptIn(t *testing.T) {
+	t.Parallel()
 	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), "")
 	u := h.addUser("viewer@shop.cl", models.RoleViewer)
 	b := h.browser()

@@ -72,6 +72,7 @@ func stats(page string) map[string]string {
 }
 
 func TestOverviewFigures(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t) // a live app: every ETPAY_* setting is given
 	h.addUser("viewer@example.cl", models.RoleViewer)
 	h.paidLink("OC-1", "live", 12990)
@@ -141,6 +142,7 @@ func TestOverviewFigures(t *testing.T) {
 }
 
 func TestOverviewEmpty(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.loggedIn("viewer@example.cl", models.RoleViewer)
 	r := b.get("/admin/overview")
@@ -164,6 +166,7 @@ func TestOverviewEmpty(t *testing.T) {
 }
 
 func TestOverviewSandboxAppShowsSandboxByDefault(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withEnv("ETPAY_API_URL", ""), withEnv("ETPAY_PMT_URL", ""), withEnv("ETPAY_MERCHANT_CODE", ""), withEnv("ETPAY_MERCHANT_API_TOKEN", ""))
 	if h.cfg.Mode != "sandbox" {
 		t.Fatalf("app mode = %s, want sandbox", h.cfg.Mode)
@@ -187,6 +190,7 @@ func TestOverviewSandboxAppShowsSandboxByDefault(t *testing.T) {
 }
 
 func TestOverviewNeedsAttention(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("viewer@example.cl", models.RoleViewer)
 
@@ -240,6 +244,7 @@ func TestOverviewNeedsAttention(t *testing.T) {
 }
 
 func TestOverviewAccess(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	r := h.browser().get("/admin/overview")
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/login" {
@@ -248,6 +253,7 @@ func TestOverviewAccess(t *testing.T) {
 }
 
 func TestOverviewPercentFormat(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		lang string
 		pct  float64

@@ -28,6 +28,7 @@ func lostPayment(t *testing.T, h *harness, staff *browser) models.Session {
 }
 
 func TestCheckWithETpayRecoversALostNotification(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withLostNotifications())
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	s := lostPayment(t, h, staff)
@@ -57,6 +58,7 @@ func TestCheckWithETpayRecoversALostNotification(t *testing.T) {
 }
 
 func TestCheckWithETpayEmptyAnswerIsNoNews(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	s, _ := h.pendingSession("OC-1") // opened, never paid: ETpay has nothing to say
@@ -74,6 +76,7 @@ func TestCheckWithETpayEmptyAnswerIsNoNews(t *testing.T) {
 }
 
 func TestReconciliationJobFindsOverdueSessions(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withLostNotifications(), withJobs(), withEnv("RECONCILE_AFTER", "200ms"))
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	s := lostPayment(t, h, staff)
@@ -87,6 +90,7 @@ func TestReconciliationJobFindsOverdueSessions(t *testing.T) {
 }
 
 func TestReplayOfAnAppliedNotificationChangesNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	h.addUser("viewer@shop.cl", models.RoleViewer)
@@ -119,6 +123,7 @@ func TestReplayOfAnAppliedNotificationChangesNothing(t *testing.T) {
 }
 
 func TestWebhookAnswers503WhileStorageIsBusy(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, withStoreOptions(models.WithBusyTimeout(200*time.Millisecond)))
 	s, key := h.pendingSession("OC-1")
 

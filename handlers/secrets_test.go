@@ -33,6 +33,7 @@ func (b *lockedBuffer) String() string {
 // API token, the sessions' signature tokens, passwords and JWTs appear in no
 // log line, and that no page or export shows the token, keys or passwords.
 func TestSecretsNeverShow(t *testing.T) {
+	t.Parallel()
 	logs := &lockedBuffer{}
 	h := newHarness(t, withLog(logs))
 	h.addUser("staff@shop.cl", models.RoleStaff)

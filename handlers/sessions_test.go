@@ -74,6 +74,7 @@ func santiagoDay(offset int) string {
 }
 
 func TestSessionsListSearchFilterSort(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 
@@ -186,6 +187,7 @@ func TestSessionsListSearchFilterSort(t *testing.T) {
 }
 
 func TestSessionsKeysetPagesOverHTTP(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	const n = 53 // more than one page of 50
@@ -258,6 +260,7 @@ func TestSessionsKeysetPagesOverHTTP(t *testing.T) {
 }
 
 func TestSessionsBadParameters(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	h.listSession("OC-1", "live", "ana@shop.cl", models.StatusPaid, 1000)
@@ -311,6 +314,7 @@ func TestSessionsBadParameters(t *testing.T) {
 }
 
 func TestSessionsCSVOfAFilteredView(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("staff@shop.cl", models.RoleStaff)
 	h.addUser("viewer@shop.cl", models.RoleViewer)

@@ -116,6 +116,7 @@ func (b *browser) statusOnly(method, path string, form url.Values) int {
 }
 
 func TestEveryAdminRouteEnforcesItsRole(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	routes := adminRoutes(h)
 	for _, key := range routes {
@@ -160,6 +161,7 @@ func TestEveryAdminRouteEnforcesItsRole(t *testing.T) {
 }
 
 func TestViewerCannotMakeLinks(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.loggedIn("viewer@shop.cl", models.RoleViewer)
 	page := b.get("/admin/sessions")
@@ -209,6 +211,7 @@ func userPath(u *models.User, action string) string {
 }
 
 func TestAdminAddsUser(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("admin@shop.cl", models.RoleAdmin)
 	h.addUser("taken@shop.cl", models.RoleStaff)
@@ -261,6 +264,7 @@ func TestAdminAddsUser(t *testing.T) {
 }
 
 func TestDisablingAUserLogsThemOut(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("admin@shop.cl", models.RoleAdmin)
 	staff := h.addUser("staff@shop.cl", models.RoleStaff)
@@ -298,6 +302,7 @@ func TestDisablingAUserLogsThemOut(t *testing.T) {
 }
 
 func TestAdminCannotLockThemselvesOut(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	self := h.addUser("admin@shop.cl", models.RoleAdmin)
 	admin := h.browser()
@@ -327,6 +332,7 @@ func TestAdminCannotLockThemselvesOut(t *testing.T) {
 }
 
 func TestAdminChangesRole(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("admin@shop.cl", models.RoleAdmin)
 	staff := h.addUser("staff@shop.cl", models.RoleStaff)
@@ -350,6 +356,7 @@ func TestAdminChangesRole(t *testing.T) {
 }
 
 func TestAdminPasswordResetEndsTheUsersSessions(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("admin@shop.cl", models.RoleAdmin)
 	staff := h.addUser("staff@shop.cl", models.RoleStaff)
@@ -384,6 +391,7 @@ func TestAdminPasswordResetEndsTheUsersSessions(t *testing.T) {
 }
 
 func TestOwnPasswordChange(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("viewer@shop.cl", models.RoleViewer)
 	here, elsewhere := h.browser(), h.browser()
@@ -428,6 +436,7 @@ func TestOwnPasswordChange(t *testing.T) {
 }
 
 func TestLanguageSwitch(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	if page := b.get("/admin/sessions"); !strings.Contains(page.body, "Sesiones de pago") {
@@ -458,6 +467,7 @@ func auditRows(body string) [][]string {
 }
 
 func TestAuditPageListsStaffActions(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addUser("admin@shop.cl", models.RoleAdmin)
 	h.addUser("staff@shop.cl", models.RoleStaff)
@@ -521,6 +531,7 @@ func TestAuditPageListsStaffActions(t *testing.T) {
 }
 
 func TestAuditPagePagination(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	admin := h.addUser("admin@shop.cl", models.RoleAdmin)
 	ctx := context.Background()
@@ -608,6 +619,7 @@ func auditActions(t *testing.T) []string {
 }
 
 func TestEveryAuditActionHasAText(t *testing.T) {
+	t.Parallel()
 	for _, lang := range views.Languages {
 		l := views.NewLocale(lang)
 		for _, action := range auditActions(t) {

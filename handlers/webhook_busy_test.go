@@ -14,6 +14,7 @@ import (
 // ErrBusy (it decides from the driver's code), however it is wrapped, and
 // never for an error that merely reads like a lock.
 func TestIsBusyAsksTheStore(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		err  error

@@ -98,6 +98,7 @@ func (h *harness) notifications(id uint) []models.Notification {
 }
 
 func TestWebhookRejectsForgeries(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	a, keyA := h.pendingSession("OC-A")
 	b, keyB := h.pendingSession("OC-B")
@@ -184,6 +185,7 @@ func TestWebhookRejectsForgeries(t *testing.T) {
 }
 
 func TestWebhookCountsIdenticalRejections(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	a, _ := h.pendingSession("OC-A")
 	forged := notificationBody(signedNotification(t, a.SessionToken, "OC-A", "success", "wrong"))
@@ -199,6 +201,7 @@ func TestWebhookCountsIdenticalRejections(t *testing.T) {
 }
 
 func TestWebhookAcceptsAnyContentType(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	a, key := h.pendingSession("OC-A")
 	req, _ := http.NewRequest(http.MethodPost, h.base+"/webhooks/etpay", strings.NewReader(notificationBody(signedNotification(t, a.SessionToken, "OC-A", "success", key))))
@@ -212,6 +215,7 @@ func TestWebhookAcceptsAnyContentType(t *testing.T) {
 }
 
 func TestWebhookDuplicatesChangeNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	a, key := h.pendingSession("OC-A")
 	body := notificationBody(signedNotification(t, a.SessionToken, "OC-A", "success", key))
@@ -242,6 +246,7 @@ func TestWebhookDuplicatesChangeNothing(t *testing.T) {
 }
 
 func TestWebhookOrdering(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		sequence  []string
@@ -281,6 +286,7 @@ func TestWebhookOrdering(t *testing.T) {
 // session at the same moment, many times: whichever lands first, the session
 // ends paid and flagged for staff.
 func TestConcurrentSuccessAndFailure(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for i := range 10 {
 		order := "OC-" + itoa(uint(i))
@@ -304,6 +310,7 @@ func TestConcurrentSuccessAndFailure(t *testing.T) {
 }
 
 func TestPaymentOnAnExpiredLinkIsFlagged(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s, key := h.pendingSession("OC-1")
 	expired := time.Now().Add(-time.Minute)
@@ -323,6 +330,7 @@ func TestPaymentOnAnExpiredLinkIsFlagged(t *testing.T) {
 // post junk naming it: it is kept in the session's history, rejected, but
 // nothing staff read as news from ETpay moves.
 func TestUnverifiedNotificationsChangeNothingOnTheSession(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	a, key := h.pendingSession("OC-A")
 	if r := h.postNotification(notificationBody(signedNotification(t, a.SessionToken, "OC-A", "rejected", key))); r.status != 200 {
