@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"etpay-dashboard/backups"
 	"etpay-dashboard/config"
 	"etpay-dashboard/etpay"
 	"etpay-dashboard/etpay/sandbox"
@@ -113,6 +114,9 @@ func serve(ctx context.Context, env environment) error {
 		return err
 	}
 	defer store.Close()
+	if b := store.MigrationBackup(); b != "" {
+		logger.Info("the database was copied before its schema was migrated", "backup", b)
+	}
 	secret, err := prepareStore(ctx, store, cfg, env.stdout)
 	if err != nil {
 		return err
@@ -137,8 +141,7 @@ func serve(ctx context.Context, env environment) error {
 		return err
 	})
 	g.Go(func() error { releaseAfterBursts(ctx, app.Server().GetOpenConnectionsCount, time.Second); return nil })
-	g.Go(func() error { (&outbox.Worker{Config: cfg, Store: store, Logger: logger}).Run(ctx); return nil })
-	g.Go(func() error { deps.Payments.RunReconciler(ctx); return nil })
+	startJobs(ctx, g, deps)
 	g.Go(func() error {
 		<-ctx.Done()
 		logger.Info("shutting down")
@@ -154,6 +157,18 @@ func serve(ctx context.Context, env environment) error {
 		env.ready(ln.Addr().String())
 	}
 	return g.Wait()
+}
+
+// startJobs runs the background loops in g until ctx ends: the outbox
+// worker, reconciliation, and scheduled backups when BACKUP_DIR is set.
+func startJobs(ctx context.Context, g *errgroup.Group, deps handlers.Deps) {
+	cfg := deps.Config
+	g.Go(func() error { (&outbox.Worker{Config: cfg, Store: deps.Store, Logger: deps.Logger}).Run(ctx); return nil })
+	g.Go(func() error { deps.Payments.RunReconciler(ctx); return nil })
+	if cfg.BackupDir != "" {
+		sched := &backups.Scheduler{Store: deps.Store, Dir: cfg.BackupDir, Every: cfg.BackupEvery, Keep: cfg.BackupKeep, Logger: deps.Logger}
+		g.Go(func() error { sched.Run(ctx); return nil })
+	}
 }
 
 // prepareStore makes the first admin when there is no user and returns the

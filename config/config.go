@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,11 @@ type Config struct {
 	// are not settings: Load sets the defaults and tests shorten them.
 	MailPoll  time.Duration
 	MailRetry time.Duration
+	// BackupDir, when set, turns on scheduled backups into that folder,
+	// every BackupEvery, keeping the newest BackupKeep.
+	BackupDir   string
+	BackupEvery time.Duration
+	BackupKeep  int
 	// Warnings are non-fatal findings (such as plain http in live mode) for the caller to log.
 	Warnings []string
 }
@@ -91,6 +97,9 @@ var Settings = []Setting{
 	{"MAIL_FROM", "", false, "sender and Reply-To of every email, e.g. Pagos Tienda <pagos@shop.cl>; required with SMTP_URL"},
 	{"MERCHANT_NAME", "", false, "the shop's name shown in emails and on customer pages (default: BASE_URL's host name)"},
 	{"MAIL_GIVE_UP_AFTER", "48h", false, "how long an email that cannot be sent is retried before it is marked failed"},
+	{"BACKUP_DIR", "", false, "folder for scheduled backups of the database (unset: no scheduled backups)"},
+	{"BACKUP_EVERY", "24h", false, "how often a scheduled backup is made"},
+	{"BACKUP_KEEP", "14", false, "how many scheduled backups are kept (the oldest go first)"},
 }
 
 // Defaults of the outbox worker's timing (see Config.MailPoll).
@@ -122,6 +131,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	c.loadMode(src)
 	c.checkAdmin(src)
 	c.loadLimits(src)
+	c.loadBackups(src)
 	src.errs = append(src.errs, c.loadMail(src.secret("SMTP_URL"), src.value("MAIL_FROM"), src.value("MERCHANT_NAME"), src.orDefault("MAIL_GIVE_UP_AFTER"))...)
 	if err := errors.Join(src.errs...); err != nil {
 		return nil, err
@@ -206,4 +216,23 @@ func (c *Config) Secure() bool { return c.BaseURL.Scheme == "https" }
 // flagName turns LISTEN_ADDR into listen-addr.
 func flagName(env string) string {
 	return strings.ReplaceAll(strings.ToLower(env), "_", "-")
+}
+
+// loadBackups reads the scheduled backups' settings; BACKUP_DIR must be a
+// folder that exists (the server writes into it, never creates it).
+func (c *Config) loadBackups(src *source) {
+	c.BackupDir = src.value("BACKUP_DIR")
+	var err error
+	if c.BackupEvery, err = time.ParseDuration(src.orDefault("BACKUP_EVERY")); err != nil || c.BackupEvery <= 0 {
+		src.fail(fmt.Errorf("BACKUP_EVERY %q is not a positive duration such as 24h", src.orDefault("BACKUP_EVERY")))
+	}
+	if c.BackupKeep, err = strconv.Atoi(src.orDefault("BACKUP_KEEP")); err != nil || c.BackupKeep < 1 {
+		src.fail(fmt.Errorf("BACKUP_KEEP %q is not a whole number of at least 1", src.orDefault("BACKUP_KEEP")))
+	}
+	if c.BackupDir == "" {
+		return
+	}
+	if fi, err := os.Stat(c.BackupDir); err != nil || !fi.IsDir() {
+		src.fail(fmt.Errorf("BACKUP_DIR %q is not an existing folder", c.BackupDir))
+	}
 }

@@ -455,7 +455,8 @@ func TestSettingsMatchFlags(t *testing.T) {
 	want := []string{"LISTEN_ADDR", "BASE_URL", "DATABASE_URL", "ETPAY_API_URL", "ETPAY_PMT_URL",
 		"ETPAY_MERCHANT_CODE", "ETPAY_MERCHANT_API_TOKEN", "ADMIN_EMAIL", "ADMIN_PASSWORD", "SESSION_SECRET",
 		"LINK_SESSION_REUSE", "MAX_ORDER_AMOUNT", "TRUSTED_PROXIES", "RECONCILE_AFTER",
-		"SMTP_URL", "MAIL_FROM", "MERCHANT_NAME", "MAIL_GIVE_UP_AFTER"}
+		"SMTP_URL", "MAIL_FROM", "MERCHANT_NAME", "MAIL_GIVE_UP_AFTER",
+		"BACKUP_DIR", "BACKUP_EVERY", "BACKUP_KEEP"}
 	var got []string
 	for _, s := range Settings {
 		got = append(got, s.Name)
@@ -554,4 +555,29 @@ func TestLoadMail(t *testing.T) {
 			t.Errorf("error = %v", err)
 		}
 	})
+}
+
+func TestBackupSettings(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(nil, env(map[string]string{"BACKUP_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BackupDir != dir || c.BackupEvery != 24*time.Hour || c.BackupKeep != 14 {
+		t.Errorf("defaults: %q every %v keep %d", c.BackupDir, c.BackupEvery, c.BackupKeep)
+	}
+	c, err = Load([]string{"--backup-every", "90m", "--backup-keep", "3"}, env(nil))
+	if err != nil || c.BackupEvery != 90*time.Minute || c.BackupKeep != 3 || c.BackupDir != "" {
+		t.Errorf("flags: %+v, %v", c, err)
+	}
+	for _, bad := range []map[string]string{
+		{"BACKUP_DIR": filepath.Join(dir, "missing")},
+		{"BACKUP_EVERY": "0s"},
+		{"BACKUP_EVERY": "daily"},
+		{"BACKUP_KEEP": "0"},
+	} {
+		if _, err := Load(nil, env(bad)); err == nil || !strings.Contains(err.Error(), "BACKUP_") {
+			t.Errorf("%v: %v, want an error naming the setting", bad, err)
+		}
+	}
 }

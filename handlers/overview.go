@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"etpay-dashboard/backups"
 	"etpay-dashboard/config"
 	"etpay-dashboard/models"
 	"etpay-dashboard/views"
@@ -78,6 +80,7 @@ func (a *app) showOverview(c *fiber.Ctx) error {
 		"Conversion": conversion,
 		"Chart":      buildChart(l, o.Days),
 		"Attention":  att,
+		"BackupLate": a.backupLate(l, now),
 		"PendingURL": pendingURL,
 		// Written as staff read sizes: "4 MiB".
 		"RejectedBodyBudget": strconv.Itoa(models.RejectedBodyBudget>>20) + " MiB",
@@ -199,3 +202,26 @@ func buildChart(l views.Locale, days []models.DayTotal) chart {
 
 // round2 keeps two decimals, enough for a percentage of a chart's width.
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+// backupLate is the overview's warning when scheduled backups are on and the
+// newest good one is older than twice their interval (or there is none);
+// empty otherwise.
+func (a *app) backupLate(l views.Locale, now time.Time) string {
+	if a.Config.BackupDir == "" {
+		return ""
+	}
+	every := l.Duration(a.Config.BackupEvery)
+	last, err := backups.Newest(a.Config.BackupDir)
+	switch {
+	case errors.Is(err, backups.ErrNone):
+		if now.Sub(a.started) < 2*a.Config.BackupEvery {
+			return "" // the first one is on its way
+		}
+		return l.T("overview.backup.none", every)
+	case err != nil:
+		return l.T("overview.backup.unreadable", a.Config.BackupDir)
+	case now.Sub(last) > 2*a.Config.BackupEvery:
+		return l.T("overview.backup.late", l.Time(last), every)
+	}
+	return ""
+}

@@ -26,6 +26,20 @@ type Store struct {
 	passwordCost int
 	// loginsEnded counts the changes that ended logins (see LoginsEnded).
 	loginsEnded atomic.Uint64
+	// migrationBackup is the copy Open made before migrating (see MigrationBackup).
+	migrationBackup string
+}
+
+// migrateWithBackup migrates the database at path, first copying it next
+// to itself when the migration changes its schema version.
+func (s *Store) migrateWithBackup(ctx context.Context, path string) error {
+	if err := s.backupBeforeMigration(ctx, path, time.Now()); err != nil {
+		return err
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	return s.recordSchemaVersion(ctx)
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
@@ -55,7 +69,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	wsql.SetMaxOpenConns(1)
 	wsql.SetConnMaxLifetime(0)
 	s := &Store{write: write, passwordCost: cost}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateWithBackup(ctx, path); err != nil {
 		wsql.Close()
 		return nil, err
 	}

@@ -3,6 +3,18 @@ package views
 // Texts of the overview page (/admin/overview).
 func init() {
 	register("es", map[string]string{
+		"overview.attention.backup":                "Copias de seguridad atrasadas",
+		"overview.backup.none":                     "Aún no hay ninguna copia de seguridad en BACKUP_DIR, aunque se pidió una cada %s. Revisa el registro del servidor y los permisos de la carpeta.",
+		"overview.backup.unreadable":               "No se pudo leer la carpeta de copias de seguridad %s. Revisa que exista y que el servidor pueda leerla.",
+		"overview.backup.late":                     "La última copia de seguridad correcta es del %s, y se pidió una cada %s. Revisa el registro del servidor y el espacio en disco.",
+		"duration.day":                             "1 día",
+		"duration.days":                            "%d días",
+		"duration.hour":                            "1 hora",
+		"duration.hours":                           "%d horas",
+		"duration.minute":                          "1 minuto",
+		"duration.minutes":                         "%d minutos",
+		"duration.second":                          "1 segundo",
+		"duration.seconds":                         "%d segundos",
 		"overview.nav":                             "Resumen",
 		"overview.title":                           "Resumen",
 		"overview.mode_label":                      "Modo de las cifras",
@@ -52,6 +64,18 @@ func init() {
 		"overview.review.unreadable_data":          "datos ilegibles",
 	})
 	register("en", map[string]string{
+		"overview.attention.backup":                "Backups are late",
+		"overview.backup.none":                     "There is no backup in BACKUP_DIR yet, although one was asked for every %s. Check the server's log and the folder's permissions.",
+		"overview.backup.unreadable":               "The backup folder %s could not be read. Check that it exists and that the server can read it.",
+		"overview.backup.late":                     "The last good backup is from %s, and one was asked for every %s. Check the server's log and the free disk space.",
+		"duration.day":                             "1 day",
+		"duration.days":                            "%d days",
+		"duration.hour":                            "1 hour",
+		"duration.hours":                           "%d hours",
+		"duration.minute":                          "1 minute",
+		"duration.minutes":                         "%d minutes",
+		"duration.second":                          "1 second",
+		"duration.seconds":                         "%d seconds",
 		"overview.nav":                             "Overview",
 		"overview.title":                           "Overview",
 		"overview.mode_label":                      "Mode of the figures",

@@ -83,3 +83,27 @@ func FieldMessages(l Locale, errs models.FieldErrors) map[string]string {
 	}
 	return msgs
 }
+
+// Duration writes d as people say it, in the largest whole unit: "24 horas",
+// "90 minutos", "1 día" (rounded down to whole seconds).
+func (l Locale) Duration(d time.Duration) string {
+	units := []struct {
+		size      time.Duration
+		one, many string
+	}{
+		{24 * time.Hour, "duration.day", "duration.days"},
+		{time.Hour, "duration.hour", "duration.hours"},
+		{time.Minute, "duration.minute", "duration.minutes"},
+		{time.Second, "duration.second", "duration.seconds"},
+	}
+	for _, u := range units {
+		if d >= u.size && d%u.size == 0 || u.size == time.Second {
+			n := int64(d / u.size)
+			if n == 1 {
+				return l.T(u.one)
+			}
+			return l.T(u.many, n)
+		}
+	}
+	return ""
+}

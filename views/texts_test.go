@@ -61,3 +61,21 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return v
 }
+
+func TestDurationAsPeopleSayIt(t *testing.T) {
+	es, en := NewLocale("es"), NewLocale("en")
+	for d, want := range map[time.Duration][2]string{
+		48 * time.Hour:          {"2 días", "2 days"},
+		24 * time.Hour:          {"1 día", "1 day"},
+		36 * time.Hour:          {"36 horas", "36 hours"},
+		time.Hour:               {"1 hora", "1 hour"},
+		90 * time.Minute:        {"90 minutos", "90 minutes"},
+		15 * time.Minute:        {"15 minutos", "15 minutes"},
+		1500 * time.Millisecond: {"1 segundo", "1 second"},
+		45 * time.Second:        {"45 segundos", "45 seconds"},
+	} {
+		if got := [2]string{es.Duration(d), en.Duration(d)}; got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+}
