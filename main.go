@@ -163,7 +163,10 @@ func serve(ctx context.Context, env environment) error {
 // worker, reconciliation, and scheduled backups when BACKUP_DIR is set.
 func startJobs(ctx context.Context, g *errgroup.Group, deps handlers.Deps) {
 	cfg := deps.Config
-	g.Go(func() error { (&outbox.Worker{Config: cfg, Store: deps.Store, Logger: deps.Logger}).Run(ctx); return nil })
+	g.Go(func() error {
+		(&outbox.Worker{Config: cfg, Store: deps.Store, Logger: deps.Logger}).Run(ctx)
+		return nil
+	})
 	g.Go(func() error { deps.Payments.RunReconciler(ctx); return nil })
 	if cfg.BackupDir != "" {
 		sched := &backups.Scheduler{Store: deps.Store, Dir: cfg.BackupDir, Every: cfg.BackupEvery, Keep: cfg.BackupKeep, Logger: deps.Logger}

@@ -199,6 +199,8 @@ func (a *app) routes(f *fiber.App) {
 	admin.Post("/users/:id/password", canAdmin, a.resetPassword)
 	admin.Post("/users/:id/unlock", canAdmin, a.unlockLogin)
 	admin.Get("/audit", canAdmin, a.showAudit)
+	admin.Get("/golive", canAdmin, a.showGoLive)
+	admin.Get("/golive.csv", canAdmin, a.exportGoLive)
 
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
 }

@@ -54,6 +54,8 @@ var rolePolicy = map[string]string{
 	"POST /admin/users/:id/password": models.RoleAdmin,
 	"POST /admin/users/:id/unlock":   models.RoleAdmin,
 	"GET /admin/audit":               models.RoleAdmin,
+	"GET /admin/golive":              models.RoleAdmin,
+	"GET /admin/golive.csv":          models.RoleAdmin,
 
 	"GET /admin/account":       models.RoleViewer,
 	"POST /admin/account":      models.RoleViewer,
