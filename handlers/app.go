@@ -167,6 +167,7 @@ func (a *app) routes(f *fiber.App) {
 
 	admin.Get("/sessions", canView, a.listSessions)
 	admin.Get("/sessions.csv", canView, a.exportSessions)
+	admin.Get("/sessions.xlsx", canView, a.exportSessionsXLSX)
 	admin.Get("/events", canView, a.streamEvents)
 	admin.Get("/sessions/:id", canView, a.showSession)
 	admin.Post("/sessions/:id/check", canEdit, a.checkWithETpay)

@@ -148,10 +148,11 @@ func (a *app) listSessions(c *fiber.Ctx) error {
 			string(config.ModeLive), "sessions.mode_live", string(config.ModeSandbox), "sessions.mode_sandbox"),
 		"SortOptions": sessionOptions(l, cmp.Or(p.Sort, models.SortDate), models.SortDate, "sessions.sort_date", models.SortDateAsc, "sessions.sort_date_asc",
 			models.SortAmount, "sessions.sort_amount", models.SortAmountAsc, "sessions.sort_amount_asc"),
-		"ExportURL": urlWithQuery("/admin/sessions.csv", p.values()),
-		"Filtered":  p.filter.Active(),
-		"Errors":    map[string]string{},
-		"Scripts":   []string{"/static/js/live.js"},
+		"ExportURL":     urlWithQuery("/admin/sessions.csv", p.values()),
+		"ExportXLSXURL": urlWithQuery("/admin/sessions.xlsx", p.values()),
+		"Filtered":      p.filter.Active(),
+		"Errors":        map[string]string{},
+		"Scripts":       []string{"/static/js/live.js"},
 	}
 	if len(errs) > 0 {
 		data["Errors"] = fieldMessages(l, errs)

@@ -26,12 +26,13 @@ import (
 // an entry fails TestEveryAdminRouteEnforcesItsRole, so nobody adds a route
 // and forgets to decide who may use it.
 var rolePolicy = map[string]string{
-	"GET /admin/":             models.RoleViewer,
-	"GET /admin/sessions":     models.RoleViewer,
-	"GET /admin/sessions.csv": models.RoleViewer,
-	"GET /admin/sessions/:id": models.RoleViewer,
-	"GET /admin/events":       models.RoleViewer,
-	"GET /admin/overview":     models.RoleViewer,
+	"GET /admin/":              models.RoleViewer,
+	"GET /admin/sessions":      models.RoleViewer,
+	"GET /admin/sessions.csv":  models.RoleViewer,
+	"GET /admin/sessions.xlsx": models.RoleViewer,
+	"GET /admin/sessions/:id":  models.RoleViewer,
+	"GET /admin/events":        models.RoleViewer,
+	"GET /admin/overview":      models.RoleViewer,
 	// Asking ETpay for a session's status and replaying a stored
 	// notification change payment state: staff and up.
 	"POST /admin/sessions/:id/check":       models.RoleStaff,
