@@ -20,9 +20,18 @@ import (
 // up to this many too (test payments before go-live are a handful).
 const goLivePayments = 200
 
+// The go-live checklist's items, in order; each has the text golive.check.<name>.
+const (
+	goLiveLiveMode     = "live_mode"
+	goLiveHTTPS        = "https"
+	goLiveNotification = "notification"
+	goLivePayment      = "payment"
+	goLiveBackup       = "backup"
+)
+
 // goLiveCheck is one line of the go-live checklist.
 type goLiveCheck struct {
-	Key  string // its text key, goLive.check.<Key>
+	Name string // its text is golive.check.<Name>
 	OK   bool
 	Note string // what was found, already in the user's language
 }
@@ -55,17 +64,17 @@ func (a *app) showGoLive(c *fiber.Ctx) error {
 func (a *app) goLiveChecks(l views.Locale, f *models.GoLiveFacts, now time.Time) []goLiveCheck {
 	cfg := a.Config
 	checks := []goLiveCheck{
-		{Key: "live_mode", OK: cfg.Mode == config.ModeLive},
-		{Key: "https", OK: cfg.BaseURL.Scheme == "https", Note: cfg.BaseURL.String()},
-		{Key: "notification", OK: f.VerifiedLiveNotification},
-		{Key: "payment", OK: f.LivePaymentCount > 0, Note: l.T("golive.note.payments", f.LivePaymentCount)},
+		{Name: goLiveLiveMode, OK: cfg.Mode == config.ModeLive},
+		{Name: goLiveHTTPS, OK: cfg.BaseURL.Scheme == "https", Note: cfg.BaseURL.String()},
+		{Name: goLiveNotification, OK: f.VerifiedLiveNotification},
+		{Name: goLivePayment, OK: f.LivePaymentCount > 0, Note: l.T("golive.note.payments", f.LivePaymentCount)},
 	}
 	return append(checks, a.goLiveBackupCheck(l, now))
 }
 
 // goLiveBackupCheck: scheduled backups on, and the newest one recent.
 func (a *app) goLiveBackupCheck(l views.Locale, now time.Time) goLiveCheck {
-	check := goLiveCheck{Key: "backup"}
+	check := goLiveCheck{Name: goLiveBackup}
 	if a.Config.BackupDir == "" {
 		check.Note = l.T("golive.note.no_backup_dir")
 		return check

@@ -52,5 +52,9 @@ func init() {
 		"golive.col.paid_at":        "Date and time paid",
 		"golive.csv":                "Download CSV",
 		"golive.email":              "Email for ETpay, ready to copy (in Spanish)",
+		// The email itself always goes in Spanish; these are for reference.
+		"golive.email.intro": "Hello, ETpay team:\n\nWe are %s (merchant code %s). We have finished our integration tests and send you the payments made, with their payment_token, amount and date and time (Chile time), to ask to go live:",
+		"golive.email.line":  "- Order %s · payment_token %s · %s · %s",
+		"golive.email.close": "We look forward to your confirmation.\n\nKind regards.",
 	})
 }

@@ -101,6 +101,7 @@ var keyValues = map[string]func(*goSource) ([]string, error){
 	"overview.mode.":    constBlock("handlers", "overviewLive"),
 	"overview.showing.": constBlock("handlers", "overviewLive"),
 	"overview.empty.":   constBlock("handlers", "overviewLive"),
+	"golive.check.":     constBlock("handlers", "goLiveLiveMode"),
 	"field.":            fieldNames,
 }
 
