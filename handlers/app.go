@@ -199,7 +199,7 @@ func (a *app) routes(f *fiber.App) {
 	admin.Post("/users/:id/password", canAdmin, a.resetPassword)
 	admin.Post("/users/:id/unlock", canAdmin, a.unlockLogin)
 	admin.Get("/audit", canAdmin, a.showAudit)
-
+	admin.Get("/system", canAdmin, a.showSystem)
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
 }
 

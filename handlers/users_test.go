@@ -54,6 +54,7 @@ var rolePolicy = map[string]string{
 	"POST /admin/users/:id/password": models.RoleAdmin,
 	"POST /admin/users/:id/unlock":   models.RoleAdmin,
 	"GET /admin/audit":               models.RoleAdmin,
+	"GET /admin/system":              models.RoleAdmin,
 
 	"GET /admin/account":       models.RoleViewer,
 	"POST /admin/account":      models.RoleViewer,
