@@ -38,6 +38,7 @@ const usage = `usage:
   etpay-dashboard users add --email E --role admin|staff|viewer --password-stdin
   etpay-dashboard backup --to FILE
   etpay-dashboard seed --sessions N [--force]  add N demo links with sessions (refused in live mode without --force)
+  etpay-dashboard doctor                       check settings, ETpay, mail, database, disk and backups; exit 1 on any FAIL
 `
 
 func main() {
@@ -85,6 +86,8 @@ func runCommand(ctx context.Context, env environment) error {
 			return runBackup(ctx, env, env.args[1:])
 		case "seed":
 			return runSeed(ctx, env, env.args[1:])
+		case "doctor":
+			return runDoctor(ctx, env, env.args[1:])
 		case "help", "-h", "--help":
 			fmt.Fprint(env.stdout, usage)
 			return nil

@@ -135,7 +135,7 @@ func (c *Client) InitializeSession(ctx context.Context, r SessionRequest) (Sessi
 		PaymentWebhookURL:      r.PaymentWebhookURL,
 		Concat:                 r.Concat,
 	}
-	raw, err := c.post(ctx, "/session/initialize", body)
+	raw, _, err := c.post(ctx, "/session/initialize", body)
 	if err != nil {
 		return Session{}, err
 	}
@@ -213,10 +213,18 @@ type statusBody struct {
 // CheckPaymentStatus asks ETpay for the payments matching q. An empty result
 // means ETpay has no payment attempt to report yet.
 func (c *Client) CheckPaymentStatus(ctx context.Context, q StatusQuery) ([]PaymentStatus, error) {
+	out, _, err := c.CheckPaymentStatusDated(ctx, q)
+	return out, err
+}
+
+// CheckPaymentStatusDated is CheckPaymentStatus that also returns the time in
+// the Date header of ETpay's answer, error answers included (zero when no
+// answer came or it had no Date), so a caller can compare clocks with ETpay.
+func (c *Client) CheckPaymentStatusDated(ctx context.Context, q StatusQuery) ([]PaymentStatus, time.Time, error) {
 	if q.PaymentToken == "" && q.MerchantOrderID == "" && q.SessionToken == "" {
-		return nil, fmt.Errorf("%w: status query needs a payment token, order id or session token", ErrInvalidRequest)
+		return nil, time.Time{}, fmt.Errorf("%w: status query needs a payment token, order id or session token", ErrInvalidRequest)
 	}
-	raw, err := c.post(ctx, "/merchant/check_payment_status", statusBody{
+	raw, date, err := c.post(ctx, "/merchant/check_payment_status", statusBody{
 		MerchantCode:     c.cfg.MerchantCode,
 		MerchantAPIToken: c.cfg.MerchantAPIToken,
 		PaymentToken:     q.PaymentToken,
@@ -224,61 +232,63 @@ func (c *Client) CheckPaymentStatus(ctx context.Context, q StatusQuery) ([]Payme
 		SessionToken:     q.SessionToken,
 	})
 	if err != nil {
-		return nil, err
+		return nil, date, err
 	}
 	// "null" would decode to an empty slice; demand an actual array so a
 	// broken answer is not mistaken for "no news".
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '[' {
-		return nil, fmt.Errorf("%w: status answer is not a JSON array", ErrMalformedResponse)
+		return nil, date, fmt.Errorf("%w: status answer is not a JSON array", ErrMalformedResponse)
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fmt.Errorf("%w: status answer: %w", ErrMalformedResponse, err)
+		return nil, date, fmt.Errorf("%w: status answer: %w", ErrMalformedResponse, err)
 	}
 	out := make([]PaymentStatus, 0, len(items))
 	for i, item := range items {
 		var ps PaymentStatus
 		if err := json.Unmarshal(item, &ps); err != nil {
-			return nil, fmt.Errorf("%w: status entry %d: %w", ErrMalformedResponse, i, err)
+			return nil, date, fmt.Errorf("%w: status entry %d: %w", ErrMalformedResponse, i, err)
 		}
 		ps.Raw = item
 		out = append(out, ps)
 	}
-	return out, nil
+	return out, date, nil
 }
 
 // post sends body as JSON to path under the API URL and returns the 2xx
-// answer's body. Errors are ErrUnavailable, *APIError or ErrMalformedResponse.
-func (c *Client) post(ctx context.Context, path string, body any) ([]byte, error) {
+// answer's body, and the Date of any answer (zero without one). Errors are
+// ErrUnavailable, *APIError or ErrMalformedResponse.
+func (c *Client) post(ctx context.Context, path string, body any) ([]byte, time.Time, error) {
 	payload, err := json.Marshal(body)
 	if err != nil {
-		return nil, fmt.Errorf("etpay: encode request: %w", err)
+		return nil, time.Time{}, fmt.Errorf("etpay: encode request: %w", err)
 	}
 	endpoint := strings.TrimRight(c.cfg.APIURL, "/") + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(payload))
 	if err != nil {
 		// The URL comes from configuration; the error names it, not our token.
-		return nil, fmt.Errorf("etpay: build request: %w", err)
+		return nil, time.Time{}, fmt.Errorf("etpay: build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, time.Time{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
+	date, _ := http.ParseTime(resp.Header.Get("Date"))
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: read answer: %w", ErrUnavailable, err)
+		return nil, date, fmt.Errorf("%w: read answer: %w", ErrUnavailable, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, c.apiError(resp.StatusCode, raw)
+		return nil, date, c.apiError(resp.StatusCode, raw)
 	}
 	if len(raw) > maxResponseBody {
-		return nil, fmt.Errorf("%w: answer exceeds %d bytes", ErrMalformedResponse, maxResponseBody)
+		return nil, date, fmt.Errorf("%w: answer exceeds %d bytes", ErrMalformedResponse, maxResponseBody)
 	}
-	return raw, nil
+	return raw, date, nil
 }
 
 // apiError builds the error for a non-2xx answer. ETpay's error format is

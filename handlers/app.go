@@ -202,7 +202,7 @@ func (a *app) routes(f *fiber.App) {
 	admin.Get("/audit", canAdmin, a.showAudit)
 	admin.Get("/golive", canAdmin, a.showGoLive)
 	admin.Get("/golive.csv", canAdmin, a.exportGoLive)
-
+	admin.Get("/system", canAdmin, a.showSystem)
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
 }
 

@@ -57,6 +57,7 @@ var rolePolicy = map[string]string{
 	"GET /admin/audit":               models.RoleAdmin,
 	"GET /admin/golive":              models.RoleAdmin,
 	"GET /admin/golive.csv":          models.RoleAdmin,
+	"GET /admin/system":              models.RoleAdmin,
 
 	"GET /admin/account":       models.RoleViewer,
 	"POST /admin/account":      models.RoleViewer,

@@ -182,8 +182,8 @@ func (a *Worker) sendMail(ctx context.Context, m *models.OutboxMessage) (string,
 // smtpClient builds a client from SMTP_URL: smtp:// uses STARTTLS when the
 // server offers it, smtp+starttls:// requires it, smtps:// is TLS from the
 // start. A user in the URL means AUTH; PLAIN and LOGIN are only ever used
-// over TLS (or to localhost).
-func smtpClient(cfg *config.Config) (*gomail.Client, error) {
+// over TLS (or to localhost). Options in extra come last, so they win.
+func smtpClient(cfg *config.Config, extra ...gomail.Option) (*gomail.Client, error) {
 	u := cfg.SMTPURL
 	if u == nil {
 		return nil, errors.New("SMTP_URL is not set")
@@ -208,7 +208,7 @@ func smtpClient(cfg *config.Config) (*gomail.Client, error) {
 				gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlain, gomail.SMTPAuthLogin),
 			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
 	}
-	return gomail.NewClient(u.Hostname(), opts...)
+	return gomail.NewClient(u.Hostname(), append(opts, extra...)...)
 }
 
 // outgoingMessage is the stored email as MIME: multipart/alternative with a

@@ -1,0 +1,123 @@
+package doctor
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// databaseCheck runs PRAGMA quick_check on the server's database.
+func databaseCheck(ctx context.Context, r *run) []Result {
+	const name = "system.check.database"
+	path := r.Config.DatabaseURL
+	switch {
+	case r.StoreErr != nil:
+		return []Result{result(Fail, name, "system.database.open_failed", path, r.StoreErr.Error())}
+	case r.Store == nil:
+		return []Result{result(Warn, name, "system.database.missing", path)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, databaseTimeout)
+	defer cancel()
+	verdict, err := r.Store.QuickCheck(ctx)
+	if err != nil {
+		verdict = err.Error()
+	}
+	if verdict != "ok" {
+		return []Result{result(Fail, name, "system.database.damaged", path, verdict)}
+	}
+	return []Result{result(OK, name, "system.database.ok", path)}
+}
+
+// Free disk thresholds where the database lives: under diskFail SQLite may
+// soon fail to write a payment; under diskWarn there is time to act.
+const (
+	mib      = 1 << 20
+	diskWarn = 1 << 30
+	diskFail = 100 * mib
+)
+
+// diskCheck measures the free space in the database's folder.
+func diskCheck(_ context.Context, r *run) []Result {
+	dir := filepath.Dir(r.Config.DatabaseURL)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	free, err := freeBytes(dir)
+	if err != nil {
+		return []Result{result(Warn, "system.check.disk", "system.disk.unknown", dir, err.Error())}
+	}
+	return []Result{DiskResult(free, dir)}
+}
+
+// DiskResult judges free bytes in dir.
+func DiskResult(free uint64, dir string) Result {
+	const name = "system.check.disk"
+	freeMiB := int64(free / mib)
+	switch {
+	case free < diskFail:
+		return result(Fail, name, "system.disk.full", freeMiB, dir)
+	case free < diskWarn:
+		return result(Warn, name, "system.disk.low", freeMiB, dir)
+	}
+	return result(OK, name, "system.disk.ok", freeMiB, dir)
+}
+
+// DefaultBackupEvery is how often backups are expected when BACKUP_EVERY is unset.
+const DefaultBackupEvery = 24 * time.Hour
+
+// backupsCheck reads BACKUP_DIR and BACKUP_EVERY through Getenv: they are
+// being added to config for scheduled backups; once they are, Backups takes
+// them from there.
+func backupsCheck(_ context.Context, r *run) []Result {
+	every := DefaultBackupEvery
+	if v := strings.TrimSpace(r.Getenv("BACKUP_EVERY")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return []Result{result(Fail, "system.check.backups", "system.backups.bad_every", v)}
+		}
+		every = d
+	}
+	return []Result{Backups(strings.TrimSpace(r.Getenv("BACKUP_DIR")), every, time.Now())}
+}
+
+// Backups judges the newest *.db file directly in dir: Warn when there is
+// none, or when it is older than two periods of every (one missed backup is
+// forgiven, two are not); no dir means no scheduled backups (Warn).
+func Backups(dir string, every time.Duration, now time.Time) Result {
+	const name = "system.check.backups"
+	if dir == "" {
+		return result(Warn, name, "system.backups.none_scheduled")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return result(Fail, name, "system.backups.unreadable", dir, err.Error())
+	}
+	var newest os.FileInfo
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".db") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && (newest == nil || info.ModTime().After(newest.ModTime())) {
+			newest = info
+		}
+	}
+	if newest == nil {
+		return result(Warn, name, "system.backups.empty", dir)
+	}
+	age := now.Sub(newest.ModTime())
+	shown := shortDuration(age)
+	if age > 2*every {
+		return result(Warn, name, "system.backups.old", filepath.Join(dir, newest.Name()), shown, shortDuration(every))
+	}
+	return result(OK, name, "system.backups.ok", filepath.Join(dir, newest.Name()), shown)
+}
+
+// shortDuration is d to the minute, without the zero seconds: "26h5m".
+func shortDuration(d time.Duration) string {
+	if d = d.Round(time.Minute); d == 0 {
+		return "0m"
+	}
+	return strings.TrimSuffix(d.String(), "0s")
+}
