@@ -28,7 +28,7 @@ func runDoctor(ctx context.Context, env environment, args []string) error {
 		if store != nil {
 			defer store.Close()
 		}
-		results = doctor.Run(ctx, doctor.Env{Config: cfg, Store: store, StoreErr: storeErr, Getenv: env.getenv})
+		results = doctor.Run(ctx, doctor.Env{Config: cfg, Store: store, StoreErr: storeErr})
 	}
 	l := cliLocale(env)
 	for _, r := range results {

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -52,7 +51,8 @@ func (s *Scheduler) now() time.Time {
 func (s *Scheduler) Run(ctx context.Context) {
 	s.removeUnfinished()
 	for {
-		wait := s.Every
+		// The first at once when there is none; else Every after the newest.
+		var wait time.Duration
 		if last, err := Newest(s.Dir); err == nil {
 			wait = last.Add(s.Every).Sub(s.now())
 		}
@@ -77,7 +77,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 // BackupNow writes one backup and prunes the folder to the newest Keep. It
 // returns the backup's path.
 func (s *Scheduler) BackupNow(ctx context.Context) (string, error) {
-	name := prefix + s.now().UTC().Format(nameLayout) + suffix
+	name := FileName(s.now())
 	final := filepath.Join(s.Dir, name)
 	partial := filepath.Join(s.Dir, "."+name)
 	if err := s.Store.Backup(ctx, partial); err != nil {
@@ -145,17 +145,21 @@ func timeOf(name string) (time.Time, bool) {
 	return t, err == nil
 }
 
+// FileName is the name of a finished backup made at t.
+func FileName(t time.Time) string { return prefix + t.UTC().Format(nameLayout) + suffix }
+
 // ErrNone says the folder holds no finished backup.
 var ErrNone = errors.New("no backup yet")
 
-// Newest is when the newest finished backup in dir was made.
+// Newest is when the newest finished backup in dir was made: ErrNone when
+// there is none, the folder's error when it cannot be read.
 func Newest(dir string) (time.Time, error) {
 	names, err := backupNames(dir)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(names) == 0) {
-		return time.Time{}, ErrNone
-	}
 	if err != nil {
 		return time.Time{}, err
+	}
+	if len(names) == 0 {
+		return time.Time{}, ErrNone
 	}
 	t, _ := timeOf(names[len(names)-1])
 	return t, nil

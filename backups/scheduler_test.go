@@ -118,3 +118,20 @@ func TestRunBacksUpOnSchedule(t *testing.T) {
 		t.Errorf("an empty folder: %v", err)
 	}
 }
+
+// With no backup yet, the first is made at start, not an interval later.
+func TestFirstBackupAtStart(t *testing.T) {
+	s, _ := newScheduler(t, 24*time.Hour, 14)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(finished(t, s.Dir)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := len(finished(t, s.Dir)); n != 1 {
+		t.Fatalf("%d backups after start with BACKUP_EVERY=24h, want 1", n)
+	}
+}

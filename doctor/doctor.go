@@ -8,7 +8,6 @@ package doctor
 
 import (
 	"context"
-	"os"
 	"sync"
 	"time"
 
@@ -60,9 +59,6 @@ type Env struct {
 	// (StoreErr says why) or does not exist yet (StoreErr is nil).
 	Store    *models.Store
 	StoreErr error
-	// Getenv reads BACKUP_DIR and BACKUP_EVERY, which are not in Config
-	// yet; nil means os.Getenv.
-	Getenv func(string) string
 }
 
 // Timeouts of the checks that wait on the network or the disk.
@@ -101,9 +97,6 @@ var checks = []check{
 // their results in a fixed order. env.Config must be valid: a configuration
 // that does not load is reported by Settings alone.
 func Run(ctx context.Context, env Env) []Result {
-	if env.Getenv == nil {
-		env.Getenv = os.Getenv
-	}
 	r := &run{Env: env}
 	r.etpay = sync.OnceValue(func() etpayAnswer { return askETpay(ctx, env.Config) })
 	out := make([][]Result, len(checks))

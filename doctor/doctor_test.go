@@ -49,13 +49,9 @@ func live(api, code, token string) []string {
 	return []string{"ETPAY_API_URL", api, "ETPAY_PMT_URL", api, "ETPAY_MERCHANT_CODE", code, "ETPAY_MERCHANT_API_TOKEN", token}
 }
 
-func run(t *testing.T, cfg *config.Config, getenv ...string) []doctor.Result {
+func run(t *testing.T, cfg *config.Config) []doctor.Result {
 	t.Helper()
-	vars := map[string]string{}
-	for i := 0; i+1 < len(getenv); i += 2 {
-		vars[getenv[i]] = getenv[i+1]
-	}
-	return doctor.Run(context.Background(), doctor.Env{Config: cfg, Getenv: func(k string) string { return vars[k] }})
+	return doctor.Run(context.Background(), doctor.Env{Config: cfg})
 }
 
 // only is the one result of the check named checkKey.

@@ -2,7 +2,8 @@ package doctor
 
 import (
 	"context"
-	"os"
+	"errors"
+	"etpay-dashboard/backups"
 	"path/filepath"
 	"strings"
 	"time"
@@ -64,54 +65,33 @@ func DiskResult(free uint64, dir string) Result {
 	return result(OK, name, "system.disk.ok", freeMiB, dir)
 }
 
-// DefaultBackupEvery is how often backups are expected when BACKUP_EVERY is unset.
-const DefaultBackupEvery = 24 * time.Hour
-
-// backupsCheck reads BACKUP_DIR and BACKUP_EVERY through Getenv: they are
-// being added to config for scheduled backups; once they are, Backups takes
-// them from there.
+// backupsCheck judges the scheduled backups BACKUP_DIR and BACKUP_EVERY ask for.
 func backupsCheck(_ context.Context, r *run) []Result {
-	every := DefaultBackupEvery
-	if v := strings.TrimSpace(r.Getenv("BACKUP_EVERY")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return []Result{result(Fail, "system.check.backups", "system.backups.bad_every", v)}
-		}
-		every = d
-	}
-	return []Result{Backups(strings.TrimSpace(r.Getenv("BACKUP_DIR")), every, time.Now())}
+	return []Result{Backups(r.Config.BackupDir, r.Config.BackupEvery, time.Now())}
 }
 
-// Backups judges the newest *.db file directly in dir: Warn when there is
-// none, or when it is older than two periods of every (one missed backup is
-// forgiven, two are not); no dir means no scheduled backups (Warn).
+// Backups judges the newest finished backup in dir (as package backups
+// names them): Warn when there is none, or when it is older than two periods
+// of every (one missed backup is forgiven, two are not); no dir means no
+// scheduled backups (Warn).
 func Backups(dir string, every time.Duration, now time.Time) Result {
 	const name = "system.check.backups"
 	if dir == "" {
 		return result(Warn, name, "system.backups.none_scheduled")
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	newest, err := backups.Newest(dir)
+	switch {
+	case errors.Is(err, backups.ErrNone):
+		return result(Warn, name, "system.backups.empty", dir)
+	case err != nil:
 		return result(Fail, name, "system.backups.unreadable", dir, err.Error())
 	}
-	var newest os.FileInfo
-	for _, e := range entries {
-		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".db") {
-			continue
-		}
-		if info, err := e.Info(); err == nil && (newest == nil || info.ModTime().After(newest.ModTime())) {
-			newest = info
-		}
-	}
-	if newest == nil {
-		return result(Warn, name, "system.backups.empty", dir)
-	}
-	age := now.Sub(newest.ModTime())
-	shown := shortDuration(age)
+	file := filepath.Join(dir, backups.FileName(newest))
+	age := now.Sub(newest)
 	if age > 2*every {
-		return result(Warn, name, "system.backups.old", filepath.Join(dir, newest.Name()), shown, shortDuration(every))
+		return result(Warn, name, "system.backups.old", file, shortDuration(age), shortDuration(every))
 	}
-	return result(OK, name, "system.backups.ok", filepath.Join(dir, newest.Name()), shown)
+	return result(OK, name, "system.backups.ok", file, shortDuration(age))
 }
 
 // shortDuration is d to the minute, without the zero seconds: "26h5m".

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"etpay-dashboard/backups"
 	"etpay-dashboard/doctor"
 )
 
@@ -42,32 +43,33 @@ func TestDiskIsMeasured(t *testing.T) {
 	}
 }
 
-// The newest *.db directly in the folder counts; older than two periods is a warning.
+// The newest finished backup directly in the folder counts, by the time in
+// its name; older than two periods is a warning.
 func TestBackups(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
-	file := func(dir, name string, age time.Duration) {
+	file := func(dir, name string) {
 		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(path, now.Add(-age), now.Add(-age)); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
+	backup := func(age time.Duration) string { return backups.FileName(now.Add(-age)) }
 	fresh := t.TempDir()
-	file(fresh, "etpay-2026-01-01.db", 72*time.Hour)
-	file(fresh, "etpay-2026-01-03.db", 20*time.Hour)
-	file(fresh, "notes.txt", time.Minute) // not a backup
+	file(fresh, backup(72*time.Hour))
+	newest := backup(20 * time.Hour)
+	file(fresh, newest)
+	file(fresh, "notes.txt") // not a backup
 
 	stale := t.TempDir()
-	file(stale, "etpay-2026-01-01.db", 49*time.Hour)
-	file(stale, "newer.db.tmp", time.Minute) // not a backup
-	if err := os.Mkdir(filepath.Join(stale, "sub.db"), 0o700); err != nil {
+	old := backup(49 * time.Hour)
+	file(stale, old)
+	file(stale, "."+backup(time.Minute)) // being written: not a backup yet
+	file(stale, "etpay-2026-01-01.db")   // not one of ours
+	if err := os.Mkdir(filepath.Join(stale, "sub"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	file(filepath.Join(stale, "sub.db"), "inner.db", time.Minute) // not directly in the folder
+	file(filepath.Join(stale, "sub"), backup(time.Minute)) // not directly in the folder
 
 	tests := []struct {
 		name, dir string
@@ -76,9 +78,9 @@ func TestBackups(t *testing.T) {
 		key, says string
 	}{
 		{"no BACKUP_DIR", "", 24 * time.Hour, doctor.Warn, "system.backups.none_scheduled", "BACKUP_DIR"},
-		{"fresh", fresh, 24 * time.Hour, doctor.OK, "system.backups.ok", "etpay-2026-01-03.db"},
-		{"two periods missed", stale, 24 * time.Hour, doctor.Warn, "system.backups.old", "etpay-2026-01-01.db"},
-		{"weekly, within two periods", stale, 7 * 24 * time.Hour, doctor.OK, "system.backups.ok", "etpay-2026-01-01.db"},
+		{"fresh", fresh, 24 * time.Hour, doctor.OK, "system.backups.ok", newest},
+		{"two periods missed", stale, 24 * time.Hour, doctor.Warn, "system.backups.old", old},
+		{"weekly, within two periods", stale, 7 * 24 * time.Hour, doctor.OK, "system.backups.ok", old},
 		{"empty folder", t.TempDir(), 24 * time.Hour, doctor.Warn, "system.backups.empty", ""},
 		{"no such folder", filepath.Join(fresh, "missing"), 24 * time.Hour, doctor.Fail, "system.backups.unreadable", "BACKUP_DIR"},
 	}
@@ -93,20 +95,13 @@ func TestBackups(t *testing.T) {
 	}
 }
 
-// Until config has them, BACKUP_DIR and BACKUP_EVERY are read through the
-// same getenv as the other settings.
+// The check reads BACKUP_DIR and BACKUP_EVERY from the configuration.
 func TestBackupSettings(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "b.db"), []byte("x"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, backups.FileName(time.Now().Add(-3*time.Hour))), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	old := time.Now().Add(-3 * time.Hour)
-	if err := os.Chtimes(filepath.Join(dir, "b.db"), old, old); err != nil {
-		t.Fatal(err)
-	}
-	cfg := settings(t)
-	want(t, only(t, run(t, cfg, "BACKUP_DIR", dir), "system.check.backups"), doctor.OK, "system.backups.ok")
-	want(t, only(t, run(t, cfg, "BACKUP_DIR", dir, "BACKUP_EVERY", "1h"), "system.check.backups"), doctor.Warn, "system.backups.old")
-	want(t, only(t, run(t, cfg, "BACKUP_DIR", dir, "BACKUP_EVERY", "daily"), "system.check.backups"), doctor.Fail, "system.backups.bad_every")
+	want(t, only(t, run(t, settings(t, "BACKUP_DIR", dir)), "system.check.backups"), doctor.OK, "system.backups.ok")
+	want(t, only(t, run(t, settings(t, "BACKUP_DIR", dir, "BACKUP_EVERY", "1h")), "system.check.backups"), doctor.Warn, "system.backups.old")
 }

@@ -70,10 +70,9 @@ func init() {
 		"system.disk.unknown":           "No se pudo medir el espacio libre en %s (%s).",
 		"system.backups.none_scheduled": "No hay copias programadas: configura BACKUP_DIR o ejecuta etpay-dashboard backup --to desde cron (README, «Backups»).",
 		"system.backups.unreadable":     "No se puede leer BACKUP_DIR %s (%s): revisa que la carpeta exista y sus permisos.",
-		"system.backups.empty":          "Aún no hay copias (*.db) en %s.",
+		"system.backups.empty":          "Aún no hay copias en %s.",
 		"system.backups.old":            "La copia más reciente, %s, tiene %s: se espera una cada %s (BACKUP_EVERY). Revisa que las copias programadas funcionen.",
 		"system.backups.ok":             "La copia más reciente, %s, tiene %s.",
-		"system.backups.bad_every":      "BACKUP_EVERY «%s» no es una duración como 24h.",
 
 		"cli.doctor.failed": "Fallas encontradas (líneas FAIL): %d. Corrígelas y vuelve a ejecutar etpay-dashboard doctor.",
 	})
@@ -144,10 +143,9 @@ func init() {
 		"system.disk.unknown":           "Could not measure the free space in %s (%s).",
 		"system.backups.none_scheduled": "No scheduled backups: set BACKUP_DIR or run etpay-dashboard backup --to from cron (README, \"Backups\").",
 		"system.backups.unreadable":     "BACKUP_DIR %s cannot be read (%s): check that the folder exists and its permissions.",
-		"system.backups.empty":          "No backups (*.db) in %s yet.",
+		"system.backups.empty":          "No backups in %s yet.",
 		"system.backups.old":            "The newest backup, %s, is %s old: one is expected every %s (BACKUP_EVERY). Check that the scheduled backups work.",
 		"system.backups.ok":             "The newest backup, %s, is %s old.",
-		"system.backups.bad_every":      "BACKUP_EVERY \"%s\" is not a duration such as 24h.",
 
 		"cli.doctor.failed": "Problems found (FAIL lines): %d. Fix them and run etpay-dashboard doctor again.",
 	})
