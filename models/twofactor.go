@@ -34,11 +34,11 @@ type RecoveryCode struct {
 
 // Audit actions of the second factor.
 const (
-	AuditSecondFactorOn       = "2fa_enabled"
-	AuditSecondFactorOff      = "2fa_disabled"
-	AuditSecondFactorReset    = "2fa_reset"
-	AuditSecondFactorFailed   = "2fa_failed"
-	AuditSecondFactorRequired = "2fa_required"
+	AuditSecondFactorOn       = "twofactor_enabled"
+	AuditSecondFactorOff      = "twofactor_disabled"
+	AuditSecondFactorReset    = "twofactor_reset"
+	AuditSecondFactorFailed   = "twofactor_failed"
+	AuditSecondFactorRequired = "twofactor_required"
 )
 
 // ErrCodeUsed refuses a second-factor code whose time step was already
