@@ -64,6 +64,10 @@ var rolePolicy = map[string]string{
 	"GET /admin/links/:id/email/preview": models.RoleStaff,
 	"POST /admin/links/:id/email":        models.RoleStaff,
 	"POST /admin/account/alerts":         models.RoleViewer,
+
+	// Everyone manages their own second factor.
+	"GET /admin/account/2fa":  models.RoleViewer,
+	"POST /admin/account/2fa": models.RoleViewer,
 }
 
 // rank orders roles by power, so "at least staff" is a comparison.
