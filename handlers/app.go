@@ -205,6 +205,8 @@ func (a *app) routes(f *fiber.App) {
 	admin.Post("/users/:id/enable", canAdmin, a.enableUser)
 	admin.Post("/users/:id/password", canAdmin, a.resetPassword)
 	admin.Post("/users/:id/unlock", canAdmin, a.unlockLogin)
+	admin.Post("/users/require-2fa", canAdmin, a.setSecondFactorRequired)
+	admin.Post("/users/:id/2fa/reset", canAdmin, a.resetSecondFactor)
 	admin.Get("/audit", canAdmin, a.showAudit)
 
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.

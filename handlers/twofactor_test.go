@@ -476,6 +476,139 @@ func TestHalfLoggedInReachesNoAdminRoute(t *testing.T) {
 	}
 }
 
+func TestSecondFactorRequiredOfEveryone(t *testing.T) {
+	t.Parallel()
+	h, clock := twoFactorHarness(t)
+	h.addUser("admin@shop.cl", models.RoleAdmin)
+	h.addUser("other-admin@shop.cl", models.RoleAdmin)
+	admin := h.browser()
+	admin.login("admin@shop.cl")
+	other := h.browser()
+	other.login("other-admin@shop.cl")
+
+	// Off by default: a user without 2FA uses the panel.
+	users := admin.get("/admin/users")
+	if !strings.Contains(users.body, `action="/admin/users/require-2fa"`) || strings.Contains(users.body, `value="on" aria-describedby="required-hint" checked`) {
+		t.Fatalf("the users page lacks the switch, or it is on by default:\n%s", users.body)
+	}
+	if r := other.get("/admin/sessions"); r.status != http.StatusOK {
+		t.Fatalf("without the requirement: %d", r.status)
+	}
+
+	admin.enrol(clock)
+	r := admin.submit("/admin/users", "/admin/users/require-2fa", url.Values{"required": {"on"}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/users?done=2fa_required" {
+		t.Fatalf("switch on: %d %s", r.status, r.header.Get("Location"))
+	}
+	if page := admin.get("/admin/users"); !strings.Contains(page.body, " checked>") {
+		t.Error("the switch does not show on")
+	}
+	// An enrolled user is not held up.
+	if r := admin.get("/admin/sessions"); r.status != http.StatusOK {
+		t.Fatalf("an enrolled admin: %d", r.status)
+	}
+
+	// A user without 2FA is sent to enrol from every route but its page.
+	csrf := csrfToken(t, other.get("/admin/account/2fa").body)
+	everyAdminRouteSendsTo(t, h, other, csrf, "/admin/account/2fa", "GET /admin/account/2fa", "POST /admin/account/2fa")
+	if required, _ := h.store.SecondFactorRequired(context.Background()); !required {
+		t.Fatal("a user sent to enrol switched the requirement off")
+	}
+	// Logging out works; logging in again leads to enrolment.
+	if r := other.post("/logout", url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", r.status)
+	}
+	other.login("other-admin@shop.cl")
+	if r := other.get("/admin/sessions"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/account/2fa" {
+		t.Fatalf("after login: %d %s", r.status, r.header.Get("Location"))
+	}
+	if page := other.get("/admin/account/2fa"); !strings.Contains(page.body, "exige la verificación en dos pasos") {
+		t.Errorf("the enrolment page does not say why:\n%s", page.body)
+	}
+	other.enrol(clock)
+	if r := other.get("/admin/sessions"); r.status != http.StatusOK {
+		t.Fatalf("after enrolling: %d", r.status)
+	}
+
+	// Switching off is audited too.
+	if r := admin.submit("/admin/users", "/admin/users/require-2fa", url.Values{}); r.header.Get("Location") != "/admin/users?done=2fa_optional" {
+		t.Fatalf("switch off: %d %s", r.status, r.header.Get("Location"))
+	}
+	switches := []string{}
+	for _, row := range auditRows(admin.get("/admin/audit").body) {
+		if row[1] == models.AuditSecondFactorRequired {
+			switches = append(switches, row[2])
+		}
+	}
+	if len(switches) != 2 || !strings.Contains(switches[0], "off") || !strings.Contains(switches[1], "on") {
+		t.Errorf("audit of the switch: %q", switches)
+	}
+}
+
+func TestAdminResetsAUsersSecondFactor(t *testing.T) {
+	t.Parallel()
+	h, clock := twoFactorHarness(t)
+	h.addUser("admin@shop.cl", models.RoleAdmin)
+	staff := h.addUser("staff@shop.cl", models.RoleStaff)
+	admin := h.browser()
+	admin.login("admin@shop.cl")
+	b := h.browser()
+	b.login("staff@shop.cl")
+	secret, _ := b.enrol(clock)
+	clock.Add(step)
+	second := h.browser()
+	second.loginWithCode("staff@shop.cl", codeAt(t, secret, clock.Now()))
+	events, _ := second.openStream(t, "")
+	h.pendingSession("OC-1")
+	if ev := next(t, events); ev.name != "session" {
+		t.Fatalf("first event %q", ev.name)
+	}
+
+	if page := admin.get(userPath(staff, "")); !strings.Contains(page.body, `action="/admin/users/`+itoa(staff.ID)+`/2fa/reset"`) {
+		t.Fatalf("the user page offers no reset:\n%s", page.body)
+	}
+	r := admin.submit(userPath(staff, ""), userPath(staff, "/2fa/reset"), url.Values{})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != userPath(staff, "?done=2fa_reset") {
+		t.Fatalf("reset: %d %s\n%s", r.status, r.header.Get("Location"), r.body)
+	}
+	if b.loggedIn() || second.loggedIn() {
+		t.Error("the user's sessions survived the reset")
+	}
+	h.pendingSession("OC-2")
+	select {
+	case ev, ok := <-events:
+		if ok {
+			t.Fatalf("the reset user's live table still got %+v", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reset user's live table stayed open")
+	}
+	// The user logs in with the password alone again.
+	b.login("staff@shop.cl")
+
+	if r := admin.submit(userPath(staff, ""), userPath(staff, "/2fa/reset"), url.Values{}); r.status != http.StatusConflict {
+		t.Errorf("resetting a user without 2FA: %d, want 409", r.status)
+	}
+	self := h.store
+	adminUser, _ := self.UserByEmail(context.Background(), "admin@shop.cl")
+	admin.enrol(clock)
+	if r := admin.submit(userPath(adminUser, ""), userPath(adminUser, "/2fa/reset"), url.Values{}); r.status != http.StatusConflict {
+		t.Errorf("an admin resetting their own 2FA without a code: %d, want 409", r.status)
+	}
+	if on, _ := h.store.HasSecondFactor(context.Background(), adminUser.ID); !on {
+		t.Error("the admin's own 2FA was reset")
+	}
+	resets := 0
+	for _, row := range auditRows(admin.get("/admin/audit").body) {
+		if row[1] == models.AuditSecondFactorReset && strings.Contains(row[2], "staff@shop.cl") {
+			resets++
+		}
+	}
+	if resets != 1 {
+		t.Errorf("audit lists %d resets of staff@shop.cl, want 1", resets)
+	}
+}
+
 func TestTurningOffOwnSecondFactorNeedsACurrentCode(t *testing.T) {
 	t.Parallel()
 	h, clock := twoFactorHarness(t)
