@@ -42,8 +42,16 @@ func (a *app) renderLoginCode(c *fiber.Ctx, status int, errKey string) error {
 	return a.render(c, status, "auth/login_2fa", data)
 }
 
-// backToLogin sends a browser whose login awaits no code to the login form.
+// backToLogin sends a browser whose login awaits no code on: to the panel
+// if it is logged in already (a back button), else to the login form.
 func (a *app) backToLogin(c *fiber.Ctx, err error) error {
+	if !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	_, err = a.Store.UserBySession(c.UserContext(), session(c).staffSessionID())
+	if err == nil {
+		return c.Redirect("/admin/sessions", fiber.StatusSeeOther)
+	}
 	if !errors.Is(err, models.ErrNotFound) {
 		return err
 	}

@@ -250,6 +250,10 @@ func TestLoginAsksForTheCode(t *testing.T) {
 	if !b.loggedIn() {
 		t.Fatal("not logged in after the code")
 	}
+	// The code form, visited again (a back button), leads to the panel.
+	if r := b.get("/login/2fa"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/sessions" || !b.loggedIn() {
+		t.Fatalf("the code form once logged in: %d %s, want 303 /admin/sessions and still logged in", r.status, r.header.Get("Location"))
+	}
 	// The half-login's cookie did not become the login (a new id was issued).
 	stale := h.browser()
 	stale.client.Jar.SetCookies(mustURL(h.base), halfCookie)
@@ -356,19 +360,22 @@ func TestWrongCodesAreThrottledAndAudited(t *testing.T) {
 	guesser := h.browserFrom(guesserAddr)
 	guesser.password("admin@shop.cl")
 	right := codeAt(t, secret, clock.Now().Add(step))
-	wrong := []string{"111111", "222222", "333333", "444444", "555555", "666666"}
-	n := 0
-	for _, code := range wrong {
-		if code == right || n == 5 {
-			continue
+	var wrong []string
+	for _, code := range []string{"111111", "222222", "333333", "444444", "555555", "666666"} {
+		if code != right && len(wrong) < 5 {
+			wrong = append(wrong, code)
+		}
+	}
+	for i, code := range wrong {
+		if i == 3 {
+			// Typing the password again does not start the count again.
+			guesser.password("admin@shop.cl")
 		}
 		if r := guesser.answer(code); r.status != http.StatusUnauthorized {
-			t.Fatalf("wrong code %d: %d, want 401", n+1, r.status)
+			t.Fatalf("wrong code %d: %d, want 401", i+1, r.status)
 		}
-		n++
 	}
-	// Even the right code is refused now, and a new password entry does
-	// not start the count again.
+	// Even the right code is refused now, and so is the password.
 	if r := guesser.answer(right); r.status != http.StatusTooManyRequests {
 		t.Fatalf("after 5 wrong codes: %d, want 429", r.status)
 	}
