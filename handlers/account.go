@@ -22,6 +22,10 @@ func (a *app) renderAccount(c *fiber.Ctx, status int, errs map[string]string, al
 	if err != nil {
 		return err
 	}
+	secondFactor, err := a.Store.HasSecondFactor(c.UserContext(), currentUser(c).ID)
+	if err != nil {
+		return err
+	}
 	return a.render(c, status, "admin/account", fiber.Map{
 		"MailAlerts": mailAlerts,
 		"MailDone":   mailDone,
@@ -30,6 +34,7 @@ func (a *app) renderAccount(c *fiber.Ctx, status int, errs map[string]string, al
 		"Errors":     errs,
 		"Alert":      alert,
 		"Done":       doneMessage(c),
+		"TOTP":       secondFactor,
 	})
 }
 

@@ -39,6 +39,9 @@ type Deps struct {
 	// Events carries session changes to live tables; main closes it before
 	// shutting down so open streams end promptly. Nil: New makes one.
 	Events *live.Broker
+	// Clock is the time second-factor codes are checked against; nil:
+	// time.Now. Tests set it so they need not wait for a time step.
+	Clock func() time.Time
 }
 
 // app carries the dependencies that every handler method uses.
@@ -158,6 +161,8 @@ func (a *app) routes(f *fiber.App) {
 	f.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/admin/sessions", fiber.StatusSeeOther) })
 	f.Get("/login", a.withSession, a.showLogin)
 	f.Post("/login", a.withSession, a.checkCSRF, a.login)
+	f.Get("/login/2fa", a.withSession, a.showLoginCode)
+	f.Post("/login/2fa", a.withSession, a.checkCSRF, a.checkLoginCode)
 	f.Post("/logout", a.withSession, a.checkCSRF, a.logout)
 
 	// Every /admin route has a session, a login, CSRF checks and a role check.
@@ -189,6 +194,8 @@ func (a *app) routes(f *fiber.App) {
 	admin.Post("/account", canView, a.changeOwnPassword)
 	admin.Post("/account/lang", canView, a.changeLang)
 	admin.Post("/account/alerts", canView, a.saveMailAlerts)
+	admin.Get("/account/2fa", canView, a.showSecondFactor)
+	admin.Post("/account/2fa", canView, a.saveSecondFactor)
 
 	admin.Get("/users", canAdmin, a.listUsers)
 	admin.Get("/users/new", canAdmin, a.showNewUser)
@@ -199,6 +206,8 @@ func (a *app) routes(f *fiber.App) {
 	admin.Post("/users/:id/enable", canAdmin, a.enableUser)
 	admin.Post("/users/:id/password", canAdmin, a.resetPassword)
 	admin.Post("/users/:id/unlock", canAdmin, a.unlockLogin)
+	admin.Post("/users/require-2fa", canAdmin, a.setSecondFactorRequired)
+	admin.Post("/users/:id/2fa/reset", canAdmin, a.resetSecondFactor)
 	admin.Get("/audit", canAdmin, a.showAudit)
 	admin.Get("/golive", canAdmin, a.showGoLive)
 	admin.Get("/golive.csv", canAdmin, a.exportGoLive)

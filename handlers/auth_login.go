@@ -43,6 +43,13 @@ func (a *app) login(c *fiber.Ctx) error {
 		a.auditAs(c, nil, email, models.AuditLoginFailed, "")
 		return failed(fiber.StatusUnauthorized, "login.failed")
 	}
+	has2FA, err := a.Store.HasSecondFactor(c.UserContext(), user.ID)
+	if err != nil {
+		return err
+	}
+	if has2FA {
+		return a.awaitCode(c, user, ip)
+	}
 	a.throttle.Succeed(ip, email)
 	sid := rand.Text() + rand.Text()
 	if err := a.Store.CreateStaffSession(c.UserContext(), sid, user.ID, sessionTTL*time.Second); err != nil {

@@ -61,6 +61,7 @@ type harnessSetup struct {
 	storeOptions []models.Option
 	etpayTimeout time.Duration
 	log          io.Writer
+	clock        func() time.Time
 }
 
 type harnessOption func(*harnessSetup)
@@ -99,6 +100,11 @@ func withJobs() harnessOption {
 // withLog sends the app's log to w.
 func withLog(w io.Writer) harnessOption {
 	return func(s *harnessSetup) { s.log = w }
+}
+
+// withClock sets the time the app checks second-factor codes against.
+func withClock(now func() time.Time) harnessOption {
+	return func(s *harnessSetup) { s.clock = now }
 }
 
 // withBroker gives the app an event broker the test controls.
@@ -152,7 +158,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if setup.broker == nil {
 		setup.broker = live.New()
 	}
-	deps := handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret", Events: setup.broker}
+	deps := handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret", Events: setup.broker, Clock: setup.clock}
 	if setup.log != nil {
 		deps.Logger = slog.New(slog.NewTextHandler(setup.log, nil))
 	} else if os.Getenv("TEST_LOG") != "" { // TEST_LOG=1 go test … shows the app's log

@@ -124,6 +124,15 @@ func (a *app) requireLogin(c *fiber.Ctx) error {
 	}
 	user, err := a.Store.UserBySession(c.UserContext(), id)
 	if err == models.ErrNotFound {
+		// A password without its second factor is no login: it may only
+		// answer the code (or log out).
+		awaiting, err := a.awaitsCode(c, id)
+		if err != nil {
+			return err
+		}
+		if awaiting {
+			return c.Redirect(loginCodePath, fiber.StatusSeeOther)
+		}
 		sess.clear()
 		return c.Redirect("/login", fiber.StatusSeeOther)
 	}
@@ -131,7 +140,7 @@ func (a *app) requireLogin(c *fiber.Ctx) error {
 		return err
 	}
 	c.Locals(localUser, user)
-	return c.Next()
+	return a.requireSecondFactor(c, user)
 }
 
 // errCSRF is answered when a form's token does not match the session's.

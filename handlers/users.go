@@ -22,6 +22,11 @@ var doneMessages = map[string]string{
 	"unlocked": "users.done.unlocked",
 	"own":      "account.done.password",
 	"lang":     "account.done.lang",
+
+	// The second factor (users_2fa.go).
+	"2fa_reset":    "twofactor.done.reset",
+	"2fa_required": "twofactor.done.required",
+	"2fa_optional": "twofactor.done.optional",
 }
 
 func doneMessage(c *fiber.Ctx) string {
@@ -47,11 +52,21 @@ func (a *app) listUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	withCode, err := a.Store.UsersWithSecondFactor(c.UserContext())
+	if err != nil {
+		return err
+	}
+	required, err := a.Store.SecondFactorRequired(c.UserContext())
+	if err != nil {
+		return err
+	}
 	l := a.locale(c)
 	return a.render(c, fiber.StatusOK, "admin/users", fiber.Map{
-		"Title": l.T("users.title"),
-		"Users": users,
-		"Done":  doneMessage(c),
+		"Title":                l.T("users.title"),
+		"Users":                users,
+		"Done":                 doneMessage(c),
+		"SecondFactor":         withCode,
+		"SecondFactorRequired": required,
 	})
 }
 
@@ -144,7 +159,12 @@ func (a *app) renderUser(c *fiber.Ctx, status int, target *models.User, errs map
 		errs = map[string]string{}
 	}
 	failures, refused := a.throttle.Failures(target.Email)
+	secondFactor, err := a.Store.HasSecondFactor(c.UserContext(), target.ID)
+	if err != nil {
+		return err
+	}
 	return a.render(c, status, "admin/user", fiber.Map{
+		"SecondFactor":   secondFactor,
 		"Title":          l.T("users.user_title", target.Email),
 		"Target":         target,
 		"Self":           target.ID == currentUser(c).ID,

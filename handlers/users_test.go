@@ -68,6 +68,13 @@ var rolePolicy = map[string]string{
 	"GET /admin/links/:id/email/preview": models.RoleStaff,
 	"POST /admin/links/:id/email":        models.RoleStaff,
 	"POST /admin/account/alerts":         models.RoleViewer,
+
+	// Everyone manages their own second factor; admins require it of
+	// everyone and reset other users'.
+	"GET /admin/account/2fa":          models.RoleViewer,
+	"POST /admin/account/2fa":         models.RoleViewer,
+	"POST /admin/users/require-2fa":   models.RoleAdmin,
+	"POST /admin/users/:id/2fa/reset": models.RoleAdmin,
 }
 
 // rank orders roles by power, so "at least staff" is a comparison.

@@ -97,6 +97,19 @@ func (t *Throttle) Succeed(ip, email string) {
 	dropLast(t.byAccount, email, 1)
 }
 
+// Passed gives back an attempt that turned out right without forgetting the
+// failures before it: a password that opens only the way to a second-factor
+// code. The codes then count as attempts of their own, and a new password
+// entry cannot clear the wrong codes (only Succeed, at a whole login, does).
+func (t *Throttle) Passed(ip, email string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	addr := throttleAddr(ip)
+	dropLast(t.byPair, pairKey{email, addr}, 1)
+	dropLast(t.byIP, addr, 1)
+	dropLast(t.byAccount, email, 1)
+}
+
 // Failures reports how many failed attempts the account has had in the
 // window, from every address, and how many addresses are now refused at it.
 func (t *Throttle) Failures(email string) (attempts, refused int) {

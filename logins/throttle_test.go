@@ -59,3 +59,33 @@ func TestLoginThrottleRules(t *testing.T) {
 		t.Fatalf("after unlock, a got %d attempts at the account, want 5 again", got)
 	}
 }
+
+// TestPassedKeepsEarlierFailures: a right password before a second factor
+// costs nothing, but neither does it forgive the wrong codes before it.
+func TestPassedKeepsEarlierFailures(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	th := New()
+	th.now = func() time.Time { return now }
+	const a, acct = "203.0.113.7", "staff@shop.cl"
+	for round := range 4 {
+		if !th.Allow(a, acct) {
+			t.Fatalf("round %d: the password attempt was refused", round)
+		}
+		th.Passed(a, acct) // the password was right
+		if !th.Allow(a, acct) {
+			t.Fatalf("round %d: the code attempt was refused", round)
+		}
+		// the code was wrong: it stays counted
+	}
+	if got, _ := th.Failures(acct); got != 4 {
+		t.Fatalf("failures = %d, want the 4 wrong codes", got)
+	}
+	th.Allow(a, acct)
+	th.Passed(a, acct)
+	if !th.Allow(a, acct) { // a fifth wrong code
+		t.Fatal("the fifth code was refused")
+	}
+	if th.Allow(a, acct) {
+		t.Fatal("after 5 wrong codes, with right passwords between them, the address still gets attempts")
+	}
+}

@@ -81,10 +81,13 @@ type User struct {
 // StaffSession is the server-side record behind a login cookie; deleting it
 // logs the browser out even though the cookie is still signed.
 type StaffSession struct {
-	ID        string `gorm:"primaryKey"`
-	UserID    uint   `gorm:"index;not null"`
-	CreatedAt time.Time
-	ExpiresAt time.Time `gorm:"index"`
+	ID     string `gorm:"primaryKey"`
+	UserID uint   `gorm:"index;not null"`
+	// AwaitingCode marks a login whose password was right but whose second
+	// factor is still to come: it is no login yet (UserBySession ignores it).
+	AwaitingCode bool `gorm:"not null;default:false"`
+	CreatedAt    time.Time
+	ExpiresAt    time.Time `gorm:"index"`
 }
 
 // Setting is a value the application keeps for itself, such as a generated secret.

@@ -16,6 +16,7 @@ import (
 // database migrated by this code must match the current version's entry.
 var schemaFingerprints = map[int]string{
 	1: "6b05b76e05f302c8",
+	2: "361e4207182a0781", // second factors, recovery codes, logins awaiting their code
 }
 
 // schemaFingerprint sums the tables' columns and the indexes of a database.

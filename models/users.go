@@ -65,12 +65,13 @@ func (s *Store) CreateStaffSession(ctx context.Context, id string, userID uint, 
 	return s.write.WithContext(ctx).Create(&StaffSession{ID: id, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(ttl)}).Error
 }
 
-// UserBySession returns the enabled user behind an unexpired staff session.
+// UserBySession returns the enabled user behind an unexpired staff session
+// whose login is complete (not waiting for a second-factor code).
 func (s *Store) UserBySession(ctx context.Context, id string) (*User, error) {
 	var u User
 	err := s.read.WithContext(ctx).
 		Joins("JOIN staff_sessions ON staff_sessions.user_id = users.id").
-		Where("staff_sessions.id = ? AND staff_sessions.expires_at > ? AND users.disabled = ?", id, time.Now().UTC(), false).
+		Where("staff_sessions.id = ? AND staff_sessions.expires_at > ? AND users.disabled = ? AND staff_sessions.awaiting_code = ?", id, time.Now().UTC(), false, false).
 		Take(&u).Error
 	if err != nil {
 		return nil, notFound(err)
@@ -84,7 +85,8 @@ func (s *Store) DeleteStaffSession(ctx context.Context, id string) error {
 }
 
 // LoginsEnded counts the changes this Store made that ended logins: a
-// logout, a disabled user, a new password. Whoever keeps a login's check
+// logout, a disabled user, a new password, a second factor turned on, off or
+// reset (twofactor.go). Whoever keeps a login's check
 // (a live-table stream) needs to ask UserBySession again only when the count
 // has moved, or when the login may have expired. Changes made by another
 // process are not counted.

@@ -1,0 +1,50 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"etpay-dashboard/models"
+)
+
+// setSecondFactorRequired is the users page's switch: on, every user
+// without a second factor is sent to set one up before anything else.
+func (a *app) setSecondFactorRequired(c *fiber.Ctx) error {
+	on := c.FormValue("required") == "on"
+	if err := a.Store.SetSecondFactorRequired(c.UserContext(), on); err != nil {
+		return err
+	}
+	state, done := "off", "2fa_optional"
+	if on {
+		state, done = "on", "2fa_required"
+	}
+	a.Logger.Info("second factor requirement", "on", on, "by", currentUser(c).ID)
+	a.audit(c, models.AuditSecondFactorRequired, state)
+	return c.Redirect("/admin/users?done="+done, fiber.StatusSeeOther)
+}
+
+// resetSecondFactor removes a user's second factor (a lost phone and no
+// recovery codes left) and logs them out everywhere; they log in again with
+// their password alone and set up a new one. Admins turn their own off on
+// their 2FA page, with a code: this route must not skip that.
+func (a *app) resetSecondFactor(c *fiber.Ctx) error {
+	target, err := a.targetUser(c)
+	if err != nil {
+		return err
+	}
+	if target.ID == currentUser(c).ID {
+		return a.refuseChange(c, target, "twofactor.error.self_reset")
+	}
+	has, err := a.Store.HasSecondFactor(c.UserContext(), target.ID)
+	if err != nil {
+		return err
+	}
+	if !has {
+		return a.refuseChange(c, target, "twofactor.error.none")
+	}
+	if err := a.Store.RemoveSecondFactor(c.UserContext(), target.ID, ""); err != nil {
+		return err
+	}
+	a.Logger.Info("second factor reset", "user_id", target.ID, "by", currentUser(c).ID)
+	a.audit(c, models.AuditSecondFactorReset, target.Email)
+	return c.Redirect(userURL(target.ID, "2fa_reset"), fiber.StatusSeeOther)
+}
