@@ -27,6 +27,7 @@ const (
 	goLiveNotification = "notification"
 	goLivePayment      = "payment"
 	goLiveBackup       = "backup"
+	goLiveTwoFactor    = "two_factor"
 )
 
 // goLiveCheck is one line of the go-live checklist.
@@ -68,6 +69,7 @@ func (a *app) goLiveChecks(l views.Locale, f *models.GoLiveFacts, now time.Time)
 		{Name: goLiveHTTPS, OK: cfg.BaseURL.Scheme == "https", Note: cfg.BaseURL.String()},
 		{Name: goLiveNotification, OK: f.VerifiedLiveNotification},
 		{Name: goLivePayment, OK: f.LivePaymentCount > 0, Note: l.T("golive.note.payments", f.LivePaymentCount)},
+		{Name: goLiveTwoFactor, OK: f.AdminsWithoutSecondFactor == 0, Note: l.T("golive.note.admins_without_2fa", f.AdminsWithoutSecondFactor)},
 	}
 	return append(checks, a.goLiveBackupCheck(l, now))
 }

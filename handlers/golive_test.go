@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"etpay-dashboard/models"
 )
@@ -17,11 +18,13 @@ import (
 // email text and in the CSV.
 func TestGoLiveChecklistFromRealState(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, withEnv("BASE_URL", "https://pagos.tienda.cl"), withEnv("MERCHANT_NAME", "Tienda Ñuñoa"))
+	clock := &testClock{t: time.Now()}
+	h := newHarness(t, withEnv("BASE_URL", "https://pagos.tienda.cl"), withEnv("MERCHANT_NAME", "Tienda Ñuñoa"), withClock(clock.Now))
 	admin := h.loggedInHTTPS("admin@shop.cl", models.RoleAdmin)
 	page := html.UnescapeString(admin.get("/admin/golive").body)
 	for _, want := range []string{`id="golive-live_mode" data-ok="true"`, `id="golive-https" data-ok="true"`,
 		`id="golive-notification" data-ok="false"`, `id="golive-payment" data-ok="false"`, `id="golive-backup" data-ok="false"`,
+		`id="golive-two_factor" data-ok="false"`,
 		"Aún falta algo"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("before any live payment the page lacks %s", want)
@@ -31,8 +34,10 @@ func TestGoLiveChecklistFromRealState(t *testing.T) {
 	if r := h.postNotification(notificationBody(signedNotification(t, s.SessionToken, "OC-GOLIVE-1", "success", key))); r.status != http.StatusOK {
 		t.Fatalf("notification: %d", r.status)
 	}
+	admin.enrol(clock) // two-step verification on, through its page
 	page = html.UnescapeString(admin.get("/admin/golive").body)
 	for _, want := range []string{`id="golive-notification" data-ok="true"`, `id="golive-payment" data-ok="true"`,
+		`id="golive-two_factor" data-ok="true"`,
 		"OC-GOLIVE-1", "PT-success", "Somos Tienda Ñuñoa (código de comercio " + testMerchant + ")",
 		"- Orden OC-GOLIVE-1 · payment_token PT-success · $1.000 · "} {
 		if !strings.Contains(page, want) {

@@ -17,6 +17,9 @@ type GoLiveFacts struct {
 	// limit asked for); LivePaymentCount counts them all.
 	LivePayments     []Session
 	LivePaymentCount int64
+	// AdminsWithoutSecondFactor counts the enabled admins whose logins need
+	// no code.
+	AdminsWithoutSecondFactor int64
 }
 
 // GoLive reads the go-live facts, listing at most limit live payments.
@@ -30,6 +33,12 @@ func (s *Store) GoLive(ctx context.Context, limit int) (*GoLiveFacts, error) {
 		return nil, err
 	}
 	f.VerifiedLiveNotification = one > 0
+	err = db.Model(&User{}).Where("role = ? AND NOT disabled", RoleAdmin).
+		Where("id NOT IN (?)", db.Model(&SecondFactor{}).Select("user_id").Where("secret <> ''")).
+		Count(&f.AdminsWithoutSecondFactor).Error
+	if err != nil {
+		return nil, err
+	}
 	paid := func() *gorm.DB { return db.Model(&Session{}).Where("status = ? AND mode = 'live'", StatusPaid) }
 	if err := paid().Count(&f.LivePaymentCount).Error; err != nil {
 		return nil, err
