@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -139,5 +140,30 @@ func TestRedirectorBindFailureIsNotFatal(t *testing.T) {
 	log := srv.stderr.String()
 	if !strings.Contains(log, "level=ERROR") || !strings.Contains(log, "http redirector not started") || !strings.Contains(log, taken.Addr().String()) {
 		t.Errorf("log does not report the redirector's failed bind on %s:\n%s", taken.Addr(), log)
+	}
+}
+
+// A stop as soon as the server is ready ends serve with its redirector and
+// the sandbox's loopback listener too, however early it comes.
+func TestServeWithTLSStopsWhenToldToAtOnce(t *testing.T) {
+	t.Parallel()
+	certFile, keyFile, _ := tlstest.SelfSigned(t, time.Now().Add(time.Hour), "pagos.tienda.test")
+	vars, _ := newEnv(t, "LISTEN_ADDR", "127.0.0.1:0", "TLS_CERT_FILE", certFile, "TLS_KEY_FILE", keyFile,
+		"BASE_URL", "https://pagos.tienda.test", "HTTP_REDIRECT_ADDR", "127.0.0.1:0")
+	for i := range 10 {
+		ctx, cancel := context.WithCancel(context.Background())
+		env := environment{storeOptions: testStoreOptions, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard,
+			getenv: func(k string) string { return vars[k] }, ready: func(string) { cancel() }}
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, env) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("start %d: %v", i, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("start %d: serve did not return within 5 s of being stopped", i)
+		}
+		cancel()
 	}
 }
