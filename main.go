@@ -59,6 +59,9 @@ type environment struct {
 	getenv         func(string) string
 	// ready, when set, receives the server's address once it accepts connections.
 	ready func(addr string)
+	// redirectReady, when set, receives the plain-HTTP redirector's address
+	// once it accepts connections, if it has one (before ready).
+	redirectReady func(addr string)
 	// storeOptions are passed to every models.Open (tests lower bcrypt's cost).
 	storeOptions []models.Option
 }
@@ -124,20 +127,21 @@ func serve(ctx context.Context, env environment) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	fr, err := openFront(cfg, logger)
 	if err != nil {
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	events := live.New()
 	deps := handlers.Deps{Config: cfg, Store: store, Logger: logger, SessionSecret: secret, Events: events}
-	stopSandbox := connectETpay(&deps, ln.Addr())
+	stopSandbox := connectETpay(&deps, fr.api.Addr())
 	defer stopSandbox()
 	deps.Payments = &payments.Pipeline{Config: cfg, Store: store, ETpay: deps.ETpay, Events: events, Logger: logger}
 	app := handlers.New(deps)
 
+	fr.start(ctx, g, deps.Sandbox)
 	g.Go(func() error {
-		err := app.Listener(ln)
+		err := app.Listener(fr.ln)
 		if ctx.Err() != nil {
 			return nil // stopping: the listener was closed on purpose
 		}
@@ -152,13 +156,10 @@ func serve(ctx context.Context, env environment) error {
 		err := app.ShutdownWithTimeout(10 * time.Second)
 		// Shutdown stops only a server already serving: closing the listener
 		// also stops one whose Serve had not started yet.
-		ln.Close()
+		fr.ln.Close()
 		return err
 	})
-	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "mode", cfg.Mode)
-	if env.ready != nil {
-		env.ready(ln.Addr().String())
-	}
+	fr.announce(cfg, env)
 	return g.Wait()
 }
 

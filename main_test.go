@@ -376,6 +376,7 @@ var adminLine = regexp.MustCompile(`^admin email: admin@localhost password: ([A-
 // server is one `run` serving in the background.
 type server struct {
 	addr           string
+	redirect       string // the plain-HTTP redirector's address, if it has one
 	stdout, stderr *syncBuffer
 	cancel         context.CancelFunc
 	done           chan error
@@ -390,8 +391,9 @@ func startServer(t *testing.T, vars map[string]string) *server {
 	ready := make(chan string, 1)
 	env := environment{storeOptions: testStoreOptions,
 		stdin: strings.NewReader(""), stdout: srv.stdout, stderr: srv.stderr,
-		getenv: func(k string) string { return vars[k] },
-		ready:  func(addr string) { ready <- addr },
+		getenv:        func(k string) string { return vars[k] },
+		ready:         func(addr string) { ready <- addr },
+		redirectReady: func(addr string) { srv.redirect = addr }, // before ready
 	}
 	go func() { srv.done <- run(ctx, env) }()
 	select {

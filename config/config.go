@@ -62,6 +62,22 @@ type Config struct {
 	BackupDir   string
 	BackupEvery time.Duration
 	BackupKeep  int
+	// ACMEDomains, when set, make this server serve HTTPS itself with
+	// certificates it gets from an ACME CA (Let's Encrypt) for these names.
+	ACMEDomains []string
+	// ACMEEmail is the contact given to the CA; may be empty.
+	ACMEEmail string
+	// ACMEDirectoryURL is the CA's ACME directory.
+	ACMEDirectoryURL string
+	// ACMECARoots is a PEM file of CAs trusted, beside the system's, to
+	// talk to the ACME server (a test or private CA); empty: the system's.
+	ACMECARoots string
+	// TLSCertFile and TLSKeyFile are the merchant's own certificate and
+	// key, served instead of ACME's.
+	TLSCertFile, TLSKeyFile string
+	// HTTPRedirectAddr is where plain HTTP is answered with a redirect to
+	// https (and ACME's http-01 challenges); empty: nowhere.
+	HTTPRedirectAddr string
 	// Warnings are non-fatal findings (such as plain http in live mode) for the caller to log.
 	Warnings []string
 }
@@ -79,8 +95,8 @@ type Setting struct {
 
 // Settings lists every setting this package reads, in README order.
 var Settings = []Setting{
-	{"LISTEN_ADDR", ":8080", false, "address the HTTP server listens on"},
-	{"BASE_URL", "http://localhost:8080", false, "public URL used in every link and every URL sent to ETpay"},
+	{"LISTEN_ADDR", ":8080", false, "address the HTTP server listens on (default :443 with ACME_DOMAINS or TLS_CERT_FILE)"},
+	{"BASE_URL", "http://localhost:8080", false, "public URL used in every link and every URL sent to ETpay (default https://<first of ACME_DOMAINS> with ACME)"},
 	{"DATABASE_URL", "etpay-dashboard.db", false, "SQLite database file"},
 	{"ETPAY_API_URL", "", false, "ETpay API URL (all four ETPAY_* unset: sandbox mode)"},
 	{"ETPAY_PMT_URL", "", false, "ETpay funnel URL"},
@@ -100,6 +116,13 @@ var Settings = []Setting{
 	{"BACKUP_DIR", "", false, "folder for scheduled backups of the database (unset: no scheduled backups)"},
 	{"BACKUP_EVERY", "24h", false, "how often a scheduled backup is made"},
 	{"BACKUP_KEEP", "14", false, "how many scheduled backups are kept (the oldest go first)"},
+	{"ACME_DOMAINS", "", false, "comma-separated host names: serve HTTPS on LISTEN_ADDR with certificates from Let's Encrypt (ACME) for them"},
+	{"ACME_EMAIL", "", false, "contact email given to the ACME CA with ACME_DOMAINS"},
+	{"ACME_DIRECTORY_URL", LetsEncryptURL, false, "ACME directory to get certificates from with ACME_DOMAINS"},
+	{"ACME_CA_ROOTS", "", false, "PEM file of CA certificates trusted, beside the system's, to reach ACME_DIRECTORY_URL (a test or private CA)"},
+	{"HTTP_REDIRECT_ADDR", "", false, "address of the plain-HTTP server that answers ACME challenges and redirects to https (default :80 with ACME_DOMAINS; none otherwise)"},
+	{"TLS_CERT_FILE", "", false, "PEM certificate (chain) to serve HTTPS with on LISTEN_ADDR instead of ACME; needs TLS_KEY_FILE"},
+	{"TLS_KEY_FILE", "", false, "PEM private key of TLS_CERT_FILE"},
 }
 
 // Defaults of the outbox worker's timing (see Config.MailPoll).
@@ -125,10 +148,12 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 		AdminPassword: src.secret("ADMIN_PASSWORD"),
 		SessionSecret: src.secret("SESSION_SECRET"),
 	}
-	base, err := parseBaseURL(src.orDefault("BASE_URL"))
+	leaf := c.loadHTTPS(src)
+	base, err := parseBaseURL(c.baseURL(src))
 	src.fail(err)
 	c.BaseURL = base
 	c.loadMode(src)
+	c.warnHTTPS(src, leaf)
 	c.checkAdmin(src)
 	c.loadLimits(src)
 	c.loadBackups(src)
