@@ -128,7 +128,16 @@ func TestClosedLinksSendNoEmail(t *testing.T) {
 	staff = h.browser()
 	staff.login("staff@shop.cl")
 	sink.wait(2, 5*time.Second) // the open link's email and the paid one's receipt
-	time.Sleep(300 * time.Millisecond)
+	// The expired link's email is withdrawn when the worker comes to it.
+	waitOutbox(t, h.store, 5*time.Second, "three link emails withdrawn", func(rows []models.OutboxMessage) bool {
+		n := 0
+		for _, m := range rows {
+			if m.Kind == models.MailLink && m.Status == models.MailWithdrawn {
+				n++
+			}
+		}
+		return n == 3
+	})
 	got := map[string]string{}
 	for _, m := range sink.messages() {
 		got[m.to[0]] += parseMail(t, m.data).subject + "\n"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // write stores what the rules changed: a statement for sessions whose status
@@ -43,6 +44,9 @@ func (g *groupChanges) write(ctx context.Context, t *noteTx) error {
 			"UPDATE links SET status = v.status, paid_at = v.paid_at, review_reason = v.review_reason, updated_at = v.updated_at "+
 			"FROM v WHERE links.id = v.id", args...); err != nil {
 			return fmt.Errorf("update links: %w", err)
+		}
+		if err := withdrawEmailsOfPaidLinks(ctx, t, g.changedLinks); err != nil {
+			return err
 		}
 	}
 	for _, n := range g.recounted {
@@ -109,6 +113,30 @@ func insertNotifications(ctx context.Context, t *noteTx, ns []*Notification) err
 	slices.Sort(ids)
 	for i, n := range ns {
 		n.ID = ids[i]
+	}
+	return nil
+}
+
+// withdrawEmailsOfPaidLinks withdraws the queued link emails of links this
+// group paid, in the payment's transaction: a paid link's email must not
+// reach the customer now (the outbox worker would withdraw it at its claim
+// too, but the link's history then says so only later).
+func withdrawEmailsOfPaidLinks(ctx context.Context, t *noteTx, links []*Link) error {
+	var ids []any
+	for _, l := range links {
+		if l.Status == LinkPaid {
+			ids = append(ids, l.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	args := append([]any{MailWithdrawn, now, MailLink, MailQueued, now}, ids...)
+	_, err := t.conn.ExecContext(ctx, "UPDATE outbox_messages SET status = ?, withdrawn_at = ? WHERE kind = ? AND status = ? "+
+		"AND (sending_until IS NULL OR sending_until <= ?) AND link_id IN ("+placeholders(len(ids))+")", args...)
+	if err != nil {
+		return fmt.Errorf("withdraw the emails of paid links: %w", err)
 	}
 	return nil
 }

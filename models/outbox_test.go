@@ -210,3 +210,25 @@ func TestMailAlerts(t *testing.T) {
 		t.Errorf("recipients = %+v, %v; want b only", users, err)
 	}
 }
+
+// A payment withdraws its link's email still waiting in the outbox, in the
+// payment's own transaction.
+func TestPaymentWithdrawsTheLinksQueuedEmail(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	l, _, err := s.CreateLinkWithEmail(ctx, LinkInput{MerchantOrderID: "OC-9", Amount: 990, Mode: "sandbox", CustomerEmail: "ana@cliente.cl"},
+		func(l *Link) (*OutboxMessage, error) {
+			return &OutboxMessage{Kind: MailLink, To: l.CustomerEmail, Subject: "s", MessageID: "m-9"}, nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSession(t, s, l, "tok-9")
+	if _, err := s.RecordNotification(ctx, success("tok-9", "pay-9").input("OC-9")); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := s.LinkEmails(ctx, l.ID)
+	if len(rows) != 1 || rows[0].Status != MailWithdrawn || rows[0].WithdrawnAt == nil {
+		t.Fatalf("link email after the payment: %+v", rows)
+	}
+}
