@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,6 +174,38 @@ func TestBrowserViewerCannotCreateLinks(t *testing.T) {
 	}
 	if _, err := h.store.LinkByID(context.Background(), 1); err != models.ErrNotFound {
 		t.Fatalf("the viewer's POST made a link (%v)", err)
+	}
+}
+
+func TestBrowserReturnPageShowsTheOutcomeInPlace(t *testing.T) {
+	chrome := newChrome(t)
+	h := newHarness(t)
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
+	payURL := staff.createLink("OC-700105", "$8.500")
+	h.browser().get(payURL) // starts a session; the notification has not come yet
+	sess := onlySession(t, h)
+
+	customer := newTab(t, chrome)
+	run(t, customer, chromedp.Navigate(payURL+"/success"), chromedp.WaitVisible(chromedp.CSS(`[data-pay-state="pending"]`)))
+	if eval[bool](t, customer, `document.querySelector('meta[http-equiv="refresh"]') !== null`) {
+		t.Fatal("the confirming page reloads itself with <meta refresh>")
+	}
+	eval[bool](t, customer, `window.notReloaded = true; window.statusLine = document.querySelector('[role="status"]'); true`)
+
+	key, err := h.store.SigningKey(context.Background(), sess.SessionToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := h.postNotification(notificationBody(signedNotification(t, sess.SessionToken, "OC-700105", "success", key))); r.status != http.StatusOK {
+		t.Fatalf("notification: %d", r.status)
+	}
+	waitFor(t, customer, `document.querySelector('[role="status"]').textContent`, "Pago confirmado. ¡Gracias!")
+	waitFor(t, customer, `document.querySelector("h1").textContent`, "Pago confirmado")
+	if !eval[bool](t, customer, `window.notReloaded === true && window.statusLine === document.querySelector('[role="status"]')`) {
+		t.Fatal("the page reloaded, or replaced its live region, instead of updating it")
+	}
+	if eval[bool](t, customer, `document.querySelector(".pay-action") !== null`) {
+		t.Error("the check-again button stays after the outcome is known")
 	}
 }
 

@@ -277,7 +277,7 @@ func TestReturnPagesNeverChangeState(t *testing.T) {
 	forged := signedNotification(t, sess.SessionToken, "OC-1", "success", "any key")
 	for _, query := range []string{"", "?jwt=" + forged, "?jwt=garbage"} {
 		r := h.browser().get(payURL + "/success" + query)
-		if r.status != http.StatusOK || !strings.Contains(r.body, "Confirmando tu pago") || !strings.Contains(r.body, `http-equiv="refresh"`) {
+		if r.status != http.StatusOK || !strings.Contains(r.body, "Confirmando tu pago") || !strings.Contains(r.body, "/static/js/pay.js") || strings.Contains(r.body, `http-equiv="refresh"`) {
 			t.Fatalf("success page%s: %d\n%s", query, r.status, r.body)
 		}
 	}

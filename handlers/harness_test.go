@@ -62,6 +62,7 @@ type harnessSetup struct {
 	etpayTimeout time.Duration
 	log          io.Writer
 	clock        func() time.Time
+	builtIn      bool
 }
 
 type harnessOption func(*harnessSetup)
@@ -105,6 +106,18 @@ func withLog(w io.Writer) harnessOption {
 // withClock sets the time the app checks second-factor codes against.
 func withClock(now func() time.Time) harnessOption {
 	return func(s *harnessSetup) { s.clock = now }
+}
+
+// withBuiltInSandbox runs the app in sandbox mode as serve does without
+// ETPAY_* settings: the simulator mounted at /sandbox, the customer's funnel
+// on BASE_URL and the SANDBOX banner on every page.
+func withBuiltInSandbox() harnessOption {
+	return func(s *harnessSetup) {
+		for _, k := range []string{"ETPAY_API_URL", "ETPAY_PMT_URL", "ETPAY_MERCHANT_CODE", "ETPAY_MERCHANT_API_TOKEN"} {
+			s.env[k] = ""
+		}
+		s.builtIn = true
+	}
 }
 
 // withBroker gives the app an event broker the test controls.
@@ -154,11 +167,19 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := etpay.NewClient(etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: setup.etpayTimeout})
+	etpayCfg := etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: setup.etpayTimeout}
+	if setup.builtIn {
+		etpayCfg.APIURL, etpayCfg.PMTURL = etpaySrv.URL, base+handlers.SandboxPrefix
+		etpayCfg.MerchantCode, etpayCfg.MerchantAPIToken = testMerchant, testAPIToken
+	}
+	client := etpay.NewClient(etpayCfg)
 	if setup.broker == nil {
 		setup.broker = live.New()
 	}
 	deps := handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret", Events: setup.broker, Clock: setup.clock}
+	if setup.builtIn {
+		deps.Sandbox = sb.Handler(handlers.SandboxPrefix)
+	}
 	if setup.log != nil {
 		deps.Logger = slog.New(slog.NewTextHandler(setup.log, nil))
 	} else if os.Getenv("TEST_LOG") != "" { // TEST_LOG=1 go test … shows the app's log

@@ -130,7 +130,6 @@ func (a *app) showPaymentResult(completed bool) fiber.Handler {
 		case !completed:
 			return a.renderPayMessage(c, fiber.StatusOK, link, "cancelled", "pay.cancelled_heading", "pay.cancelled_message", a.retryURL(link))
 		}
-		c.Locals("refresh", 5)
 		return a.renderPayMessage(c, fiber.StatusOK, link, "pending", "pay.confirming_heading", "pay.confirming_message", "")
 	}
 }
@@ -176,14 +175,21 @@ func (a *app) linkFromPath(c *fiber.Ctx) (*models.Link, error) {
 func (a *app) renderPayMessage(c *fiber.Ctx, status int, link *models.Link, state, heading, message, retry string) error {
 	l := a.locale(c)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return a.render(c, status, "pay/message", fiber.Map{
+	data := fiber.Map{
 		"Title":    l.T(heading),
 		"Heading":  l.T(heading),
 		"Message":  l.T(message),
 		"Link":     link,
 		"State":    state,
 		"RetryURL": retry,
-		"Refresh":  c.Locals("refresh"),
 		"Merchant": a.Config.MerchantName,
-	})
+	}
+	if state == "pending" {
+		// No <meta refresh>, which reloads the page under the customer
+		// (WCAG 2.2.1): a button to check again, and pay.js checks by
+		// itself and shows the outcome in place.
+		data["CheckURL"] = c.OriginalURL() // this same page, its ?jwt= kept
+		data["Scripts"] = []string{"/static/js/pay.js"}
+	}
+	return a.render(c, status, "pay/message", data)
 }
