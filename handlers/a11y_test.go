@@ -38,10 +38,15 @@ var a11ySkipped = map[string]string{
 	"/healthz":                "plain text for probes",
 	"/readyz":                 "plain text for probes",
 	"/admin/sessions.csv":     "CSV",
+	"/admin/sessions.xlsx":    "spreadsheet",
 	"/admin/golive.csv":       "CSV",
 	"/admin/links/:id/qr.png": "PNG",
 	"/admin/events":           "the live table's event stream",
 }
+
+// a11yAwaitingCode is the person (and user) whose login awaits its second
+// factor, to check /login/2fa.
+const a11yAwaitingCode = "twofactor"
 
 // axeVersion is the axe-core release .ci/run installs (AXE_CORE_VERSION
 // there): results depend on the release, so the test refuses another.
@@ -122,7 +127,13 @@ func TestEveryPageIsAccessible(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			tab := newTab(t, chrome)
-			if who != "" {
+			switch who {
+			case "":
+			case a11yAwaitingCode: // a password given, the code still to come
+				run(t, tab, chromedp.Navigate(h.base+"/login"), chromedp.WaitVisible(chromedp.ID("email")),
+					chromedp.SendKeys(chromedp.ID("email"), who+"@shop.cl"), chromedp.SendKeys(chromedp.ID("password"), testPassword),
+					chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("code")))
+			default:
 				run(t, tab, loginSteps(h.base, who+"@shop.cl")...)
 			}
 			for _, p := range pages {
@@ -248,6 +259,14 @@ func a11yFixtures(t *testing.T, h *harness) a11yData {
 	h.addUser("admin@shop.cl", models.RoleAdmin)
 	d.staff = h.addUser("staff@shop.cl", models.RoleStaff)
 	h.addUser("viewer@shop.cl", models.RoleViewer)
+	// A user with two-step verification on: their login stops at /login/2fa.
+	waiting := h.addUser(a11yAwaitingCode+"@shop.cl", models.RoleStaff)
+	if err := h.store.StartSecondFactor(context.Background(), waiting.ID, "sealed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.EnableSecondFactor(context.Background(), waiting.ID, "sealed", 1, nil, ""); err != nil {
+		t.Fatal(err)
+	}
 	staff := h.browser()
 	staff.login("staff@shop.cl")
 
@@ -343,6 +362,9 @@ func a11yPages(d a11yData) []a11yPage {
 		{route: "/admin/users/:id", who: admin, path: "/admin/users/" + itoa(d.staff.ID), status: http.StatusOK},
 		{route: "/admin/audit", who: admin, path: "/admin/audit", status: http.StatusOK},
 		{route: "/admin/golive", who: admin, path: "/admin/golive", status: http.StatusOK},
+		{route: "/admin/system", who: admin, path: "/admin/system", status: http.StatusOK},
+		{route: "/admin/account/2fa", who: viewer, path: "/admin/account/2fa", status: http.StatusOK},
+		{route: "/login/2fa", who: a11yAwaitingCode, path: "/login/2fa", status: http.StatusOK},
 		{who: admin, path: "/admin/no-such-page", status: http.StatusNotFound},
 	}
 }
