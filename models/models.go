@@ -110,6 +110,7 @@ type Link struct {
 	// ExpiresAt, when set, is when the link stops starting sessions.
 	ExpiresAt     *time.Time
 	OpenedAt      *time.Time // first time the customer opened it
+	LastOpenedAt  *time.Time // latest time the customer opened it
 	CancelledAt   *time.Time
 	CancelledByID *uint
 	CreatedAt     time.Time `gorm:"index"`
