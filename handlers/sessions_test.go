@@ -335,7 +335,9 @@ func TestSessionsCSVOfAFilteredView(t *testing.T) {
 		{"no query string: everything, oldest first", "", []string{"OC-A", "OC-B", "OC-C", "-OC-D"}},
 		{"status", "?status=paid", []string{"-OC-D", "OC-A"}},
 		{"mode", "?mode=sandbox", []string{"OC-C"}},
-		{"search, newest first by default", "?q=ana", []string{"OC-A"}},
+		{"search (any part of an email), newest first by default", "?q=ana", []string{"OC-C", "OC-A"}},
+		{"search: part of an order id, any case", "?q=c-a", []string{"OC-A"}},
+		{"search: an amount as people write it", "?q=%242.000", []string{"OC-C"}},
 		{"search in the chosen order", "?q=PT-OC-A", []string{"OC-A"}},
 		{"amount order", "?sort=amount_asc", []string{"OC-B", "OC-C", "OC-A", "-OC-D"}},
 		{"nothing matches: header only", "?q=nobody", nil},
@@ -373,5 +375,11 @@ func TestSessionsCSVOfAFilteredView(t *testing.T) {
 	}
 	if got, want := emails(viewer), map[string]string{"OC-A": "A•••@Shop.cl", "OC-B": "b•••@shop.cl", "OC-C": "'=•••@evil.cl", "'-OC-D": ""}; !maps.Equal(got, want) {
 		t.Errorf("viewer emails %v, want %v", got, want)
+	}
+	// A viewer's q is exact ids only, in the export as on the page.
+	for q, want := range map[string][]string{"ana": nil, "OC-B": {"OC-B"}, "oc-b": nil, "1000": nil} {
+		if got, _ := csvOrders(t, viewer.get("/admin/sessions.csv?q="+q).body); !slices.Equal(got, want) {
+			t.Errorf("viewer export of q=%s: %v, want %v", q, got, want)
+		}
 	}
 }
