@@ -1,0 +1,56 @@
+package views
+
+// Texts of the links list (Links de pago), and what both lists share: the
+// search, counts, page links back and quick date ranges.
+func init() {
+	register("es", map[string]string{
+		"nav.links":                  "Links de pago",
+		"link_status.expired":        "vencido",
+		"links_list.title":           "Links de pago",
+		"links_list.filters":         "Buscar y filtrar links de pago",
+		"links_list.invalid_status":  "Elige un estado de la lista: abierto, vencido, pagado o cancelado.",
+		"links_list.no_match":        "Ningún link coincide con la búsqueda y los filtros.",
+		"links_list.no_more":         "No hay más links en esta lista.",
+		"links_list.empty":           "Todavía no hay links de pago.",
+		"links_list.col.created":     "Creado",
+		"links_list.col.last_opened": "Última apertura",
+		"links_list.col.email":       "Correo del link",
+		"links_list.email_none":      "sin correo",
+		"lists.q_hint":               "Orden, correo, monto o descripción: basta una parte, sin importar mayúsculas (desde 3 caracteres). También payment_token o session_token exactos.",
+		"lists.q_hint_exact":         "Orden, payment_token o session_token, escritos exactos.",
+		"lists.count_sessions":       "Sesiones: %d · Pagado: %s",
+		"lists.count_links":          "Links: %d",
+		"lists.prev":                 "← Anterior",
+		"lists.ranges":               "Fechas rápidas",
+		"lists.range.today":          "Hoy",
+		"lists.range.week":           "7 días",
+		"lists.range.month":          "Este mes",
+		"lists.range.last_month":     "Mes pasado",
+		"lists.invalid_both_cursors": "El enlace de página no es válido: usa «Anterior» o «Siguiente», no ambos.",
+	})
+	register("en", map[string]string{
+		"nav.links":                  "Payment links",
+		"link_status.expired":        "expired",
+		"links_list.title":           "Payment links",
+		"links_list.filters":         "Search and filter payment links",
+		"links_list.invalid_status":  "Choose a status from the list: open, expired, paid or cancelled.",
+		"links_list.no_match":        "No link matches the search and filters.",
+		"links_list.no_more":         "There are no more links in this list.",
+		"links_list.empty":           "There are no payment links yet.",
+		"links_list.col.created":     "Created",
+		"links_list.col.last_opened": "Last opened",
+		"links_list.col.email":       "Link email",
+		"links_list.email_none":      "no email",
+		"lists.q_hint":               "Order, email, amount or description: any part, in any case (from 3 characters). Also an exact payment_token or session_token.",
+		"lists.q_hint_exact":         "Order, payment_token or session_token, written exactly.",
+		"lists.count_sessions":       "Sessions: %d · Paid: %s",
+		"lists.count_links":          "Links: %d",
+		"lists.prev":                 "← Previous",
+		"lists.ranges":               "Quick dates",
+		"lists.range.today":          "Today",
+		"lists.range.week":           "7 days",
+		"lists.range.month":          "This month",
+		"lists.range.last_month":     "Last month",
+		"lists.invalid_both_cursors": "The page link is not valid: use “Previous” or “Next”, not both.",
+	})
+}
