@@ -372,3 +372,70 @@ func TestQuickDateRangesOnThePage(t *testing.T) {
 		}
 	}
 }
+
+// A second link for an order in use says so, and links to the link that
+// holds the order.
+func TestDuplicateOrderLinksToTheExistingLink(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
+	r := b.submit("/admin/links/new", "/admin/links/new", url.Values{"merchant_order_id": {"TAKEN"}, "order_amount": {"1000"}})
+	existing := r.header.Get("Location")
+	h.openLink("OTHER", "live", 1000)
+	r = b.submit("/admin/links/new", "/admin/links/new", url.Values{"merchant_order_id": {"TAKEN"}, "order_amount": {"2000"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "ya tiene un link") {
+		t.Fatalf("second link: %d", r.status)
+	}
+	m := regexp.MustCompile(`<p id="existing-link"><a href="([^"]+)">Ver el link que ya tiene esta orden</a></p>`).FindStringSubmatch(r.body)
+	if m == nil || m[1] != existing {
+		t.Fatalf("no link to %s on the form: %v\n%s", existing, m, r.body)
+	}
+	if page := b.get(m[1]); page.status != http.StatusOK || !strings.Contains(page.body, "TAKEN") {
+		t.Fatalf("the existing link's page: %d", page.status)
+	}
+	// Other errors show no such link.
+	r = b.submit("/admin/links/new", "/admin/links/new", url.Values{"merchant_order_id": {"NEW"}, "order_amount": {"0"}})
+	if strings.Contains(r.body, "existing-link") {
+		t.Error("an invalid amount links to an existing link")
+	}
+}
+
+// Every place that names an order leads to its link: the sessions table, a
+// session's page, the overview's conflicts; and the overview's counts lead
+// to the lists they count.
+func TestOrdersAndCountsLinkOnwards(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.loggedIn("staff@shop.cl", models.RoleStaff)
+	link, sess := h.paidLink("OC-1", "live", 1000)
+	linkPage := "/admin/links/" + itoa(link.ID)
+	h.recordResult(sess, "PT-other", false) // ETpay contradicts it: a conflict
+	past := time.Now().Add(-time.Hour)
+	if _, err := h.store.CreateLink(context.Background(), models.LinkInput{MerchantOrderID: "OC-2", Amount: 1, Mode: "live", ExpiresAt: &past}); err != nil {
+		t.Fatal(err)
+	}
+
+	if page := b.get("/admin/sessions").body; !strings.Contains(page, `<a class="muted" href="`+linkPage+`" aria-label="Link de pago de la orden OC-1">link</a>`) {
+		t.Error("the sessions table's order does not lead to its link")
+	}
+	if page := b.get("/admin/sessions/" + itoa(sess.ID)).body; !strings.Contains(page, `<dd><a href="`+linkPage+`">OC-1</a></dd>`) {
+		t.Error("the session page's order does not lead to its link")
+	}
+	overview := b.get("/admin/overview?mode=live").body
+	for _, want := range []string{
+		`id="attention-conflicts"`,
+		`href="` + linkPage + `" aria-label="Link de pago de la orden OC-1">link</a>`,
+		`id="sessions-paid"><a href="/admin/sessions?mode=live&amp;status=paid">1</a>`,
+		`id="links-expired"><a href="/admin/links?mode=live&amp;status=expired">1</a>`,
+		`id="links-open"><a href="/admin/links?mode=live&amp;status=open">0</a>`,
+		`<a href="/admin/links?mode=live">2</a>`,
+	} {
+		if !strings.Contains(overview, want) {
+			t.Errorf("overview lacks %s", want)
+		}
+	}
+	// The counts agree with the lists they lead to.
+	if got := linkOrders(b.get("/admin/links?mode=live&status=expired").body); !slices.Equal(got, []string{"OC-2"}) {
+		t.Errorf("expired links: %v", got)
+	}
+}
