@@ -136,7 +136,14 @@ func sessionSearch(sr search, hide hider) (string, []any) {
 		args = append(args, sr.fts)
 	}
 	if sr.lo != "" {
-		branches = append(branches, hide.col("s.link_id")+" IN (SELECT id FROM links AS p WHERE "+prefixConds("p", false)+")")
+		// Looked up: the links in the NOCASE ranges, then their sessions.
+		// Walked: each row's own link, by its primary key; a short prefix
+		// may match nearly every link, too many to gather first.
+		cond := "s.link_id IN (SELECT id FROM links AS p WHERE " + prefixConds("p", false) + ")"
+		if hide {
+			cond = "EXISTS (SELECT 1 FROM links AS p WHERE p.id = s.link_id AND " + prefixConds("p", true) + ")"
+		}
+		branches = append(branches, cond)
 		args = append(args, sr.lo, sr.hi, sr.lo, sr.hi)
 	}
 	return "(" + strings.Join(branches, " OR ") + ")", args
