@@ -158,6 +158,9 @@ func TestLoad(t *testing.T) {
 		return "/admin/sessions?q=" + url.QueryEscape(s.MerchantOrderID)
 	})
 	r.latencyFigure("search by payment_token / order id", search, hz)
+	links := r.staff("links first page", clients, func(int) string { return "/admin/links" })
+	r.latencyFigure("/admin/links first page", links, hz)
+	r.searches(store, clients, paid)
 
 	r.export(clients[0])
 	r.live(clients, livePending)

@@ -178,6 +178,7 @@ func (a *app) routes(f *fiber.App) {
 	admin.Post("/sessions/:id/check", canEdit, a.checkWithETpay)
 	admin.Post("/notifications/:id/replay", canEdit, a.replayNotification)
 
+	admin.Get("/links", canView, a.listLinks)
 	admin.Get("/links/new", canEdit, a.showLinkForm)
 	admin.Post("/links/new", canEdit, a.saveLink)
 	admin.Get("/links/:id", canView, a.showLink)

@@ -54,15 +54,18 @@ func (f linkForm) input(maxAmount int64) (models.LinkInput, models.FieldErrors) 
 }
 
 func (a *app) showLinkForm(c *fiber.Ctx) error {
-	return a.renderLinkForm(c, fiber.StatusOK, linkForm{}, nil)
+	return a.renderLinkForm(c, fiber.StatusOK, linkForm{}, nil, 0)
 }
 
-func (a *app) renderLinkForm(c *fiber.Ctx, status int, form linkForm, errs map[string]string) error {
+// renderLinkForm shows the form; existing, when not 0, is the link that
+// already holds the order id typed, for staff to go to.
+func (a *app) renderLinkForm(c *fiber.Ctx, status int, form linkForm, errs map[string]string, existing uint) error {
 	l := a.locale(c)
 	if errs == nil {
 		errs = map[string]string{}
 	}
-	return a.render(c, status, "admin/link_new", fiber.Map{"Title": l.T("link_new.title"), "Form": form, "Errors": errs})
+	return a.render(c, status, "admin/link_new", fiber.Map{"Title": l.T("link_new.title"), "Form": form, "Errors": errs,
+		"ExistingLinkID": existing})
 }
 
 // saveLink makes the link and sends staff to its page (Post/Redirect/Get).
@@ -70,15 +73,20 @@ func (a *app) saveLink(c *fiber.Ctx) error {
 	form := readLinkForm(c)
 	in, errs := form.input(a.Config.MaxOrderAmount)
 	if len(errs) > 0 {
-		return a.renderLinkForm(c, fiber.StatusUnprocessableEntity, form, fieldMessages(a.locale(c), errs))
+		return a.renderLinkForm(c, fiber.StatusUnprocessableEntity, form, fieldMessages(a.locale(c), errs), 0)
 	}
 	user := currentUser(c)
 	in.Mode = a.mode
 	in.CreatedByID = &user.ID
 	link, err := a.createLink(c, in)
 	if errors.Is(err, models.ErrOrderInUse) {
+		// The message says why; a link takes staff to the link holding the order.
+		var existing uint
+		if inUse := (*models.OrderInUseError)(nil); errors.As(err, &inUse) {
+			existing = inUse.LinkID
+		}
 		msgs := fieldMessages(a.locale(c), models.FieldErrors{"merchant_order_id": {Key: "invalid.order_in_use"}})
-		return a.renderLinkForm(c, fiber.StatusUnprocessableEntity, form, msgs)
+		return a.renderLinkForm(c, fiber.StatusUnprocessableEntity, form, msgs, existing)
 	}
 	if err != nil {
 		return err

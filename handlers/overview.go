@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"math"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -68,10 +69,8 @@ func (a *app) showOverview(c *fiber.Ctx) error {
 	for _, m := range []string{overviewLive, overviewSandbox, overviewAll} {
 		modes = append(modes, modeChoice{Value: m, Label: l.T("overview.mode." + m), Current: m == mode})
 	}
-	pendingURL := "/admin/sessions?status=pending"
-	if storeMode != "" {
-		pendingURL += "&mode=" + storeMode
-	}
+	linkStatuses := []string{models.LinkOpen, models.LinkExpired, models.LinkPaid, models.LinkCancelled}
+	sessionStatuses := []string{models.StatusPending, models.StatusPaid, models.StatusFailed}
 	return a.render(c, fiber.StatusOK, "admin/overview", fiber.Map{
 		"Title":      l.T("overview.title"),
 		"Mode":       mode,
@@ -81,14 +80,39 @@ func (a *app) showOverview(c *fiber.Ctx) error {
 		"Chart":      buildChart(l, o.Days),
 		"Attention":  att,
 		"BackupLate": a.backupLate(l, now),
-		"PendingURL": pendingURL,
+		"PendingURL": listURL("/admin/sessions", models.StatusPending, storeMode),
+		// Every count links to the list it counts.
+		"SessionListURLs": listURLs("/admin/sessions", sessionStatuses, storeMode),
+		"LinkListURLs":    listURLs("/admin/links", linkStatuses, storeMode),
+		"LinksURL":        listURL("/admin/links", "", storeMode),
 		// Written as staff read sizes: "4 MiB".
 		"RejectedBodyBudget": strconv.Itoa(models.RejectedBodyBudget>>20) + " MiB",
 		"CanEdit":            currentUser(c).Role != models.RoleViewer,
 		// The order rows are listed in.
-		"SessionStatuses": []string{models.StatusPending, models.StatusPaid, models.StatusFailed},
-		"LinkStatuses":    []string{models.LinkOpen, models.LinkPaid, models.LinkCancelled},
+		"SessionStatuses": sessionStatuses,
+		"LinkStatuses":    linkStatuses,
 	})
+}
+
+// listURL is the list at path filtered by status and mode (either may be empty).
+func listURL(path, status, mode string) string {
+	v := url.Values{}
+	if status != "" {
+		v.Set("status", status)
+	}
+	if mode != "" {
+		v.Set("mode", mode)
+	}
+	return urlWithQuery(path, v)
+}
+
+// listURLs is listURL for each status.
+func listURLs(path string, statuses []string, mode string) map[string]string {
+	out := make(map[string]string, len(statuses))
+	for _, s := range statuses {
+		out[s] = listURL(path, s, mode)
+	}
+	return out
 }
 
 // overviewMode picks the mode to show: the one asked for, or by default live

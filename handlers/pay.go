@@ -31,10 +31,8 @@ func (a *app) openLink(c *fiber.Ctx) error {
 	case err != nil:
 		return a.renderPayMessage(c, fiber.StatusGone, link, "closed", "pay.closed_heading", "pay.closed_message", "")
 	}
-	if link.OpenedAt == nil {
-		if err := a.Store.MarkLinkOpened(c.UserContext(), link.ID); err != nil {
-			return err
-		}
+	if err := a.Store.MarkLinkOpened(c.UserContext(), link.ID); err != nil {
+		return err
 	}
 	token, err := a.sessionFor(c.UserContext(), link)
 	if errors.Is(err, models.ErrLinkClosed) {

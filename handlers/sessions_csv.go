@@ -24,15 +24,15 @@ var csvHeader = []string{
 // exportSessions streams the sessions the list's query string selects, every
 // page of them, as CSV, row by row. Without a query string it is every
 // session, oldest first; with one, the rows are in the chosen sort (newest
-// first by default), exactly as the table shows them. after= is checked but
-// ignored: an export is never one page.
+// first by default), exactly as the table shows them. after= and before= are
+// checked but ignored: an export is never one page.
 func (a *app) exportSessions(c *fiber.Ctx) error {
 	p, errs := parseSessionParams(c)
 	if len(errs) > 0 {
 		l := a.locale(c)
 		msgs := fieldMessages(l, errs)
 		parts := make([]string, 0, len(msgs))
-		for _, field := range []string{"q", "status", "mode", "from", "to", "sort", "after"} {
+		for _, field := range []string{"q", "status", "mode", "from", "to", "sort", "after", "before"} {
 			if m, ok := msgs[field]; ok {
 				parts = append(parts, field+": "+m)
 			}

@@ -277,6 +277,8 @@ func TestSessionsBadParameters(t *testing.T) {
 		{"cursor that is not key_id", "after=abc", "after", "enlace de página no es válido"},
 		{"cursor with a zero id", "after=1_0", "after", "enlace de página no es válido"},
 		{"cursor with SQL", "after=" + url.QueryEscape("1_1 OR 1=1"), "after", "enlace de página no es válido"},
+		{"backward cursor that is not key_id", "before=12", "before", "enlace de página no es válido"},
+		{"both cursors", "after=1_1&before=1_1", "before", "no ambos"},
 		{"search too long", "q=" + strings.Repeat("a", 255), "q", "hasta 254 caracteres"},
 		{"search with a line break", "q=" + url.QueryEscape("a\nb"), "q", "sin saltos de línea"},
 	}
@@ -289,7 +291,7 @@ func TestSessionsBadParameters(t *testing.T) {
 			if !strings.Contains(r.body, tt.message) || !strings.Contains(r.body, "Revisa los filtros marcados") {
 				t.Fatalf("page does not say %q:\n%s", tt.message, r.body)
 			}
-			if tt.field != "after" && !strings.Contains(r.body, `id="`+tt.field+`-error"`) {
+			if tt.field != "after" && tt.field != "before" && !strings.Contains(r.body, `id="`+tt.field+`-error"`) {
 				t.Errorf("no message next to the %s field", tt.field)
 			}
 			if len(tableOrders(r.body)) != 0 {
@@ -308,7 +310,7 @@ func TestSessionsBadParameters(t *testing.T) {
 		})
 	}
 	// Parameters it does not know are ignored, as any web page does.
-	if r := b.get("/admin/sessions?before=12&utm_source=mail"); r.status != http.StatusOK || len(tableOrders(r.body)) != 1 {
+	if r := b.get("/admin/sessions?page=12&utm_source=mail"); r.status != http.StatusOK || len(tableOrders(r.body)) != 1 {
 		t.Fatalf("unknown parameters: %d", r.status)
 	}
 }
@@ -335,7 +337,9 @@ func TestSessionsCSVOfAFilteredView(t *testing.T) {
 		{"no query string: everything, oldest first", "", []string{"OC-A", "OC-B", "OC-C", "-OC-D"}},
 		{"status", "?status=paid", []string{"-OC-D", "OC-A"}},
 		{"mode", "?mode=sandbox", []string{"OC-C"}},
-		{"search, newest first by default", "?q=ana", []string{"OC-A"}},
+		{"search (any part of an email), newest first by default", "?q=ana", []string{"OC-C", "OC-A"}},
+		{"search: part of an order id, any case", "?q=c-a", []string{"OC-A"}},
+		{"search: an amount as people write it", "?q=%242.000", []string{"OC-C"}},
 		{"search in the chosen order", "?q=PT-OC-A", []string{"OC-A"}},
 		{"amount order", "?sort=amount_asc", []string{"OC-B", "OC-C", "OC-A", "-OC-D"}},
 		{"nothing matches: header only", "?q=nobody", nil},
@@ -373,5 +377,11 @@ func TestSessionsCSVOfAFilteredView(t *testing.T) {
 	}
 	if got, want := emails(viewer), map[string]string{"OC-A": "A•••@Shop.cl", "OC-B": "b•••@shop.cl", "OC-C": "'=•••@evil.cl", "'-OC-D": ""}; !maps.Equal(got, want) {
 		t.Errorf("viewer emails %v, want %v", got, want)
+	}
+	// A viewer's q is exact ids only, in the export as on the page.
+	for q, want := range map[string][]string{"ana": nil, "OC-B": {"OC-B"}, "oc-b": nil, "1000": nil} {
+		if got, _ := csvOrders(t, viewer.get("/admin/sessions.csv?q="+q).body); !slices.Equal(got, want) {
+			t.Errorf("viewer export of q=%s: %v, want %v", q, got, want)
+		}
 	}
 }

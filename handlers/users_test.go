@@ -38,6 +38,7 @@ var rolePolicy = map[string]string{
 	"POST /admin/sessions/:id/check":       models.RoleStaff,
 	"POST /admin/notifications/:id/replay": models.RoleStaff,
 
+	"GET /admin/links":             models.RoleViewer,
 	"GET /admin/links/new":         models.RoleStaff,
 	"POST /admin/links/new":        models.RoleStaff,
 	"GET /admin/links/:id":         models.RoleViewer,

@@ -114,8 +114,10 @@ func (s *Store) SessionsForLink(ctx context.Context, linkID uint) ([]Session, er
 	return rows, s.read.WithContext(ctx).Where("link_id = ?", linkID).Order("id").Find(&rows).Error
 }
 
-// MarkLinkOpened records the first time the customer opened the link.
+// MarkLinkOpened records that the customer opened the link: every time in
+// last_opened_at, and the first time, kept, in opened_at.
 func (s *Store) MarkLinkOpened(ctx context.Context, linkID uint) error {
-	return s.write.WithContext(ctx).Model(&Link{}).Where("id = ? AND opened_at IS NULL", linkID).
-		Update("opened_at", time.Now().UTC()).Error
+	now := time.Now().UTC()
+	return s.write.WithContext(ctx).Exec("UPDATE links SET last_opened_at = ?, opened_at = COALESCE(opened_at, ?) WHERE id = ?",
+		now, now, linkID).Error
 }

@@ -15,6 +15,17 @@ var (
 	ErrEmailTaken = errors.New("email already belongs to a user")
 )
 
+// OrderInUseError is ErrOrderInUse naming the link that already holds the
+// order id, so that staff can be sent to it.
+type OrderInUseError struct {
+	LinkID uint
+}
+
+func (e *OrderInUseError) Error() string { return ErrOrderInUse.Error() }
+
+// Is makes errors.Is(err, ErrOrderInUse) hold.
+func (e *OrderInUseError) Is(target error) bool { return target == ErrOrderInUse }
+
 // Roles a staff user can have.
 const (
 	RoleAdmin  = "admin"
@@ -27,6 +38,9 @@ const (
 	LinkOpen      = "open"
 	LinkPaid      = "paid"
 	LinkCancelled = "cancelled"
+	// LinkExpired is never stored: it is an open link whose expires_at has
+	// passed, as the lists and the overview show it.
+	LinkExpired = "expired"
 )
 
 // Session statuses, also the words of the CSV export.
@@ -100,12 +114,12 @@ type Setting struct {
 type Link struct {
 	ID              uint   `gorm:"primaryKey"`
 	Code            string `gorm:"uniqueIndex;not null"`
-	MerchantOrderID string `gorm:"index;not null"`
-	Amount          int64  `gorm:"not null"`
-	CustomerEmail   string `gorm:"not null;default:''"` // searched through idx_links_customer_email_nocase
+	MerchantOrderID string `gorm:"not null"`            // indexed NOCASE: idx_links_order_nocase
+	Amount          int64  `gorm:"not null"`            // indexed: idx_links_amount
+	CustomerEmail   string `gorm:"not null;default:''"` // searched through idx_links_customer_email_nocase and links_fts
 	Description     string `gorm:"not null;default:''"`
-	Status          string `gorm:"index;not null"`
-	Mode            string `gorm:"not null"`
+	Status          string `gorm:"index:idx_links_status_mode,priority:1;not null"`
+	Mode            string `gorm:"index:idx_links_status_mode,priority:2;not null"`
 	CreatedByID     *uint
 	CreatedBy       *User
 	// ReviewReason is set when a payment needs a person, such as a double payment.
@@ -113,6 +127,7 @@ type Link struct {
 	// ExpiresAt, when set, is when the link stops starting sessions.
 	ExpiresAt     *time.Time
 	OpenedAt      *time.Time // first time the customer opened it
+	LastOpenedAt  *time.Time // latest time the customer opened it
 	CancelledAt   *time.Time
 	CancelledByID *uint
 	CreatedAt     time.Time `gorm:"index"`

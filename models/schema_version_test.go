@@ -17,6 +17,7 @@ import (
 var schemaFingerprints = map[int]string{
 	1: "6b05b76e05f302c8",
 	2: "361e4207182a0781", // second factors, recovery codes, logins awaiting their code
+	3: "8f942e1aee166c90", // links_fts and its triggers, links.last_opened_at, the lists' indexes
 }
 
 // schemaFingerprint sums the tables' columns and the indexes of a database.

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -31,7 +32,7 @@ type DemoRange struct {
 
 var (
 	linkColumns = []string{"id", "code", "merchant_order_id", "amount", "customer_email", "description", "status", "mode",
-		"created_by_id", "review_reason", "expires_at", "opened_at", "cancelled_at", "cancelled_by_id", "created_at", "updated_at", "paid_at"}
+		"created_by_id", "review_reason", "expires_at", "opened_at", "last_opened_at", "cancelled_at", "cancelled_by_id", "created_at", "updated_at", "paid_at"}
 	demoSessionColumns = []string{"id", "link_id", "session_token", "signature_token", "mode", "status", "merchant_order_id", "amount",
 		"payment_status", "payment_token", "conflict", "last_notification_at", "last_notification_note", "checked_at",
 		"created_at", "updated_at", "paid_at", "failed_at"}
@@ -170,7 +171,7 @@ func demoValues(rows []DemoLink, last *demoIDs) (links, sessions, notes [][]any)
 // always NULL: no creator is half of what marks a link as demo data.
 func demoLinkValues(l *Link) []any {
 	return []any{l.ID, l.Code, l.MerchantOrderID, l.Amount, l.CustomerEmail, l.Description, l.Status, l.Mode,
-		nil, l.ReviewReason, utcPtr(l.ExpiresAt), utcPtr(l.OpenedAt), utcPtr(l.CancelledAt), nil,
+		nil, l.ReviewReason, utcPtr(l.ExpiresAt), utcPtr(l.OpenedAt), utcPtr(cmp.Or(l.LastOpenedAt, l.OpenedAt)), utcPtr(l.CancelledAt), nil,
 		l.CreatedAt.UTC(), l.UpdatedAt.UTC(), utcPtr(l.PaidAt)}
 }
 

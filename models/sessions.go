@@ -24,13 +24,17 @@ var SessionSorts = []string{SortDate, SortDateAsc, SortAmount, SortAmountAsc}
 const MaxSearchLen = 254
 
 // SessionFilter says which sessions to list and in what order. Zero values
-// mean "no condition"; an empty Sort means SortDate.
+// mean "no condition"; an empty Sort means SortDate. The links list takes the
+// same filter (see LinkFilter).
 type SessionFilter struct {
-	// Q is an exact merchant_order_id, payment_token or session_token, or the
-	// start of the customer's email (ASCII letters compared case-insensitively).
+	// Q is searched as a person would (see search.go): an exact
+	// merchant_order_id, payment_token or session_token; unless ExactOnly,
+	// also an amount ("12.990") and any part of the link's order id, customer
+	// email or description, ignoring case (from 3 characters; shorter, the
+	// start of the order id or email).
 	Q string
-	// ExactOnly drops the email-prefix search, for viewers: they see emails
-	// masked, and a prefix search would let them spell one out letter by letter.
+	// ExactOnly keeps the exact ids only, for viewers: they see emails
+	// masked, and matching parts of one would let them spell it out.
 	ExactOnly bool
 	Status    string
 	Mode      string
@@ -85,7 +89,8 @@ func digits(s string) bool {
 	return true
 }
 
-// CursorAfter is the cursor that continues the list after row s.
+// CursorAfter is the cursor of row s: after= it continues the list past
+// s, before= it goes back to the rows shown before s.
 func (f SessionFilter) CursorAfter(s *Session) SessionCursor {
 	if f.byAmount() {
 		return SessionCursor{Key: s.Amount, ID: s.ID}
@@ -101,12 +106,17 @@ func (f SessionFilter) Active() bool {
 func (f SessionFilter) byAmount() bool  { return f.Sort == SortAmount || f.Sort == SortAmountAsc }
 func (f SessionFilter) ascending() bool { return f.Sort == SortDateAsc || f.Sort == SortAmountAsc }
 
-// SessionPage asks for one page of sessions matching a filter; After continues
-// from the last row of the previous page (keyset pagination, never OFFSET).
+// SessionPage asks for one page of sessions matching a filter: the first,
+// the one After a row, or the one Before it (keyset pagination both ways,
+// never OFFSET).
 type SessionPage struct {
 	SessionFilter
-	After *SessionCursor
-	Limit int
+	After, Before *SessionCursor
+	Limit         int
+	// Matches is how many sessions the filter matches (CountSessions), or
+	// -1 when unknown. A search matching more than BroadSearch is read by
+	// walking the list's index instead of sorting every match.
+	Matches int64
 }
 
 // sessionColumns is what the table reads; exportColumns adds the link's
@@ -116,23 +126,18 @@ const (
 	exportColumns  = "s.*, l.customer_email AS customer_email"
 )
 
-// sessionQuery builds the one SQL statement behind the list and the export.
-// Every value is a bound parameter; only fixed fragments are concatenated.
-// All times are compared as UTC: GORM's NowFunc stores them so, and SQLite
-// compares them as text, which orders UTC timestamps correctly.
-func sessionQuery(columns string, f SessionFilter, after *SessionCursor, limit int) (string, []any) {
+// sessionQuery builds the one SQL statement behind a page of the list and
+// a chunk of the export. Every value is a bound parameter; only fixed
+// fragments are concatenated.
+func sessionQuery(columns string, f SessionFilter, cur *pageCursor, limit int, plan listPlan) (string, []any) {
 	var sb strings.Builder
 	sb.WriteString("SELECT " + columns + " FROM sessions AS s")
 	if columns == exportColumns {
 		sb.WriteString(" JOIN links AS l ON l.id = s.link_id")
 	}
-	c := sessionConds{col: func(name string) string { return name }}
-	c.filter(f)
-	key, dir := c.keyset(f, after)
-	if len(c.where) > 0 {
-		sb.WriteString(" WHERE " + strings.Join(c.where, " AND "))
-	}
-	sb.WriteString(" ORDER BY " + key + " " + dir + ", s.id " + dir)
+	c := sessionConds(f, plan)
+	order := c.keyset(f, "s.created_at", "s.amount", "s.id", cur)
+	sb.WriteString(c.sql() + order)
 	if limit > 0 {
 		sb.WriteString(" LIMIT ?")
 		c.args = append(c.args, limit)
@@ -140,106 +145,85 @@ func sessionQuery(columns string, f SessionFilter, after *SessionCursor, limit i
 	return sb.String(), c.args
 }
 
-// sessionConds collects the WHERE conditions of a session query and their
-// bound values, in the order the placeholders appear.
-type sessionConds struct {
-	where []string
-	args  []any
-	// col names a column in a condition or the ORDER BY; a search makes it
-	// hide the column from the planner (see filter).
-	col func(name string) string
-}
-
-func (c *sessionConds) add(cond string, args ...any) {
-	c.where = append(c.where, cond)
-	c.args = append(c.args, args...)
-}
-
-// filter adds the conditions of f: the search first, then the columns.
-func (c *sessionConds) filter(f SessionFilter) {
-	// A search is answered from the OR's index lookups (a handful of rows).
-	// Unary + hides the other columns from the planner, which would otherwise
-	// walk a status or date index and test the OR on every row it meets.
+// sessionConds is the WHERE of f for plan: the search first, then the
+// columns. With planLookup the search's lookups drive the query and unary +
+// hides the other columns from the planner, which would otherwise walk a
+// status or date index and test the OR on every row it meets. With planWalk
+// the search is hidden instead, and a column may drive the query only where
+// an index pairs it with the page's order (see walkHides). A count reads
+// like a lookup: without a search, every column may drive it.
+func sessionConds(f SessionFilter, plan listPlan) *listConds {
+	c := &listConds{}
 	if f.Q != "" {
-		c.col = func(name string) string { return "+" + name }
-		c.search(f.Q, f.ExactOnly)
+		cond, args := sessionSearch(parseSearch(f.Q, f.ExactOnly), plan == planWalk)
+		c.add(cond, args...)
+		c.hide = plan == planLookup
+	}
+	status, mode, dates := c.hide, c.hide, c.hide
+	if plan == planWalk {
+		status, mode, dates = walkHides(f)
 	}
 	if f.Status != "" {
-		c.add(c.col("s.status")+" = ?", f.Status)
+		c.add(status.col("s.status")+" = ?", f.Status)
 	}
 	if f.Mode != "" {
-		c.add(c.col("s.mode")+" = ?", f.Mode)
+		c.add(mode.col("s.mode")+" = ?", f.Mode)
 	}
-	if !f.From.IsZero() {
-		c.add(c.col("s.created_at")+" >= ?", f.From.UTC())
-	}
-	if !f.Until.IsZero() {
-		c.add(c.col("s.created_at")+" < ?", f.Until.UTC())
-	}
+	c.created(dates, "s.created_at", f)
+	return c
 }
 
-// search adds the condition that q is one of the session's exact ids or, unless
-// exactOnly, the start of its link's customer email.
-func (c *sessionConds) search(q string, exactOnly bool) {
-	// Each branch is served by its own index, so SQLite answers the OR as a
-	// union of index lookups (MULTI-INDEX OR) instead of scanning.
-	search := "s.merchant_order_id = ? OR s.payment_token = ? OR s.session_token = ?"
-	args := []any{q, q, q}
-	if !exactOnly {
-		lo, hi := emailPrefixRange(q)
-		search += " OR s.link_id IN (SELECT id FROM links WHERE customer_email COLLATE NOCASE >= ? AND customer_email COLLATE NOCASE < ?)"
-		args = append(args, lo, hi)
+// walkHides says which filter columns a walked page hides: a date page walks
+// (status, created_at) or created_at, testing the mode; an amount page walks
+// (status, mode, amount) when it has both, else amount, testing the rest.
+// Left visible, SQLite could narrow by status and mode, then sort everything
+// they match.
+func walkHides(f SessionFilter) (status, mode, dates hider) {
+	if !f.byAmount() {
+		return false, true, false
 	}
-	c.add("("+search+")", args...)
+	both := hider(f.Status == "" || f.Mode == "")
+	return both, both, true
 }
 
-// keyset returns the sort key and direction of f's order and, when after is
-// set, adds the condition that continues past it: (key, id) beyond the cursor.
-func (c *sessionConds) keyset(f SessionFilter, after *SessionCursor) (key, dir string) {
-	key, dir, cmp := c.col("s.created_at"), "DESC", "<"
-	if f.byAmount() {
-		key = c.col("s.amount")
-	}
-	if f.ascending() {
-		dir, cmp = "ASC", ">"
-	}
-	if after != nil {
-		var afterKey any = time.Unix(0, after.Key).UTC()
-		if f.byAmount() {
-			afterKey = after.Key
-		}
-		c.add("("+key+", "+c.col("s.id")+") "+cmp+" (?, ?)", afterKey, after.ID)
-	}
-	return key, dir
-}
-
-// emailPrefixRange turns a prefix into bounds for a NOCASE index range: every
-// string that starts with the prefix, ignoring ASCII case, sorts in [lo, hi).
-// 0xFF never occurs in UTF-8, so prefix+0xFF is above every extension of it.
-// (A LIKE 'x%' would treat _ and %, common in emails, as wildcards.)
-func emailPrefixRange(prefix string) (lo, hi string) {
-	lo = asciiLower(prefix)
-	return lo, lo + "\xff"
-}
-
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
-// ListSessions returns one page of sessions matching p, in p's order.
+// ListSessions returns one page of sessions matching p, in p's order. A
+// Before page is the Limit rows just before the cursor, still in p's order.
 func (s *Store) ListSessions(ctx context.Context, p SessionPage) ([]Session, error) {
-	if p.Limit <= 0 || p.Limit > 500 {
-		p.Limit = 50
-	}
-	query, args := sessionQuery(sessionColumns, p.SessionFilter, p.After, p.Limit)
+	cur := cursorOf(p.After, p.Before)
+	query, args := sessionQuery(sessionColumns, p.SessionFilter, cur, pageLimit(p.Limit),
+		choosePlan(parseSearch(p.Q, p.ExactOnly), p.Matches))
 	var rows []Session
-	return rows, s.read.WithContext(ctx).Raw(query, args...).Scan(&rows).Error
+	if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	if cur != nil && cur.back {
+		reverse(rows)
+	}
+	return rows, nil
+}
+
+// SessionTotals is what a filtered list says about all its rows.
+type SessionTotals struct {
+	// Count is how many sessions match.
+	Count int64
+	// Paid is the CLP paid among them (sessions with status paid).
+	Paid int64
+}
+
+// CountSessions counts the sessions matching f and sums what they paid, in
+// one aggregate query over the same conditions as the list. Without a
+// filter it reads only idx_sessions_status_amount_mode, which holds both.
+func (s *Store) CountSessions(ctx context.Context, f SessionFilter) (SessionTotals, error) {
+	query, args := sessionCountQuery(f)
+	var t SessionTotals
+	err := s.read.WithContext(ctx).Raw(query, args...).Scan(&t).Error
+	return t, err
+}
+
+func sessionCountQuery(f SessionFilter) (string, []any) {
+	c := sessionConds(f, planLookup)
+	return "SELECT COUNT(*) AS count, COALESCE(SUM(CASE WHEN s.status = '" + StatusPaid + "' THEN s.amount END), 0) AS paid " +
+		"FROM sessions AS s" + c.sql(), c.args
 }
 
 // SessionExport is one exported row: the session and its link's customer email.
@@ -254,11 +238,21 @@ type SessionExport struct {
 const exportChunk = 1000
 
 // EachSession calls fn for every session matching f, in f's order, reading
-// keyset pages of exportChunk rows.
+// keyset pages of exportChunk rows. A search is counted first, to read it
+// the way its pages are read.
 func (s *Store) EachSession(ctx context.Context, f SessionFilter, fn func(*SessionExport) error) error {
-	var after *SessionCursor
+	sr := parseSearch(f.Q, f.ExactOnly)
+	plan := choosePlan(sr, -1)
+	if plan == planWalk && f.Q != "" {
+		t, err := s.CountSessions(ctx, f)
+		if err != nil {
+			return err
+		}
+		plan = choosePlan(sr, t.Count)
+	}
+	var cur *pageCursor
 	for {
-		query, args := sessionQuery(exportColumns, f, after, exportChunk)
+		query, args := sessionQuery(exportColumns, f, cur, exportChunk, plan)
 		var chunk []SessionExport
 		if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&chunk).Error; err != nil {
 			return err
@@ -271,15 +265,14 @@ func (s *Store) EachSession(ctx context.Context, f SessionFilter, fn func(*Sessi
 		if len(chunk) < exportChunk {
 			return nil
 		}
-		cursor := f.CursorAfter(&chunk[len(chunk)-1].Session)
-		after = &cursor
+		cur = &pageCursor{SessionCursor: f.CursorAfter(&chunk[len(chunk)-1].Session)}
 	}
 }
 
-// ensureSessionIndexes creates the indexes the session list, search and export
-// need. An SQLite index ends with the rowid, so (status, created_at) also
-// orders by id: ORDER BY created_at, id and (created_at, id) < (?, ?) use it.
-// IF NOT EXISTS makes it safe to run on every start.
+// ensureSessionIndexes creates the indexes the lists, their searches, counts
+// and the export need. An SQLite index ends with the rowid, so (status,
+// created_at) also orders by id: ORDER BY created_at, id and (created_at, id)
+// < (?, ?) use it. IF NOT EXISTS makes it safe to run on every start.
 func (s *Store) ensureSessionIndexes(ctx context.Context) error {
 	for _, stmt := range []string{
 		"CREATE INDEX IF NOT EXISTS idx_sessions_status_created ON sessions(status, created_at)",
@@ -288,15 +281,28 @@ func (s *Store) ensureSessionIndexes(ctx context.Context) error {
 		// costs every insert.
 		"DROP INDEX IF EXISTS idx_sessions_mode_created",
 		"CREATE INDEX IF NOT EXISTS idx_sessions_amount ON sessions(amount)",
-		"CREATE INDEX IF NOT EXISTS idx_sessions_status_amount ON sessions(status, amount)",
+		// The list's counts and paid totals (by status, mode, both or
+		// neither) read this index alone, never the sessions themselves; it
+		// also orders the amount pages of one status and mode.
+		"CREATE INDEX IF NOT EXISTS idx_sessions_status_mode_amount ON sessions(status, mode, amount)",
+		"DROP INDEX IF EXISTS idx_sessions_status_amount",
+		"DROP INDEX IF EXISTS idx_sessions_status_amount_mode",
 		"DROP INDEX IF EXISTS idx_sessions_mode_amount",
 		"CREATE INDEX IF NOT EXISTS idx_links_customer_email_nocase ON links(customer_email COLLATE NOCASE)",
+		// The links list: an order id's start in any case, and amounts
+		// (searched, and sorted by).
+		"CREATE INDEX IF NOT EXISTS idx_links_order_nocase ON links(merchant_order_id COLLATE NOCASE)",
+		"DROP INDEX IF EXISTS idx_links_merchant_order_id",
+		// Replaced by idx_links_status_mode (see Link), which also counts
+		// a mode's links by status.
+		"DROP INDEX IF EXISTS idx_links_status",
+		"CREATE INDEX IF NOT EXISTS idx_links_amount ON links(amount)",
 	} {
 		if err := s.write.WithContext(ctx).Exec(stmt).Error; err != nil {
 			return err
 		}
 	}
-	return nil
+	return s.ensureSearchIndex(ctx)
 }
 
 // SessionByID returns a session with its link and the link's creator.

@@ -141,8 +141,13 @@ func TestListSessionsFilters(t *testing.T) {
 		{"status failed", SessionFilter{Status: StatusFailed}, []string{"OC-3"}},
 		{"mode sandbox", SessionFilter{Mode: "sandbox"}, []string{"OC-4", "OC-3"}},
 		{"status and mode", SessionFilter{Status: StatusPaid, Mode: "live"}, []string{"OC-10", "OC-7", "OC-5", "OC-1"}},
-		{"exact order id", SessionFilter{Q: "OC-1"}, []string{"OC-1"}},
-		{"order id is exact, not a prefix", SessionFilter{Q: "OC"}, nil},
+		{"order id, and the ones it is part of", SessionFilter{Q: "OC-1"}, []string{"OC-10", "OC-1"}},
+		{"order id, exactly (viewers)", SessionFilter{Q: "OC-1", ExactOnly: true}, []string{"OC-1"}},
+		{"two letters: the start of an order id", SessionFilter{Q: "oc"}, []string{"OC-10", "OC-8", "OC-7", "OC-6", "OC-5", "OC-4", "OC-3", "OC-2", "OC-1"}},
+		{"two letters: the start of an email", SessionFilter{Q: "CA"}, []string{"OC-6"}},
+		{"two letters are never matched inside", SessionFilter{Q: "ar"}, nil},
+		{"amount", SessionFilter{Q: "5.000"}, []string{"OC-10", "OC-6", "OC-3", "OC-2"}},
+		{"amounts are not searched by viewers", SessionFilter{Q: "5000", ExactOnly: true}, nil},
 		{"payment_token", SessionFilter{Q: "PT-OC-5"}, []string{"OC-5"}},
 		{"session_token", SessionFilter{Q: "ST-OC-3"}, []string{"OC-3"}},
 		{"email prefix, any case", SessionFilter{Q: "ana"}, []string{"OC-8", "OC-4", "OC-2", "OC-1"}},
@@ -151,7 +156,8 @@ func TestListSessionsFilters(t *testing.T) {
 		{"percent is not a wildcard", SessionFilter{Q: "%"}, nil},
 		{"email prefix up to the at sign", SessionFilter{Q: "bob@"}, []string{"OC-3"}},
 		{"whole email", SessionFilter{Q: "carla@shop.cl"}, []string{"OC-6"}},
-		{"email is a prefix, not a substring", SessionFilter{Q: "shop.cl"}, nil},
+		{"any part of an email, any case", SessionFilter{Q: "shop.cl"}, []string{"OC-10", "OC-7", "OC-6", "OC-4", "OC-3", "OC-2", "OC-1"}},
+		{"viewers never match parts of an email", SessionFilter{Q: "ana", ExactOnly: true}, nil},
 		{"search and status", SessionFilter{Q: "ana", Status: StatusPaid}, []string{"OC-4", "OC-1"}},
 		{"search and mode", SessionFilter{Q: "ana", Mode: "sandbox"}, []string{"OC-4"}},
 		{"nothing matches", SessionFilter{Q: "nobody"}, nil},
@@ -163,12 +169,29 @@ func TestListSessionsFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rows, err := s.ListSessions(ctx, SessionPage{SessionFilter: tt.filter, Limit: 100})
+			// Looked up, or walked as a broad search is: the same rows.
+			for _, matches := range []int64{0, BroadSearch + 1} {
+				rows, err := s.ListSessions(ctx, SessionPage{SessionFilter: tt.filter, Limit: 100, Matches: matches})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := orders(rows); !slices.Equal(got, tt.want) {
+					t.Errorf("matches %d: got %v, want %v", matches, got, tt.want)
+				}
+			}
+			// The counts read the same rows.
+			totals, err := s.CountSessions(ctx, tt.filter)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := orders(rows); !slices.Equal(got, tt.want) {
-				t.Errorf("got %v, want %v", got, tt.want)
+			var paid int64
+			for _, r := range listRows() {
+				if r.status == StatusPaid && slices.Contains(tt.want, r.order) {
+					paid += r.amount
+				}
+			}
+			if totals.Count != int64(len(tt.want)) || totals.Paid != paid {
+				t.Errorf("counted %+v, want %d sessions and %d paid", totals, len(tt.want), paid)
 			}
 			// The export reads the same rows, with the link's email.
 			var exported []string
@@ -195,6 +218,7 @@ func TestListSessionsSortAndKeysetPages(t *testing.T) {
 		"live":      {Mode: "live"},
 		"paid":      {Status: StatusPaid},
 		"search":    {Q: "ana"},
+		"amount":    {Q: "5000"},
 	}
 	for _, sortBy := range SessionSorts {
 		for fname, f := range filters {
@@ -208,37 +232,65 @@ func TestListSessionsSortAndKeysetPages(t *testing.T) {
 				t.Errorf("%s, %s: order %v, want %v", sortBy, fname, got, want)
 			}
 			for _, size := range []int{1, 2, 3} {
-				t.Run(fmt.Sprintf("%s/%s/pages of %d", sortBy, fname, size), func(t *testing.T) {
-					var got []string
-					seen := map[uint]bool{}
-					var after *SessionCursor
-					for page := 0; page <= len(all); page++ {
-						rows, err := s.ListSessions(ctx, SessionPage{SessionFilter: f, After: after, Limit: size})
-						if err != nil {
-							t.Fatal(err)
-						}
-						for _, r := range rows {
-							if seen[r.ID] {
-								t.Fatalf("row %s on two pages", r.MerchantOrderID)
-							}
-							seen[r.ID] = true
-						}
-						got = append(got, orders(rows)...)
-						if len(rows) < size {
-							break
-						}
-						// The cursor travels as text, so round-trip it like a browser would.
-						cur, err := ParseSessionCursor(f.CursorAfter(&rows[len(rows)-1]).String())
-						if err != nil {
-							t.Fatal(err)
-						}
-						after = &cur
-					}
-					if !slices.Equal(got, want) {
-						t.Errorf("pages gave %v, want %v", got, want)
-					}
-				})
+				for _, matches := range []int64{0, BroadSearch + 1} { // looked up, or walked
+					t.Run(fmt.Sprintf("%s/%s/pages of %d/matches %d", sortBy, fname, size, matches), func(t *testing.T) {
+						keysetPages(t, s, SessionPage{SessionFilter: f, Limit: size, Matches: matches}, all, want)
+					})
+				}
 			}
+		}
+	}
+}
+
+// keysetPages pages through p's list forward with after= from the first
+// page, and back with before= from every row, and checks both against want.
+func keysetPages(t *testing.T, s *Store, p SessionPage, all []Session, want []string) {
+	t.Helper()
+	ctx := context.Background()
+	size, f := p.Limit, p.SessionFilter
+	var got []string
+	seen := map[uint]bool{}
+	var after *SessionCursor
+	for page := 0; page <= len(all); page++ {
+		p.After = after
+		rows, err := s.ListSessions(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if seen[r.ID] {
+				t.Fatalf("row %s on two pages", r.MerchantOrderID)
+			}
+			seen[r.ID] = true
+		}
+		got = append(got, orders(rows)...)
+		if len(rows) < size {
+			break
+		}
+		// The cursor travels as text, so round-trip it like a browser would.
+		cur, err := ParseSessionCursor(f.CursorAfter(&rows[len(rows)-1]).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		after = &cur
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("pages gave %v, want %v", got, want)
+	}
+	// Back from each row: the size rows shown just before it, in list order.
+	p.After = nil
+	for i := range all {
+		cur, err := ParseSessionCursor(f.CursorAfter(&all[i]).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Before = &cur
+		rows, err := s.ListSessions(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := orders(rows), want[max(0, i-size):i]; !slices.Equal(got, want) {
+			t.Errorf("before %s: %v, want %v", all[i].MerchantOrderID, got, want)
 		}
 	}
 }
@@ -286,75 +338,128 @@ func TestParseSessionCursor(t *testing.T) {
 	}
 }
 
-func TestEmailPrefixRange(t *testing.T) {
-	lo, hi := emailPrefixRange("Ana.P")
+func TestPrefixRange(t *testing.T) {
+	lo, hi := prefixRange("Ana.P")
 	if lo != "ana.p" || hi != "ana.p\xff" {
-		t.Fatalf("emailPrefixRange = %q, %q", lo, hi)
+		t.Fatalf("prefixRange = %q, %q", lo, hi)
 	}
 }
 
 // TestSessionQueriesUseIndexes reads SQLite's plan for each list query: none
-// may scan a table without an index, searches must be a union of index
-// lookups, and unsearched pages must come off an index already in order.
+// may scan a table without an index; a looked-up search is a union of index
+// lookups (the text through links_fts); a walked one, like every page
+// without a search, comes off an index already in order.
 func TestSessionQueriesUseIndexes(t *testing.T) {
 	s := listStore(t)
-	cursor := &SessionCursor{Key: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC).UnixNano(), ID: 10}
+	cursor := &pageCursor{SessionCursor: SessionCursor{Key: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC).UnixNano(), ID: 10}}
+	back := &pageCursor{SessionCursor: cursor.SessionCursor, back: true}
 	tests := []struct {
 		name   string
 		filter SessionFilter
-		after  *SessionCursor
-		search bool
+		cur    *pageCursor
+		want   []string // in the plan, besides the rules above
 	}{
-		{"first page", SessionFilter{}, nil, false},
-		{"next page", SessionFilter{}, cursor, false},
-		{"oldest first", SessionFilter{Sort: SortDateAsc}, cursor, false},
-		{"by amount", SessionFilter{Sort: SortAmount}, nil, false},
-		{"by amount, next page", SessionFilter{Sort: SortAmountAsc}, &SessionCursor{Key: 5000, ID: 3}, false},
-		{"status filter", SessionFilter{Status: StatusPaid}, nil, false},
-		{"status filter, next page", SessionFilter{Status: StatusPaid}, cursor, false},
-		{"status filter by amount", SessionFilter{Status: StatusFailed, Sort: SortAmount}, nil, false},
-		{"mode filter", SessionFilter{Mode: "live"}, cursor, false},
-		{"mode filter by amount", SessionFilter{Mode: "sandbox", Sort: SortAmountAsc}, nil, false},
-		{"date range", SessionFilter{From: cursor.at(), Until: cursor.at().Add(24 * time.Hour)}, nil, false},
-		{"search by payment_token", SessionFilter{Q: "PT-abc"}, nil, true},
-		{"search by order id", SessionFilter{Q: "OC-1"}, nil, true},
-		{"search by session_token", SessionFilter{Q: "0123456789abcdef"}, nil, true},
-		{"search by email prefix", SessionFilter{Q: "ana@"}, nil, true},
+		{"first page", SessionFilter{}, nil, nil},
+		{"next page", SessionFilter{}, cursor, nil},
+		{"previous page", SessionFilter{}, back, nil},
+		{"oldest first", SessionFilter{Sort: SortDateAsc}, cursor, nil},
+		{"oldest first, previous page", SessionFilter{Sort: SortDateAsc}, back, nil},
+		{"by amount", SessionFilter{Sort: SortAmount}, nil, nil},
+		{"by amount, next page", SessionFilter{Sort: SortAmountAsc}, &pageCursor{SessionCursor: SessionCursor{Key: 5000, ID: 3}}, nil},
+		{"status filter", SessionFilter{Status: StatusPaid}, nil, nil},
+		{"status filter, next page", SessionFilter{Status: StatusPaid}, cursor, nil},
+		{"status filter by amount", SessionFilter{Status: StatusFailed, Sort: SortAmount}, nil, nil},
+		{"mode filter", SessionFilter{Mode: "live"}, cursor, nil},
+		{"mode filter by amount", SessionFilter{Mode: "sandbox", Sort: SortAmountAsc}, nil, nil},
+		{"date range", SessionFilter{From: cursor.at(), Until: cursor.at().Add(24 * time.Hour)}, nil, nil},
+		{"search by payment_token (viewer)", SessionFilter{Q: "PT-abc", ExactOnly: true}, nil, []string{"idx_sessions_payment_token"}},
+		{"search by order id", SessionFilter{Q: "OC-1"}, nil, []string{"idx_sessions_merchant_order_id", "links_fts VIRTUAL TABLE INDEX 0:M"}},
+		{"search by session_token", SessionFilter{Q: "0123456789abcdef"}, nil, []string{"idx_sessions_session_token", "links_fts VIRTUAL TABLE INDEX 0:M"}},
+		{"search by email part", SessionFilter{Q: "gmail.com"}, nil, []string{"links_fts VIRTUAL TABLE INDEX 0:M"}},
+		{"search by amount", SessionFilter{Q: "$12.990"}, nil, []string{"idx_sessions_amount (amount=?)", "links_fts VIRTUAL TABLE INDEX 0:M"}},
+		{"search by two letters", SessionFilter{Q: "an"}, nil, []string{"idx_links_order_nocase", "idx_links_customer_email_nocase"}},
 		{"search with status, mode, dates, amount sort and cursor",
-			SessionFilter{Q: "ana", Status: StatusPaid, Mode: "live", From: cursor.at(), Sort: SortAmount}, &SessionCursor{Key: 1, ID: 1}, true},
+			SessionFilter{Q: "ana", Status: StatusPaid, Mode: "live", From: cursor.at(), Sort: SortAmount}, &pageCursor{SessionCursor: SessionCursor{Key: 1, ID: 1}}, nil},
+		{"search, previous page", SessionFilter{Q: "ana"}, back, nil},
 	}
 	for _, tt := range tests {
-		for _, columns := range []string{sessionColumns, exportColumns} {
-			limit := 51
-			if columns == exportColumns {
-				limit = 0
+		for _, plan := range []listPlan{planLookup, planWalk} {
+			if tt.filter.Q == "" && plan == planLookup {
+				continue // without a search there is only the walk
 			}
-			query, args := sessionQuery(columns, tt.filter, tt.after, limit)
-			var plan []struct{ Detail string }
-			if err := s.read.Raw("EXPLAIN QUERY PLAN "+query, args...).Scan(&plan).Error; err != nil {
-				t.Fatalf("%s: %v", tt.name, err)
-			}
-			var lines []string
-			for _, p := range plan {
-				lines = append(lines, p.Detail)
-			}
-			text := strings.Join(lines, "\n")
-			for _, line := range lines {
-				if strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, " USING ") {
-					t.Errorf("%s (%s): full table scan %q in plan:\n%s", tt.name, columns, line, text)
+			for _, columns := range []string{sessionColumns, exportColumns} {
+				limit := 51
+				if columns == exportColumns {
+					limit = exportChunk
 				}
-				if tt.search && strings.HasPrefix(line, "SCAN ") {
-					t.Errorf("%s (%s): a search walks an index %q:\n%s", tt.name, columns, line, text)
+				query, args := sessionQuery(columns, tt.filter, tt.cur, limit, plan)
+				name := fmt.Sprintf("%s (plan %d, %s)", tt.name, plan, columns)
+				text := explain(t, s, query, args...)
+				checkListPlan(t, name, text, plan == planLookup)
+				if plan == planLookup {
+					for _, want := range tt.want {
+						if !strings.Contains(text, want) {
+							t.Errorf("%s: plan does not use %s:\n%s", name, want, text)
+						}
+					}
+				}
+				// Walked, a short prefix reads each row's own link: it may
+				// match every link, too many to gather first.
+				if plan == planWalk && len(tt.filter.Q) < minSubstring && tt.filter.Q != "" &&
+					(!strings.Contains(text, "SEARCH p USING INTEGER PRIMARY KEY") || strings.Contains(text, "LIST SUBQUERY")) {
+					t.Errorf("%s: a walked prefix gathers links first:\n%s", name, text)
 				}
 			}
-			if tt.search && !strings.Contains(text, "MULTI-INDEX OR") {
-				t.Errorf("%s (%s): search is not a union of index lookups:\n%s", tt.name, columns, text)
-			}
-			if tt.search && !strings.Contains(text, "idx_links_customer_email_nocase") {
-				t.Errorf("%s (%s): email prefix does not use the NOCASE index:\n%s", tt.name, columns, text)
-			}
-			if !tt.search && strings.Contains(text, "TEMP B-TREE") {
-				t.Errorf("%s (%s): sorts the whole result instead of reading an index in order:\n%s", tt.name, columns, text)
+		}
+	}
+}
+
+// checkListPlan applies the rules of TestSessionQueriesUseIndexes to a plan.
+func checkListPlan(t *testing.T, name, text string, lookup bool) {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		fullScan := strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, " USING ") && !strings.Contains(line, "VIRTUAL TABLE INDEX 0:M")
+		if fullScan {
+			t.Errorf("%s: full table scan %q in plan:\n%s", name, line, text)
+		}
+		if lookup && strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, "VIRTUAL TABLE") {
+			t.Errorf("%s: a looked-up search walks an index %q:\n%s", name, line, text)
+		}
+	}
+	if lookup && !strings.Contains(text, "MULTI-INDEX OR") {
+		t.Errorf("%s: search is not a union of index lookups:\n%s", name, text)
+	}
+	if !lookup && strings.Contains(text, "TEMP B-TREE") {
+		t.Errorf("%s: sorts the whole result instead of reading an index in order:\n%s", name, text)
+	}
+}
+
+// TestSessionCountsUseIndexes: the list's counts read indexes only, and
+// without a search or with status and mode, a covering one.
+func TestSessionCountsUseIndexes(t *testing.T) {
+	s := listStore(t)
+	day := time.Date(2026, 3, 10, 3, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		filter SessionFilter
+		want   string
+	}{
+		{"everything", SessionFilter{}, "COVERING INDEX idx_sessions_status_mode_amount"},
+		{"status", SessionFilter{Status: StatusPaid}, "COVERING INDEX idx_sessions_status_mode_amount (status=?)"},
+		{"status and mode", SessionFilter{Status: StatusPending, Mode: "live"}, "COVERING INDEX idx_sessions_status_mode_amount (status=? AND mode=?)"},
+		{"mode", SessionFilter{Mode: "live"}, "COVERING INDEX idx_sessions_status_mode_amount"},
+		{"a day", SessionFilter{From: day, Until: day.Add(24 * time.Hour)}, "idx_sessions_created_at (created_at>? AND created_at<?)"},
+		{"search", SessionFilter{Q: "gmail.com", Status: StatusPaid}, "MULTI-INDEX OR"},
+	}
+	for _, tt := range tests {
+		query, args := sessionCountQuery(tt.filter)
+		text := explain(t, s, query, args...)
+		if !strings.Contains(text, tt.want) {
+			t.Errorf("%s: plan does not contain %q:\n%s", tt.name, tt.want, text)
+		}
+		for _, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, " USING ") && !strings.Contains(line, "VIRTUAL TABLE INDEX 0:M") {
+				t.Errorf("%s: full table scan %q:\n%s", tt.name, line, text)
 			}
 		}
 	}

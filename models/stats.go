@@ -27,7 +27,8 @@ type Overview struct {
 	// Days is the amount collected per calendar day, oldest first, today last;
 	// days without payments are there with zero.
 	Days []DayTotal
-	// SessionsByStatus and LinksByStatus count rows per status (all time).
+	// SessionsByStatus and LinksByStatus count rows per status (all time);
+	// links as the links list shows them, expired ones apart from open ones.
 	SessionsByStatus map[string]int64
 	LinksByStatus    map[string]int64
 	// LinksMade counts every link made, whatever its status.
@@ -97,6 +98,17 @@ func (s *Store) Overview(ctx context.Context, q OverviewQuery) (*Overview, error
 		}
 		if err := countByStatus(tx, &Link{}, q.Mode, o.LinksByStatus); err != nil {
 			return err
+		}
+		// Open links past their expiry are counted apart, as the links
+		// list shows them, so that each count matches its filtered list.
+		var expired int64
+		err = inMode(tx.Model(&Link{}), "mode", q.Mode).Where("status = ? AND expires_at <= ?", LinkOpen, q.Now.UTC()).Count(&expired).Error
+		if err != nil {
+			return err
+		}
+		if expired > 0 {
+			o.LinksByStatus[LinkOpen] -= expired
+			o.LinksByStatus[LinkExpired] = expired
 		}
 		for _, n := range o.LinksByStatus {
 			o.LinksMade += n

@@ -258,6 +258,33 @@ func TestOverviewEmpty(t *testing.T) {
 	}
 }
 
+// Open links past their expiry are counted apart, as the links list shows
+// them, so that every count matches the list it links to.
+func TestOverviewCountsExpiredLinksApart(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	past, later := now.Add(-time.Minute), now.Add(time.Hour)
+	for i, exp := range []*time.Time{&past, &past, &later, nil} {
+		if _, err := s.CreateLink(ctx, LinkInput{MerchantOrderID: fmt.Sprint("E-", i), Amount: 1, Mode: "live", ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, err := s.Overview(ctx, OverviewQuery{Mode: "live", Now: now, Loc: santiago(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.LinksByStatus[LinkOpen] != 2 || o.LinksByStatus[LinkExpired] != 2 || o.LinksMade != 4 {
+		t.Errorf("links by status %v, made %d; want 2 open, 2 expired, 4 made", o.LinksByStatus, o.LinksMade)
+	}
+	for _, st := range []string{LinkOpen, LinkExpired} {
+		n, err := s.CountLinks(ctx, LinkFilter{SessionFilter: SessionFilter{Status: st, Mode: "live"}, Now: now})
+		if err != nil || n != o.LinksByStatus[st] {
+			t.Errorf("the %s list counts %d, %v; the overview %d", st, n, err, o.LinksByStatus[st])
+		}
+	}
+}
+
 func TestNeedsAttention(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)

@@ -119,9 +119,17 @@ func dsn(path string, writer bool, busy time.Duration) string {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
+	hadLastOpened := s.write.Migrator().HasColumn(&Link{}, "LastOpenedAt")
 	err := s.write.WithContext(ctx).AutoMigrate(&User{}, &StaffSession{}, &Setting{}, &Link{}, &Session{}, &Notification{}, &AuditEntry{}, &OutboxMessage{}, &MailAlertSubscription{}, &SecondFactor{}, &RecoveryCode{})
 	if err != nil {
 		return fmt.Errorf("migrate database: %w", err)
+	}
+	if !hadLastOpened {
+		// Links opened before the column came were last opened, as far as
+		// anyone knows, when they were first opened.
+		if err := s.write.WithContext(ctx).Exec("UPDATE links SET last_opened_at = opened_at WHERE last_opened_at IS NULL").Error; err != nil {
+			return fmt.Errorf("migrate database: %w", err)
+		}
 	}
 	if err := s.ensureSessionIndexes(ctx); err != nil {
 		return fmt.Errorf("migrate database: %w", err)

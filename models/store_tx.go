@@ -14,19 +14,22 @@ import (
 type txStore struct{ tx *gorm.DB }
 
 // createLink stores a link made by newLink, unless its order id already has
-// an open (unexpired) or paid link in its mode: then ErrOrderInUse.
+// an open (unexpired) or paid link in its mode: then an *OrderInUseError
+// naming that link (errors.Is ErrOrderInUse).
 func (t txStore) createLink(l *Link) error {
-	var n int64
+	var existing []uint
 	err := t.tx.Model(&Link{}).
-		Where("merchant_order_id = ? AND mode = ? AND status IN ?", l.MerchantOrderID, l.Mode, []string{LinkOpen, LinkPaid}).
+		// Through the NOCASE index of order ids, then as written.
+		Where("merchant_order_id COLLATE NOCASE = ? AND merchant_order_id = ?", l.MerchantOrderID, l.MerchantOrderID).
+		Where("mode = ? AND status IN ?", l.Mode, []string{LinkOpen, LinkPaid}).
 		// An open link that has expired may be replaced, like a cancelled one.
 		Where("status = ? OR expires_at IS NULL OR expires_at > ?", LinkPaid, time.Now().UTC()).
-		Count(&n).Error
+		Order("id DESC").Limit(1).Pluck("id", &existing).Error
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		return ErrOrderInUse
+	if len(existing) > 0 {
+		return &OrderInUseError{LinkID: existing[0]}
 	}
 	return t.tx.Create(l).Error
 }

@@ -5,7 +5,6 @@ func init() {
 	register("es", map[string]string{
 		"sessions.filters":          "Buscar y filtrar sesiones",
 		"sessions.q":                "Buscar",
-		"sessions.q_hint":           "Orden, payment_token, session_token o inicio del correo del cliente",
 		"sessions.status":           "Estado",
 		"sessions.mode":             "Modo",
 		"sessions.any":              "Todos",
@@ -40,7 +39,6 @@ func init() {
 	register("en", map[string]string{
 		"sessions.filters":          "Search and filter sessions",
 		"sessions.q":                "Search",
-		"sessions.q_hint":           "Order, payment_token, session_token or start of the customer's email",
 		"sessions.status":           "Status",
 		"sessions.mode":             "Mode",
 		"sessions.any":              "All",

@@ -7,7 +7,7 @@
   if (!window.EventSource || !document.querySelector("[data-live-sessions]")) {
     return;
   }
-  var firstPage = !/[?&]after=/.test(location.search);
+  var firstPage = !/[?&](after|before)=/.test(location.search);
   var refetchTimer = null;
 
   function setText(row, field, text) {

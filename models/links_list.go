@@ -1,0 +1,121 @@
+package models
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// LinkFilter says which links to list: the sessions list's filter, whose
+// Status is a link's status as the lists show it (LinkStatuses), and Now,
+// the time that decides which open links have expired.
+type LinkFilter struct {
+	SessionFilter
+	Now time.Time
+}
+
+// LinkStatuses are the statuses the links list shows and filters by.
+var LinkStatuses = []string{LinkOpen, LinkExpired, LinkPaid, LinkCancelled}
+
+// ListStatus is the link's status as the lists show it: LinkExpired for an
+// open link whose expiry has passed, else its stored status.
+func (l *Link) ListStatus(now time.Time) string {
+	if l.Expired(now) {
+		return LinkExpired
+	}
+	return l.Status
+}
+
+// CursorAfter is the cursor of link l in f's order (see SessionFilter.CursorAfter).
+func (f LinkFilter) CursorAfter(l *Link) SessionCursor {
+	if f.byAmount() {
+		return SessionCursor{Key: l.Amount, ID: l.ID}
+	}
+	return SessionCursor{Key: l.CreatedAt.UnixNano(), ID: l.ID}
+}
+
+// LinkPage asks for one page of links, as SessionPage does for sessions.
+type LinkPage struct {
+	LinkFilter
+	After, Before *SessionCursor
+	Limit         int
+	// Matches is how many links the filter matches (CountLinks), or -1.
+	Matches int64
+}
+
+// LinkRow is one row of the links list.
+type LinkRow struct {
+	Link
+	// CreatedByEmail is who made it; empty for the command line and demo data.
+	CreatedByEmail string
+	// EmailStatus is the status of the newest email that carried the link
+	// (MailQueued, MailSent, MailFailed or MailWithdrawn); empty when none did.
+	EmailStatus string
+}
+
+// linkListColumns: the link, its creator's email, and its newest link email's
+// status, looked up through the outbox's link_id index for the page's rows only.
+const linkListColumns = "l.*, COALESCE(u.email, '') AS created_by_email, " +
+	"COALESCE((SELECT o.status FROM outbox_messages AS o WHERE o.link_id = l.id AND o.kind = '" + MailLink + "' ORDER BY o.id DESC LIMIT 1), '') AS email_status"
+
+// linkQuery builds the statement behind a page of the links list.
+func linkQuery(f LinkFilter, cur *pageCursor, limit int, plan listPlan) (string, []any) {
+	var sb strings.Builder
+	sb.WriteString("SELECT " + linkListColumns + " FROM links AS l LEFT JOIN users AS u ON u.id = l.created_by_id")
+	c := linkConds(f, plan, false)
+	order := c.keyset(f.SessionFilter, "l.created_at", "l.amount", "l.id", cur)
+	sb.WriteString(c.sql() + order + " LIMIT ?")
+	return sb.String(), append(c.args, limit)
+}
+
+// linkConds is the WHERE of f for plan, as sessionConds is for sessions.
+// A page tests status and mode row by row: it walks its date or amount
+// index in order, and links have no index that pairs them with one. A count
+// may start from the status index.
+func linkConds(f LinkFilter, plan listPlan, count bool) *listConds {
+	c := &listConds{}
+	if f.Q != "" {
+		cond, args := linkSearch(parseSearch(f.Q, f.ExactOnly), plan == planWalk)
+		c.add(cond, args...)
+		c.hide = plan == planLookup
+	}
+	now := f.Now.UTC()
+	rowTest := c.hide || hider(!count)
+	status, expires := rowTest.col("l.status"), rowTest.col("l.expires_at")
+	switch f.Status {
+	case LinkOpen:
+		c.add(status+" = ? AND ("+expires+" IS NULL OR "+expires+" > ?)", LinkOpen, now)
+	case LinkExpired:
+		c.add(status+" = ? AND "+expires+" <= ?", LinkOpen, now)
+	case LinkPaid, LinkCancelled:
+		c.add(status+" = ?", f.Status)
+	}
+	if f.Mode != "" {
+		c.add(rowTest.col("l.mode")+" = ?", f.Mode)
+	}
+	c.created(c.hide || hider(!count && f.byAmount()), "l.created_at", f.SessionFilter)
+	return c
+}
+
+// ListLinks returns one page of links matching p, in p's order; a Before
+// page is the Limit rows just before the cursor, still in p's order.
+func (s *Store) ListLinks(ctx context.Context, p LinkPage) ([]LinkRow, error) {
+	cur := cursorOf(p.After, p.Before)
+	query, args := linkQuery(p.LinkFilter, cur, pageLimit(p.Limit), choosePlan(parseSearch(p.Q, p.ExactOnly), p.Matches))
+	var rows []LinkRow
+	if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	if cur != nil && cur.back {
+		reverse(rows)
+	}
+	return rows, nil
+}
+
+// CountLinks counts the links matching f, with the list's own conditions.
+func (s *Store) CountLinks(ctx context.Context, f LinkFilter) (int64, error) {
+	c := linkConds(f, planLookup, true)
+	var n int64
+	err := s.read.WithContext(ctx).Raw("SELECT COUNT(*) FROM links AS l"+c.sql(), c.args...).Scan(&n).Error
+	return n, err
+}
