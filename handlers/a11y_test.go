@@ -39,6 +39,7 @@ var a11ySkipped = map[string]string{
 	"/readyz":                 "plain text for probes",
 	"/admin/sessions.csv":     "CSV",
 	"/admin/sessions.xlsx":    "spreadsheet",
+	"/admin/links.xlsx":       "spreadsheet",
 	"/admin/golive.csv":       "CSV",
 	"/admin/links/:id/qr.png": "PNG",
 	"/admin/events":           "the live table's event stream",
@@ -338,6 +339,9 @@ func a11yPages(d a11yData) []a11yPage {
 
 		{route: "/admin/overview", who: staff, path: "/admin/overview", status: http.StatusOK},
 		{route: "/admin/sessions", who: staff, path: "/admin/sessions", status: http.StatusOK},
+		{route: "/admin/links", who: staff, path: "/admin/links", status: http.StatusOK},
+		{route: "/admin/links", who: viewer, path: "/admin/links?q=OC&status=paid", status: http.StatusOK},
+		{route: "/admin/links", who: staff, path: "/admin/links?status=lost", status: http.StatusBadRequest},
 		{route: "/admin/sessions", who: staff, path: "/admin/sessions?status=refunded&from=31-03-2026", status: http.StatusBadRequest},
 		{route: "/admin/sessions/:id", who: admin, path: sess, status: http.StatusOK},
 		{route: "/admin/sessions/:id", who: viewer, path: sess, status: http.StatusOK},

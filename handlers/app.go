@@ -179,6 +179,7 @@ func (a *app) routes(f *fiber.App) {
 	admin.Post("/notifications/:id/replay", canEdit, a.replayNotification)
 
 	admin.Get("/links", canView, a.listLinks)
+	admin.Get("/links.xlsx", canView, a.exportLinksXLSX)
 	admin.Get("/links/new", canEdit, a.showLinkForm)
 	admin.Post("/links/new", canEdit, a.saveLink)
 	admin.Get("/links/:id", canView, a.showLink)

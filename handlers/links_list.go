@@ -34,6 +34,7 @@ func (a *app) listLinks(c *fiber.Ctx) error {
 		"ModeOptions":   modes,
 		"SortOptions":   sorts,
 		"Ranges":        quickRanges(l, "/admin/links", p, now),
+		"ExportXLSXURL": urlWithQuery("/admin/links.xlsx", p.values()),
 		"QHint":         l.T(searchHint(c)),
 		"Filtered":      p.filter.Active(),
 		"Errors":        map[string]string{},

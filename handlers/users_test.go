@@ -39,6 +39,7 @@ var rolePolicy = map[string]string{
 	"POST /admin/notifications/:id/replay": models.RoleStaff,
 
 	"GET /admin/links":             models.RoleViewer,
+	"GET /admin/links.xlsx":        models.RoleViewer,
 	"GET /admin/links/new":         models.RoleStaff,
 	"POST /admin/links/new":        models.RoleStaff,
 	"GET /admin/links/:id":         models.RoleViewer,

@@ -9,6 +9,10 @@ func init() {
 		"xlsx.col.failed_at":         "Fallida el",
 		"xlsx.col.last_notification": "Última notificación",
 		"xlsx.col.email":             "Correo del cliente",
+		"xlsx.col.created_by":        "Creado por",
+		"xlsx.col.last_opened":       "Abierto por última vez",
+		"xlsx.col.link_email":        "Correo del link",
+		"xlsx.col.expires_at":        "Vence el",
 	})
 	register("en", map[string]string{
 		"xlsx.export":                "Export to Excel",
@@ -17,5 +21,9 @@ func init() {
 		"xlsx.col.failed_at":         "Failed at",
 		"xlsx.col.last_notification": "Last notification",
 		"xlsx.col.email":             "Customer email",
+		"xlsx.col.created_by":        "Created by",
+		"xlsx.col.last_opened":       "Last opened",
+		"xlsx.col.link_email":        "Link email",
+		"xlsx.col.expires_at":        "Expires at",
 	})
 }
