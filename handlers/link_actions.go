@@ -54,7 +54,7 @@ func (a *app) cancelLink(c *fiber.Ctx) error {
 		a.Logger.Info("link cancelled", "link_id", link.ID, "user_id", user.ID)
 		a.audit(c, models.AuditLinkCanceled, link.MerchantOrderID)
 	}
-	return c.Redirect(linkPath(link.ID), fiber.StatusSeeOther)
+	return redirectDone(c, linkPath(link.ID), "done.link_cancelled")
 }
 
 // setLinkExpiry sets or clears when an open link stops starting sessions.
@@ -80,7 +80,10 @@ func (a *app) setLinkExpiry(c *fiber.Ctx) error {
 		return notFoundOr(err)
 	}
 	a.Logger.Info("link expiry set", "link_id", link.ID, "user_id", currentUser(c).ID, "cleared", at == nil)
-	return c.Redirect(linkPath(link.ID), fiber.StatusSeeOther)
+	if at == nil {
+		return redirectDone(c, linkPath(link.ID), "done.expiry_cleared")
+	}
+	return redirectDone(c, linkPath(link.ID), "done.expiry_saved")
 }
 
 func linkPath(id uint) string {

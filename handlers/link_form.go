@@ -85,7 +85,10 @@ func (a *app) saveLink(c *fiber.Ctx) error {
 	}
 	a.Logger.Info("link created", "link_id", link.ID, "user_id", user.ID)
 	a.audit(c, models.AuditLinkCreated, link.MerchantOrderID)
-	return c.Redirect("/admin/links/"+strconv.FormatUint(uint64(link.ID), 10), fiber.StatusSeeOther)
+	if in.CustomerEmail != "" {
+		return redirectDone(c, linkPath(link.ID), "done.link_created_mail")
+	}
+	return redirectDone(c, linkPath(link.ID), "done.link_created")
 }
 
 // createLink stores the link and, when it has a customer email, the email

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 
 	"etpay-dashboard/models"
@@ -30,19 +28,5 @@ func (a *app) showSession(c *fiber.Ctx) error {
 		"LinkURL":       a.payURL(sess.Link.Code),
 		"Notifications": notes,
 		"CanEdit":       currentUser(c).Role != models.RoleViewer,
-		"Checked":       checkedNotice(c.Query("checked")),
 	})
-}
-
-// checkedNotice picks the message after a "check with ETpay", from a fixed set.
-func checkedNotice(result string) string {
-	switch {
-	case result == "failed", result == "unavailable":
-		return result
-	case strings.HasPrefix(result, "recorded 0"):
-		return "no_news"
-	case strings.HasPrefix(result, "recorded "):
-		return "recorded"
-	}
-	return ""
 }

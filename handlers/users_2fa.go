@@ -13,13 +13,13 @@ func (a *app) setSecondFactorRequired(c *fiber.Ctx) error {
 	if err := a.Store.SetSecondFactorRequired(c.UserContext(), on); err != nil {
 		return err
 	}
-	state, done := "off", "2fa_optional"
+	state, done := "off", "twofactor.done.optional"
 	if on {
-		state, done = "on", "2fa_required"
+		state, done = "on", "twofactor.done.required"
 	}
 	a.Logger.Info("second factor requirement", "on", on, "by", currentUser(c).ID)
 	a.audit(c, models.AuditSecondFactorRequired, state)
-	return c.Redirect("/admin/users?done="+done, fiber.StatusSeeOther)
+	return redirectDone(c, "/admin/users", done)
 }
 
 // resetSecondFactor removes a user's second factor (a lost phone and no
@@ -46,5 +46,5 @@ func (a *app) resetSecondFactor(c *fiber.Ctx) error {
 	}
 	a.Logger.Info("second factor reset", "user_id", target.ID, "by", currentUser(c).ID)
 	a.audit(c, models.AuditSecondFactorReset, target.Email)
-	return c.Redirect(userURL(target.ID, "2fa_reset"), fiber.StatusSeeOther)
+	return redirectDone(c, userPath(target.ID), "twofactor.done.reset")
 }
