@@ -571,10 +571,13 @@ func TestAdminResetsAUsersSecondFactor(t *testing.T) {
 		t.Fatalf("first event %q", ev.name)
 	}
 
-	if page := admin.get(userPath(staff, "")); !strings.Contains(page.body, `action="/admin/users/`+itoa(staff.ID)+`/2fa/reset"`) {
+	if page := admin.get(userPath(staff, "")); !strings.Contains(page.body, `href="/admin/users/`+itoa(staff.ID)+`/2fa/reset"`) {
 		t.Fatalf("the user page offers no reset:\n%s", page.body)
 	}
-	r := admin.submit(userPath(staff, ""), userPath(staff, "/2fa/reset"), url.Values{})
+	if page := admin.get(userPath(staff, "/2fa/reset")); !strings.Contains(page.body, `action="/admin/users/`+itoa(staff.ID)+`/2fa/reset"`) {
+		t.Fatalf("the reset's confirmation has no form for it:\n%s", page.body)
+	}
+	r := admin.submit(userPath(staff, "/2fa/reset"), userPath(staff, "/2fa/reset"), url.Values{})
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != userPath(staff, "") {
 		t.Fatalf("reset: %d %s\n%s", r.status, r.header.Get("Location"), r.body)
 	}

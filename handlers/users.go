@@ -249,7 +249,7 @@ func (a *app) resetPassword(c *fiber.Ctx) error {
 	password := c.FormValue("password")
 	if p := passwordProblem(password); p != nil {
 		msgs := fieldMessages(a.locale(c), models.FieldErrors{"password": *p})
-		return a.renderUser(c, fiber.StatusUnprocessableEntity, target, msgs, "")
+		return a.renderResetPassword(c, fiber.StatusUnprocessableEntity, target.ID, target.Email, msgs["password"])
 	}
 	hash, err := a.Store.HashPassword(password)
 	if err != nil {

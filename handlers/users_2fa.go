@@ -31,15 +31,12 @@ func (a *app) resetSecondFactor(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if target.ID == currentUser(c).ID {
-		return a.refuseChange(c, target, "twofactor.error.self_reset")
-	}
-	has, err := a.Store.HasSecondFactor(c.UserContext(), target.ID)
+	refusal, err := a.secondFactorRefusal(c, target.ID)
 	if err != nil {
 		return err
 	}
-	if !has {
-		return a.refuseChange(c, target, "twofactor.error.none")
+	if refusal != "" {
+		return a.refuseChange(c, target, refusal)
 	}
 	if err := a.Store.RemoveSecondFactor(c.UserContext(), target.ID, ""); err != nil {
 		return err
@@ -47,4 +44,18 @@ func (a *app) resetSecondFactor(c *fiber.Ctx) error {
 	a.Logger.Info("second factor reset", "user_id", target.ID, "by", currentUser(c).ID)
 	a.audit(c, models.AuditSecondFactorReset, target.Email)
 	return redirectDone(c, userPath(target.ID), "twofactor.done.reset")
+}
+
+// secondFactorRefusal is why a user's second factor cannot be reset here
+// (a text key), or "": an admin's own is turned off on their 2FA page, and
+// a user without one has nothing to reset.
+func (a *app) secondFactorRefusal(c *fiber.Ctx, userID uint) (string, error) {
+	if userID == currentUser(c).ID {
+		return "twofactor.error.self_reset", nil
+	}
+	has, err := a.Store.HasSecondFactor(c.UserContext(), userID)
+	if err != nil || has {
+		return "", err
+	}
+	return "twofactor.error.none", nil
 }

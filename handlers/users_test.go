@@ -42,6 +42,7 @@ var rolePolicy = map[string]string{
 	"POST /admin/links/new":        models.RoleStaff,
 	"GET /admin/links/:id":         models.RoleViewer,
 	"GET /admin/links/:id/qr.png":  models.RoleViewer,
+	"GET /admin/links/:id/cancel":  models.RoleStaff, // its confirmation page
 	"POST /admin/links/:id/cancel": models.RoleStaff,
 	"POST /admin/links/:id/expiry": models.RoleStaff,
 
@@ -50,7 +51,9 @@ var rolePolicy = map[string]string{
 	"POST /admin/users/new":          models.RoleAdmin,
 	"GET /admin/users/:id":           models.RoleAdmin,
 	"POST /admin/users/:id/role":     models.RoleAdmin,
+	"GET /admin/users/:id/disable":   models.RoleAdmin, // confirmation pages, as their POSTs
 	"POST /admin/users/:id/disable":  models.RoleAdmin,
+	"GET /admin/users/:id/password":  models.RoleAdmin,
 	"POST /admin/users/:id/enable":   models.RoleAdmin,
 	"POST /admin/users/:id/password": models.RoleAdmin,
 	"POST /admin/users/:id/unlock":   models.RoleAdmin,
@@ -74,6 +77,7 @@ var rolePolicy = map[string]string{
 	"GET /admin/account/2fa":          models.RoleViewer,
 	"POST /admin/account/2fa":         models.RoleViewer,
 	"POST /admin/users/require-2fa":   models.RoleAdmin,
+	"GET /admin/users/:id/2fa/reset":  models.RoleAdmin,
 	"POST /admin/users/:id/2fa/reset": models.RoleAdmin,
 }
 
