@@ -96,7 +96,7 @@ type Setting struct {
 // Settings lists every setting this package reads, in README order.
 var Settings = []Setting{
 	{"LISTEN_ADDR", ":8080", false, "address the HTTP server listens on (default :443 with ACME_DOMAINS or TLS_CERT_FILE)"},
-	{"BASE_URL", "http://localhost:8080", false, "public URL used in every link and every URL sent to ETpay (default https://<first of ACME_DOMAINS> with ACME)"},
+	{"BASE_URL", "", false, "public URL used in every link and every URL sent to ETpay (default http://localhost at LISTEN_ADDR's port; https://<first of ACME_DOMAINS> with ACME; https://localhost at LISTEN_ADDR's port with TLS_CERT_FILE)"},
 	{"DATABASE_URL", "etpay-dashboard.db", false, "SQLite database file"},
 	{"ETPAY_API_URL", "", false, "ETpay API URL (all four ETPAY_* unset: sandbox mode)"},
 	{"ETPAY_PMT_URL", "", false, "ETpay funnel URL"},
