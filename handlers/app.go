@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"etpay-dashboard/logins"
 	"etpay-dashboard/models"
 	"etpay-dashboard/payments"
+	"etpay-dashboard/shop"
 	"etpay-dashboard/static"
 	"etpay-dashboard/views"
 )
@@ -42,6 +44,9 @@ type Deps struct {
 	// Clock is the time second-factor codes are checked against; nil:
 	// time.Now. Tests set it so they need not wait for a time step.
 	Clock func() time.Time
+	// Shop is the shop's name and reply-to address, shared with the
+	// payments pipeline and the outbox worker; nil: New loads one.
+	Shop *shop.Shop
 }
 
 // app carries the dependencies that every handler method uses.
@@ -83,8 +88,14 @@ func newApp(d Deps) *app {
 	if d.Events == nil {
 		d.Events = live.New()
 	}
+	if d.Shop == nil {
+		d.Shop = shop.New(d.Config, d.Store)
+		if err := d.Shop.Load(context.Background()); err != nil {
+			d.Logger.Error("shop settings not read", "err", err)
+		}
+	}
 	if d.Payments == nil {
-		d.Payments = &payments.Pipeline{Config: d.Config, Store: d.Store, ETpay: d.ETpay, Events: d.Events, Logger: d.Logger}
+		d.Payments = &payments.Pipeline{Config: d.Config, Store: d.Store, ETpay: d.ETpay, Events: d.Events, Logger: d.Logger, Shop: d.Shop}
 	}
 	return &app{
 		Deps:     d,
@@ -216,6 +227,9 @@ func (a *app) routes(f *fiber.App) {
 	admin.Get("/golive", canAdmin, a.showGoLive)
 	admin.Get("/golive.csv", canAdmin, a.exportGoLive)
 	admin.Get("/system", canAdmin, a.showSystem)
+	admin.Get("/shop", canAdmin, a.showShop)
+	admin.Post("/shop", canAdmin, a.saveShop)
+	admin.Post("/shop/later", canAdmin, a.shopLater)
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
 }
 

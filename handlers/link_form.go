@@ -99,7 +99,7 @@ func (a *app) createLink(c *fiber.Ctx, in models.LinkInput) (*models.Link, error
 		return a.Store.CreateLink(c.UserContext(), in)
 	}
 	link, _, err := a.Store.CreateLinkWithEmail(c.UserContext(), in, func(l *models.Link) (*models.OutboxMessage, error) {
-		m, err := emails.Link(a.Config, l, c.FormValue("email_lang"))
+		m, err := emails.Link(a.Config, a.Shop, l, c.FormValue("email_lang"))
 		if err == nil {
 			m.CreatedByID = in.CreatedByID
 		}

@@ -47,7 +47,7 @@ func (a *app) previewLinkEmail(c *fiber.Ctx) error {
 	if to == "" {
 		preview.CustomerEmail = "-" // the preview works before an address is known
 	}
-	m, err := emails.Link(a.Config, &preview, c.Query("lang"))
+	m, err := emails.Link(a.Config, a.Shop, &preview, c.Query("lang"))
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (a *app) sendLinkEmail(c *fiber.Ctx) error {
 	case link.Startable(time.Now()) != nil:
 		return a.renderLink(c, link, linkPage{status: fiber.StatusUnprocessableEntity, alert: "mail.not_open"})
 	}
-	m, err := emails.Link(a.Config, link, c.FormValue("lang"))
+	m, err := emails.Link(a.Config, a.Shop, link, c.FormValue("lang"))
 	if err != nil {
 		return err
 	}

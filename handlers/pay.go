@@ -184,6 +184,6 @@ func (a *app) renderPayMessage(c *fiber.Ctx, status int, link *models.Link, stat
 		"State":    state,
 		"RetryURL": retry,
 		"Refresh":  c.Locals("refresh"),
-		"Merchant": a.Config.MerchantName,
+		"Merchant": a.Shop.Name(),
 	})
 }

@@ -28,6 +28,9 @@ func (a *app) render(c *fiber.Ctx, status int, name string, data fiber.Map) erro
 			}
 		}
 	}
+	if a.shopPrompt(c) {
+		data["ShopPrompt"] = c.OriginalURL() // where "Ahora no" comes back to
+	}
 	if _, ok := data["Title"]; !ok {
 		data["Title"] = "etpay-dashboard"
 	}

@@ -61,6 +61,9 @@ var rolePolicy = map[string]string{
 	"GET /admin/golive":              models.RoleAdmin,
 	"GET /admin/golive.csv":          models.RoleAdmin,
 	"GET /admin/system":              models.RoleAdmin,
+	"GET /admin/shop":                models.RoleAdmin,
+	"POST /admin/shop":               models.RoleAdmin,
+	"POST /admin/shop/later":         models.RoleAdmin, // the prompt for the shop's name is shown to admins only
 
 	"GET /admin/account":       models.RoleViewer,
 	"POST /admin/account":      models.RoleViewer,
