@@ -40,6 +40,15 @@ func init() {
 		"shop.prompt_link":           "Escribir el nombre de la tienda",
 		"shop.later":                 "Ahora no",
 		"audit.action.shop_changed":  "Datos de la tienda cambiados",
+
+		"outcome.paid":                 "pagado",
+		"outcome.cancelled":            "cancelado por el cliente",
+		"outcome.rejected":             "rechazado por el banco",
+		"outcome.unknown":              "ETpay respondió:",
+		"pay.cancelled_by_you_heading": "Pago cancelado",
+		"pay.cancelled_by_you_message": "Cancelaste el pago en ETpay. No se hizo ningún cargo; puedes intentarlo de nuevo cuando quieras.",
+		"pay.rejected_heading":         "El banco rechazó el pago",
+		"pay.rejected_message":         "Tu banco rechazó la transferencia. No se hizo ningún cargo; puedes intentarlo de nuevo, también desde otra cuenta.",
 	})
 	register("en", map[string]string{
 		"done.link_created":      "Link created.",
@@ -77,5 +86,14 @@ func init() {
 		"shop.prompt_link":           "Type the shop's name",
 		"shop.later":                 "Not now",
 		"audit.action.shop_changed":  "Shop details changed",
+
+		"outcome.paid":                 "paid",
+		"outcome.cancelled":            "cancelled by the customer",
+		"outcome.rejected":             "rejected by the bank",
+		"outcome.unknown":              "ETpay answered:",
+		"pay.cancelled_by_you_heading": "Payment cancelled",
+		"pay.cancelled_by_you_message": "You cancelled the payment at ETpay. Nothing was charged; you can try again whenever you like.",
+		"pay.rejected_heading":         "The bank rejected the payment",
+		"pay.rejected_message":         "Your bank rejected the transfer. Nothing was charged; you can try again, from another account too.",
 	})
 }

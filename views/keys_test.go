@@ -102,6 +102,7 @@ var keyValues = map[string]func(*goSource) ([]string, error){
 	"overview.empty.":   constBlock("handlers", "overviewLive"),
 	"golive.check.":     constBlock("handlers", "goLiveLiveMode"),
 	"field.":            fieldNames,
+	"outcome.":          constBlock("etpay", "OutcomePaid"),
 }
 
 // keyShape is a literal that looks like a catalogue key: dotted lower-case words.
