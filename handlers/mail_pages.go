@@ -125,7 +125,7 @@ func (a *app) showOutbox(c *fiber.Ctx) error {
 		"Status":     status,
 		"Statuses":   []string{models.MailQueued, models.MailSent, models.MailFailed, models.MailWithdrawn},
 		"Configured": a.Config.SMTPURL != nil,
-		"GiveUp":     a.Config.MailGiveUpAfter.String(),
+		"GiveUp":     l.Duration(a.Config.MailGiveUpAfter),
 	})
 }
 

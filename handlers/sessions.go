@@ -143,7 +143,7 @@ func (a *app) listSessions(c *fiber.Ctx) error {
 		"Title": l.T("sessions.title"),
 		"Form":  p,
 		"StatusOptions": sessionOptions(l, p.Status, "", "sessions.any",
-			models.StatusPending, "status.pending", models.StatusPaid, "status.paid", models.StatusFailed, "status.failed"),
+			models.StatusPending, "sessions.option.pending", models.StatusPaid, "sessions.option.paid", models.StatusFailed, "sessions.option.failed"),
 		"ModeOptions": sessionOptions(l, p.Mode, "", "sessions.any",
 			string(config.ModeLive), "sessions.mode_live", string(config.ModeSandbox), "sessions.mode_sandbox"),
 		"SortOptions": sessionOptions(l, cmp.Or(p.Sort, models.SortDate), models.SortDate, "sessions.sort_date", models.SortDateAsc, "sessions.sort_date_asc",

@@ -277,7 +277,7 @@ func TestLoginAsksForTheCode(t *testing.T) {
 	for _, row := range rows {
 		switch row[1] {
 		case models.AuditLogin:
-			if strings.Contains(row[2], "2fa") {
+			if strings.Contains(row[2], "con verificación en dos pasos") {
 				logins++
 			}
 		case models.AuditSecondFactorFailed:
@@ -547,7 +547,7 @@ func TestSecondFactorRequiredOfEveryone(t *testing.T) {
 			switches = append(switches, row[2])
 		}
 	}
-	if len(switches) != 2 || !strings.Contains(switches[0], "off") || !strings.Contains(switches[1], "on") {
+	if len(switches) != 2 || !strings.Contains(switches[0], "<td>desactivado</td>") || !strings.Contains(switches[1], "<td>activado</td>") {
 		t.Errorf("audit of the switch: %q", switches)
 	}
 }

@@ -518,9 +518,9 @@ func TestAuditPageListsStaffActions(t *testing.T) {
 		{models.AuditLoginFailed, []string{"Inicio de sesión fallido", "ghost@shop.cl"}},
 		{models.AuditLogin, []string{"Inicio de sesión", "admin@shop.cl"}},
 		{models.AuditLinkCreated, []string{"Link de pago creado", "admin@shop.cl", "OC-AUDIT-1"}},
-		{models.AuditExport, []string{"Exportación CSV", "admin@shop.cl"}},
+		{models.AuditExport, []string{"Exportación de sesiones", "CSV", "admin@shop.cl"}},
 		{models.AuditUserAdded, []string{"Usuario añadido", "admin@shop.cl", "added@shop.cl"}},
-		{models.AuditUserChanged, []string{"Usuario modificado", "admin@shop.cl", "leaver@shop.cl: disabled"}},
+		{models.AuditUserChanged, []string{"Usuario modificado", "admin@shop.cl", "leaver@shop.cl: desactivado"}},
 	}
 	rows := auditRows(page.body)
 	for _, w := range want {

@@ -102,6 +102,7 @@ var keyValues = map[string]func(*goSource) ([]string, error){
 	"overview.empty.":   constBlock("handlers", "overviewLive"),
 	"golive.check.":     constBlock("handlers", "goLiveLiveMode"),
 	"field.":            fieldNames,
+	"mode.":             constBlock("config", "ModeLive"),
 	"outcome.":          constBlock("etpay", "OutcomePaid"),
 }
 
