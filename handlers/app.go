@@ -156,6 +156,7 @@ func (a *app) routes(f *fiber.App) {
 	f.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	f.Get("/readyz", a.ready)
 	f.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
+	f.Get("/favicon.ico", serveFavicon) // browsers ask for it wherever the page says nothing
 	if a.Sandbox != nil {
 		f.All(SandboxPrefix+"/*", adaptor.HTTPHandler(a.Sandbox))
 	}
@@ -231,6 +232,17 @@ func (a *app) routes(f *fiber.App) {
 	admin.Post("/shop", canAdmin, a.saveShop)
 	admin.Post("/shop/later", canAdmin, a.shopLater)
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
+}
+
+// serveFavicon answers /favicon.ico with the SVG icon the layout links to.
+func serveFavicon(c *fiber.Ctx) error {
+	icon, err := static.FS.ReadFile("favicon.svg")
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "image/svg+xml")
+	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
+	return c.Send(icon)
 }
 
 func (a *app) ready(c *fiber.Ctx) error {
