@@ -11,7 +11,7 @@ import (
 )
 
 // flashText is the layout's one-shot message, as the page shows it.
-var flashText = regexp.MustCompile(`<p class="flash" id="flash" role="status">([^<]*)</p>`)
+var flashText = regexp.MustCompile(`<p class="flash-message" id="flash" role="status">([^<]*)</p>`)
 
 // flashOf returns the flash message on page, or "".
 func flashOf(page string) string {
