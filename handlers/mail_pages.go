@@ -25,14 +25,13 @@ type linkMailInfo struct {
 }
 
 // linkMail is the link page's email section (data key "Mail" in renderLink).
-func (a *app) linkMail(c *fiber.Ctx, link *models.Link) linkMailInfo {
-	info := linkMailInfo{
+func (a *app) linkMail(link *models.Link) linkMailInfo {
+	return linkMailInfo{
 		To:         link.CustomerEmail,
 		CanSend:    link.CustomerEmail != "" && link.Startable(time.Now()) == nil,
 		Configured: a.Config.SMTPURL != nil,
 		Langs:      views.Languages,
 	}
-	return info
 }
 
 // previewLinkEmail shows the email a link would be sent in, rendered now, as
