@@ -20,6 +20,7 @@ import (
 	"etpay-dashboard/emails"
 	"etpay-dashboard/etpay/sandbox"
 	"etpay-dashboard/models"
+	"etpay-dashboard/shop"
 	"etpay-dashboard/views"
 )
 
@@ -132,8 +133,14 @@ func createLinkFromCLI(ctx context.Context, env environment, cfg *config.Config,
 	} else {
 		// The email is queued with the link, in one transaction; the
 		// server's worker sends it, so this exits 0 even while SMTP is down.
+		// The shop's name as its page saved it, read once: the command
+		// changes nothing of it.
+		var sh *shop.Shop
+		if sh, err = shop.Open(ctx, cfg, store); err != nil {
+			return err
+		}
 		link, queued, err = store.CreateLinkWithEmail(ctx, in, func(l *models.Link) (*models.OutboxMessage, error) {
-			return emails.Link(cfg, l, emailLang)
+			return emails.Link(cfg, sh, l, emailLang)
 		})
 	}
 	if errors.Is(err, models.ErrOrderInUse) {

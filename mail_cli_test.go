@@ -130,3 +130,20 @@ func TestLinksCreateEmailWhileSMTPDown(t *testing.T) {
 		}
 	})
 }
+
+// TestLinksCreateEmailNamesTheSavedShop: the command line's link email names
+// the shop as its page saved it (MERCHANT_NAME unset).
+func TestLinksCreateEmailNamesTheSavedShop(t *testing.T) {
+	vars, db := newEnv(t)
+	if err := openTestStore(t, db).SaveShopSettings(context.Background(), models.ShopSettings{MerchantName: "Tienda Ñuñoa"}); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, vars, "", "links", "create", "--order", "OC-2", "--amount", "500", "--email", "c@correo.cl")
+	if r.err != nil {
+		t.Fatalf("links create: %v\n%s", r.err, r.stderr)
+	}
+	rows, err := openTestStore(t, db).OutboxMessages(context.Background(), models.OutboxFilter{})
+	if err != nil || len(rows) != 1 || rows[0].Subject != "Tienda Ñuñoa: tu link de pago de la orden OC-2" {
+		t.Errorf("outbox = %+v, %v", rows, err)
+	}
+}

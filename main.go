@@ -27,6 +27,7 @@ import (
 	"etpay-dashboard/models"
 	"etpay-dashboard/outbox"
 	"etpay-dashboard/payments"
+	"etpay-dashboard/shop"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -133,10 +134,14 @@ func serve(ctx context.Context, env environment) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	events := live.New()
-	deps := handlers.Deps{Config: cfg, Store: store, Logger: logger, SessionSecret: secret, Events: events}
+	sh, err := shop.Open(ctx, cfg, store) // for the pages, the receipts and the worker alike
+	if err != nil {
+		return err
+	}
+	deps := handlers.Deps{Config: cfg, Store: store, Logger: logger, SessionSecret: secret, Events: events, Shop: sh}
 	stopSandbox := connectETpay(&deps, fr.api.Addr())
 	defer stopSandbox()
-	deps.Payments = &payments.Pipeline{Config: cfg, Store: store, ETpay: deps.ETpay, Events: events, Logger: logger}
+	deps.Payments = &payments.Pipeline{Config: cfg, Store: store, ETpay: deps.ETpay, Events: events, Logger: logger, Shop: sh}
 	app := handlers.New(deps)
 
 	fr.start(ctx, g, deps.Sandbox)
@@ -168,7 +173,7 @@ func serve(ctx context.Context, env environment) error {
 func startJobs(ctx context.Context, g *errgroup.Group, deps handlers.Deps) {
 	cfg := deps.Config
 	g.Go(func() error {
-		(&outbox.Worker{Config: cfg, Store: deps.Store, Logger: deps.Logger}).Run(ctx)
+		(&outbox.Worker{Config: cfg, Store: deps.Store, Logger: deps.Logger, Shop: deps.Shop}).Run(ctx)
 		return nil
 	})
 	g.Go(func() error { deps.Payments.RunReconciler(ctx); return nil })

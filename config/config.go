@@ -46,10 +46,14 @@ type Config struct {
 	// SMTPURL is where email goes out (a secret: it may carry a password);
 	// nil means email waits in the outbox.
 	SMTPURL *url.URL
-	// MailFrom is the sender and Reply-To of every email, as given.
+	// MailFrom is the sender of every email, as given, and its Reply-To
+	// until the shop's settings name another address.
 	MailFrom string
-	// MerchantName is the shop's name shown in emails and on customer pages.
-	MerchantName string
+	// MerchantName is MERCHANT_NAME, or BASE_URL's host when it is not set.
+	// The name customers see comes from package shop: MERCHANT_NAME when
+	// given (MerchantNameGiven), else the name saved on the shop's page.
+	MerchantName      string
+	MerchantNameGiven bool
 	// MailGiveUpAfter is how long a failing email keeps being retried.
 	MailGiveUpAfter time.Duration
 	// MailPoll is how often the outbox worker looks for email to send, and
@@ -96,7 +100,7 @@ type Setting struct {
 // Settings lists every setting this package reads, in README order.
 var Settings = []Setting{
 	{"LISTEN_ADDR", ":8080", false, "address the HTTP server listens on (default :443 with ACME_DOMAINS or TLS_CERT_FILE)"},
-	{"BASE_URL", "http://localhost:8080", false, "public URL used in every link and every URL sent to ETpay (default https://<first of ACME_DOMAINS> with ACME)"},
+	{"BASE_URL", "", false, "public URL used in every link and every URL sent to ETpay (default http://localhost at LISTEN_ADDR's port; https://<first of ACME_DOMAINS> with ACME; https://localhost at LISTEN_ADDR's port with TLS_CERT_FILE)"},
 	{"DATABASE_URL", "etpay-dashboard.db", false, "SQLite database file"},
 	{"ETPAY_API_URL", "", false, "ETpay API URL (all four ETPAY_* unset: sandbox mode)"},
 	{"ETPAY_PMT_URL", "", false, "ETpay funnel URL"},
@@ -110,8 +114,8 @@ var Settings = []Setting{
 	{"MAX_ORDER_AMOUNT", "100000000", false, "largest amount in CLP a link may ask for"},
 	{"TRUSTED_PROXIES", "", false, "comma-separated CIDRs whose X-Forwarded-For is believed"},
 	{"SMTP_URL", "", true, "SMTP server for outgoing email: smtp://host:25, smtp://user:pass@host:587 (STARTTLS when offered), smtp+starttls://… (STARTTLS required), smtps://host:465 (implicit TLS); unset: email waits in the outbox"},
-	{"MAIL_FROM", "", false, "sender and Reply-To of every email, e.g. Pagos Tienda <pagos@shop.cl>; required with SMTP_URL"},
-	{"MERCHANT_NAME", "", false, "the shop's name shown in emails and on customer pages (default: BASE_URL's host name)"},
+	{"MAIL_FROM", "", false, "sender of every email, e.g. Pagos Tienda <pagos@shop.cl>, and its Reply-To unless the shop's page names one; required with SMTP_URL"},
+	{"MERCHANT_NAME", "", false, "the shop's name shown in emails and on customer pages; when set, it wins over the name saved on the shop's page (default: that name, else BASE_URL's host name)"},
 	{"MAIL_GIVE_UP_AFTER", "48h", false, "how long an email that cannot be sent is retried before it is marked failed"},
 	{"BACKUP_DIR", "", false, "folder for scheduled backups of the database (unset: no scheduled backups)"},
 	{"BACKUP_EVERY", "24h", false, "how often a scheduled backup is made"},

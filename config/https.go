@@ -119,8 +119,8 @@ func (c *Config) checkCertFiles(src *source) *x509.Certificate {
 }
 
 // baseURL is BASE_URL as given, or the default that follows from how this
-// server serves: https on the first ACME domain, or on localhost at the
-// listening port with own certificates.
+// server serves: https on the first ACME domain, or localhost at the
+// listening port, https with own certificates and plain http otherwise.
 func (c *Config) baseURL(src *source) string {
 	if v := src.value("BASE_URL"); v != "" {
 		return v
@@ -129,13 +129,18 @@ func (c *Config) baseURL(src *source) string {
 	case len(c.ACMEDomains) > 0:
 		return "https://" + c.ACMEDomains[0]
 	case c.TLSCertFile != "":
-		host := "localhost"
-		if _, port, err := net.SplitHostPort(c.ListenAddr); err == nil && port != "443" {
-			host = net.JoinHostPort(host, port)
-		}
-		return "https://" + host
+		return "https://" + localhostAt(c.ListenAddr, "443")
 	}
-	return src.orDefault("BASE_URL")
+	return "http://" + localhostAt(c.ListenAddr, "80")
+}
+
+// localhostAt is localhost at addr's port, which is left out when it is the
+// scheme's own (standard) port or addr names none.
+func localhostAt(addr, standard string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil && port != "" && port != standard {
+		return net.JoinHostPort("localhost", port)
+	}
+	return "localhost"
 }
 
 // warnHTTPS notes what serves but probably not as meant: links that would

@@ -58,6 +58,38 @@ func TestLoadBehindAProxyIsUnchanged(t *testing.T) {
 	}
 }
 
+// TestDefaultBaseURLFollowsTheListeningPort: without BASE_URL, links point
+// at the port the server listens on (with ACME the domain decides, and with
+// own certificates the https rule in TestLoadOwnCertificate).
+func TestDefaultBaseURLFollowsTheListeningPort(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"default", nil, "http://localhost:8080"},
+		{"another port", map[string]string{"LISTEN_ADDR": ":9000"}, "http://localhost:9000"},
+		{"an address and a port", map[string]string{"LISTEN_ADDR": "127.0.0.1:9001"}, "http://localhost:9001"},
+		{"port 80", map[string]string{"LISTEN_ADDR": ":80"}, "http://localhost"},
+		{"given", map[string]string{"LISTEN_ADDR": ":9000", "BASE_URL": "https://pagos.tienda.cl"}, "https://pagos.tienda.cl"},
+		{"ACME decides", map[string]string{"LISTEN_ADDR": ":8443", "ACME_DOMAINS": "pagos.tienda.cl"}, "https://pagos.tienda.cl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(nil, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.BaseURL.String(); got != tt.want {
+				t.Errorf("BASE_URL = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if c, err := Load([]string{"--listen-addr", ":9002"}, env(nil)); err != nil || c.BaseURL.String() != "http://localhost:9002" {
+		t.Errorf("LISTEN_ADDR as a flag: %v %v", c, err)
+	}
+}
+
 func TestLoadOwnCertificate(t *testing.T) {
 	certFile, keyFile, _ := tlstest.SelfSigned(t, time.Now().Add(24*time.Hour), "pagos.tienda.cl")
 	files := map[string]string{"TLS_CERT_FILE": certFile, "TLS_KEY_FILE": keyFile}

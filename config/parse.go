@@ -95,6 +95,7 @@ func (c *Config) loadMail(smtpURL, from, merchant, giveUp string) []error {
 	}
 	c.MailFrom = from
 	c.MerchantName = merchant
+	c.MerchantNameGiven = merchant != ""
 	if c.MerchantName == "" && c.BaseURL != nil {
 		c.MerchantName = c.BaseURL.Hostname()
 	}

@@ -24,6 +24,18 @@ import (
 	"etpay-dashboard/views"
 )
 
+// Shop names the shop in the emails: *shop.Shop, which follows the shop's
+// page, or FixedName.
+type Shop interface {
+	Name() string
+}
+
+// FixedName is a shop name that never changes (MERCHANT_NAME, say).
+type FixedName string
+
+// Name is the name itself.
+func (n FixedName) Name() string { return string(n) }
+
 // mailData is what an email template sees. Templates live in views/mail:
 // NAME.html and NAME.txt for each kind, sharing mail/layout.html.
 type mailData struct {
@@ -83,9 +95,9 @@ func renderMail(name string, data mailData) (text, html string, err error) {
 
 // newMail renders an email into an outbox row with its Message-ID fixed now,
 // so that every attempt, and a resend after a crash, is the same email.
-func newMail(cfg *config.Config, kind, to, lang string, data mailData) (*models.OutboxMessage, error) {
+func newMail(cfg *config.Config, shop Shop, kind, to, lang string, data mailData) (*models.OutboxMessage, error) {
 	data.L = views.NewLocale(lang)
-	data.Merchant = cfg.MerchantName
+	data.Merchant = shop.Name()
 	text, html, err := renderMail(kind, data)
 	if err != nil {
 		return nil, fmt.Errorf("render %s email: %w", kind, err)
@@ -122,13 +134,13 @@ func mailLang(lang string) string {
 
 // Link builds the email that carries link to its customer, in lang (es
 // or en), ready to queue. The command line uses it too.
-func Link(cfg *config.Config, link *models.Link, lang string) (*models.OutboxMessage, error) {
+func Link(cfg *config.Config, shop Shop, link *models.Link, lang string) (*models.OutboxMessage, error) {
 	if link.CustomerEmail == "" {
 		return nil, models.ErrNoCustomerEmail
 	}
 	l := views.NewLocale(mailLang(lang))
-	m, err := newMail(cfg, models.MailLink, link.CustomerEmail, l.Lang, mailData{
-		Subject:     l.T("mail.link.subject", cfg.MerchantName, link.MerchantOrderID),
+	m, err := newMail(cfg, shop, models.MailLink, link.CustomerEmail, l.Lang, mailData{
+		Subject:     l.T("mail.link.subject", shop.Name(), link.MerchantOrderID),
 		Order:       link.MerchantOrderID,
 		Amount:      link.Amount,
 		Description: link.Description,
@@ -143,10 +155,10 @@ func Link(cfg *config.Config, link *models.Link, lang string) (*models.OutboxMes
 }
 
 // Receipt is the customer's receipt for a paid session.
-func Receipt(cfg *config.Config, link *models.Link, s *models.Session) (*models.OutboxMessage, error) {
+func Receipt(cfg *config.Config, shop Shop, link *models.Link, s *models.Session) (*models.OutboxMessage, error) {
 	l := views.NewLocale("es")
-	m, err := newMail(cfg, models.MailReceipt, link.CustomerEmail, l.Lang, mailData{
-		Subject:     l.T("mail.receipt.subject", cfg.MerchantName, link.MerchantOrderID),
+	m, err := newMail(cfg, shop, models.MailReceipt, link.CustomerEmail, l.Lang, mailData{
+		Subject:     l.T("mail.receipt.subject", shop.Name(), link.MerchantOrderID),
 		Order:       link.MerchantOrderID,
 		Amount:      s.Amount,
 		Description: link.Description,
@@ -172,20 +184,20 @@ func dedupeKey(format string, args ...any) *string {
 // A payment (ev.Link set) gets, once per session, the customer's receipt
 // (when the link has an email) and an alert to every staff member who opted
 // in. (Rejected notifications reach staff as a digest: see mailLoop.)
-func ForNotification(cfg *config.Config) models.NotificationMail {
+func ForNotification(cfg *config.Config, shop Shop) models.NotificationMail {
 	return func(ev models.MailEvent) ([]*models.OutboxMessage, error) {
 		if ev.Link == nil || ev.Session == nil || ev.Session.Status != models.StatusPaid {
 			return nil, nil
 		}
-		return payment(cfg, ev.Link, ev.Session, ev.Staff)
+		return payment(cfg, shop, ev.Link, ev.Session, ev.Staff)
 	}
 }
 
 // payment is the receipt and staff alerts for a paid session.
-func payment(cfg *config.Config, link *models.Link, s *models.Session, staff []models.User) ([]*models.OutboxMessage, error) {
+func payment(cfg *config.Config, shop Shop, link *models.Link, s *models.Session, staff []models.User) ([]*models.OutboxMessage, error) {
 	msgs := make([]*models.OutboxMessage, 0, 1+len(staff))
 	if link.CustomerEmail != "" {
-		m, err := Receipt(cfg, link, s)
+		m, err := Receipt(cfg, shop, link, s)
 		if err != nil {
 			return nil, err
 		}
@@ -193,7 +205,7 @@ func payment(cfg *config.Config, link *models.Link, s *models.Session, staff []m
 	}
 	for _, u := range staff {
 		l := views.NewLocale(u.Lang)
-		m, err := newMail(cfg, models.MailAlertPaid, u.Email, l.Lang, mailData{
+		m, err := newMail(cfg, shop, models.MailAlertPaid, u.Email, l.Lang, mailData{
 			Subject: l.T("mail.alert_paid.subject", s.MerchantOrderID, clp.Format(s.Amount)),
 			Order:   s.MerchantOrderID,
 			Amount:  s.Amount,
@@ -211,9 +223,9 @@ func payment(cfg *config.Config, link *models.Link, s *models.Session, staff []m
 
 // RejectedDigest tells a staff member what was rejected in a digest's
 // period, by reason, with a link to the overview.
-func RejectedDigest(cfg *config.Config, d models.RejectedDigest) (*models.OutboxMessage, error) {
+func RejectedDigest(cfg *config.Config, shop Shop, d models.RejectedDigest) (*models.OutboxMessage, error) {
 	l := views.NewLocale(d.User.Lang)
-	return newMail(cfg, models.MailAlertRejected, d.User.Email, l.Lang, mailData{
+	return newMail(cfg, shop, models.MailAlertRejected, d.User.Email, l.Lang, mailData{
 		Subject:    l.T("mail.alert_rejected.subject", d.Total()),
 		URL:        cfg.URL("/admin/overview?mode=all#attention-rejected"),
 		ReceivedAt: d.Since,

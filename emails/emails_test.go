@@ -20,6 +20,9 @@ func testConfig(t *testing.T) *config.Config {
 	return cfg
 }
 
+// tienda is the shop the tests' emails come from.
+const tienda = FixedName("Tienda Ñuñoa")
+
 func TestLinkEmail(t *testing.T) {
 	cfg := testConfig(t)
 	expires := time.Date(2030, 12, 31, 21, 0, 0, 0, time.UTC)
@@ -30,7 +33,7 @@ func TestLinkEmail(t *testing.T) {
 		{"en", "OC-7", "31-12-2030 18:00"},
 		{"xx", "Tienda Ñuñoa: tu link de pago de la orden OC-7", "31-12-2030 18:00"},
 	} {
-		m, err := Link(cfg, link, tt.lang)
+		m, err := Link(cfg, tienda, link, tt.lang)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +53,7 @@ func TestLinkEmail(t *testing.T) {
 			t.Errorf("Message-ID %q is not on MAIL_FROM's domain", m.MessageID)
 		}
 	}
-	if _, err := Link(cfg, &models.Link{}, "es"); err != models.ErrNoCustomerEmail {
+	if _, err := Link(cfg, tienda, &models.Link{}, "es"); err != models.ErrNoCustomerEmail {
 		t.Errorf("a link without an email: %v", err)
 	}
 }
@@ -61,7 +64,7 @@ func TestPaymentEmailsOncePerSession(t *testing.T) {
 	link := &models.Link{ID: 3, MerchantOrderID: "OC-3", Amount: 4990, CustomerEmail: "ana@cliente.cl"}
 	sess := &models.Session{ID: 9, Status: models.StatusPaid, Amount: 4990, MerchantOrderID: "OC-3", PaymentToken: "PT-1", PaidAt: &paidAt}
 	staff := []models.User{{ID: 1, Email: "staff@tienda.cl", Lang: "en"}}
-	mail := ForNotification(cfg)
+	mail := ForNotification(cfg, tienda)
 	msgs, err := mail(models.MailEvent{Link: link, Session: sess, Staff: staff})
 	if err != nil || len(msgs) != 2 {
 		t.Fatalf("%d messages, %v; want a receipt and one alert", len(msgs), err)
@@ -87,7 +90,7 @@ func TestRejectedDigest(t *testing.T) {
 		Since: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), Until: time.Date(2026, 11, 30, 12, 15, 0, 0, time.UTC),
 		Reasons: []models.RejectedReason{{Reason: "bad_signature", Count: 480}, {Reason: "malformed", Count: 20}},
 	}
-	m, err := RejectedDigest(cfg, d)
+	m, err := RejectedDigest(cfg, tienda, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ func (a *app) renderAccount(c *fiber.Ctx, status int, errs map[string]string, al
 	if errs == nil {
 		errs = map[string]string{}
 	}
-	mailAlerts, mailDone, err := a.accountMail(c)
+	mailAlerts, err := a.Store.MailAlertsOn(c.UserContext(), currentUser(c).ID)
 	if err != nil {
 		return err
 	}
@@ -28,12 +28,10 @@ func (a *app) renderAccount(c *fiber.Ctx, status int, errs map[string]string, al
 	}
 	return a.render(c, status, "admin/account", fiber.Map{
 		"MailAlerts": mailAlerts,
-		"MailDone":   mailDone,
 		"Title":      l.T("account.title"),
 		"Languages":  views.Languages,
 		"Errors":     errs,
 		"Alert":      alert,
-		"Done":       doneMessage(c),
 		"TOTP":       secondFactor,
 	})
 }
@@ -72,7 +70,7 @@ func (a *app) changeOwnPassword(c *fiber.Ctx) error {
 	}
 	a.Logger.Info("password changed", "user_id", user.ID)
 	a.audit(c, models.AuditPassword, "")
-	return c.Redirect("/admin/account?done=own", fiber.StatusSeeOther)
+	return redirectDone(c, "/admin/account", "account.done.password")
 }
 
 // changeLang stores the user's language; every page renders in it from the next request.
@@ -85,5 +83,5 @@ func (a *app) changeLang(c *fiber.Ctx) error {
 	if err := a.Store.SetLang(c.UserContext(), currentUser(c).ID, lang); err != nil {
 		return err
 	}
-	return c.Redirect("/admin/account?done=lang", fiber.StatusSeeOther)
+	return redirectDone(c, "/admin/account", "account.done.lang")
 }

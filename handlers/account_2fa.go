@@ -12,15 +12,8 @@ import (
 	"etpay-dashboard/twofactor"
 )
 
-// secondFactorDone are the confirmations the 2FA page may show (?done=x).
-var secondFactorDone = map[string]string{
-	"started":       "twofactor.done.started",
-	"off":           "twofactor.done.off",
-	"recovery_used": "twofactor.done.recovery_used",
-}
-
 func (a *app) showSecondFactor(c *fiber.Ctx) error {
-	return a.renderSecondFactor(c, fiber.StatusOK, fiber.Map{"Done": secondFactorDone[c.Query("done")]})
+	return a.renderSecondFactor(c, fiber.StatusOK, nil)
 }
 
 // renderSecondFactor shows the user's 2FA page in the state their record is
@@ -110,7 +103,7 @@ func (a *app) startSecondFactor(c *fiber.Ctx) error {
 	if err := a.Store.StartSecondFactor(c.UserContext(), user.ID, sealed); err != nil {
 		return err
 	}
-	return c.Redirect(enrolPath+"?done=started", fiber.StatusSeeOther)
+	return redirectDone(c, enrolPath, "twofactor.done.started")
 }
 
 // confirmSecondFactor turns 2FA on once a code from the pending secret is
@@ -145,7 +138,7 @@ func (a *app) confirmSecondFactor(c *fiber.Ctx) error {
 	}
 	a.Logger.Info("second factor on", "user_id", user.ID)
 	a.audit(c, models.AuditSecondFactorOn, "")
-	return a.renderSecondFactor(c, fiber.StatusOK, fiber.Map{"RecoveryCodes": codes, "Done": "twofactor.done.on"})
+	return a.renderSecondFactor(c, fiber.StatusOK, fiber.Map{"RecoveryCodes": codes, "Flash": l.T("twofactor.done.on")})
 }
 
 // turnOffSecondFactor needs a current code (or a recovery code), so a
@@ -174,5 +167,5 @@ func (a *app) turnOffSecondFactor(c *fiber.Ctx) error {
 	}
 	a.Logger.Info("second factor off", "user_id", user.ID)
 	a.audit(c, models.AuditSecondFactorOff, "")
-	return c.Redirect(enrolPath+"?done=off", fiber.StatusSeeOther)
+	return redirectDone(c, enrolPath, "twofactor.done.off")
 }

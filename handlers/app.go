@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"etpay-dashboard/logins"
 	"etpay-dashboard/models"
 	"etpay-dashboard/payments"
+	"etpay-dashboard/shop"
 	"etpay-dashboard/static"
 	"etpay-dashboard/views"
 )
@@ -42,6 +44,9 @@ type Deps struct {
 	// Clock is the time second-factor codes are checked against; nil:
 	// time.Now. Tests set it so they need not wait for a time step.
 	Clock func() time.Time
+	// Shop is the shop's name and reply-to address, shared with the
+	// payments pipeline and the outbox worker; nil: New loads one.
+	Shop *shop.Shop
 }
 
 // app carries the dependencies that every handler method uses.
@@ -83,8 +88,14 @@ func newApp(d Deps) *app {
 	if d.Events == nil {
 		d.Events = live.New()
 	}
+	if d.Shop == nil {
+		d.Shop = shop.New(d.Config, d.Store)
+		if err := d.Shop.Load(context.Background()); err != nil {
+			d.Logger.Error("shop settings not read", "err", err)
+		}
+	}
 	if d.Payments == nil {
-		d.Payments = &payments.Pipeline{Config: d.Config, Store: d.Store, ETpay: d.ETpay, Events: d.Events, Logger: d.Logger}
+		d.Payments = &payments.Pipeline{Config: d.Config, Store: d.Store, ETpay: d.ETpay, Events: d.Events, Logger: d.Logger, Shop: d.Shop}
 	}
 	return &app{
 		Deps:     d,
@@ -145,6 +156,7 @@ func (a *app) routes(f *fiber.App) {
 	f.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	f.Get("/readyz", a.ready)
 	f.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
+	f.Get("/favicon.ico", serveFavicon) // browsers ask for it wherever the page says nothing
 	if a.Sandbox != nil {
 		f.All(SandboxPrefix+"/*", adaptor.HTTPHandler(a.Sandbox))
 	}
@@ -184,6 +196,7 @@ func (a *app) routes(f *fiber.App) {
 	admin.Post("/links/new", canEdit, a.saveLink)
 	admin.Get("/links/:id", canView, a.showLink)
 	admin.Get("/links/:id/qr.png", canView, a.showLinkQR)
+	admin.Get("/links/:id/cancel", canEdit, a.confirmCancelLink)
 	admin.Post("/links/:id/cancel", canEdit, a.cancelLink)
 	admin.Post("/links/:id/expiry", canEdit, a.setLinkExpiry)
 	admin.Get("/links/:id/email/preview", canEdit, a.previewLinkEmail)
@@ -204,17 +217,34 @@ func (a *app) routes(f *fiber.App) {
 	admin.Post("/users/new", canAdmin, a.saveUser)
 	admin.Get("/users/:id", canAdmin, a.showUser)
 	admin.Post("/users/:id/role", canAdmin, a.changeRole)
+	admin.Get("/users/:id/disable", canAdmin, a.confirmDisableUser)
 	admin.Post("/users/:id/disable", canAdmin, a.disableUser)
 	admin.Post("/users/:id/enable", canAdmin, a.enableUser)
+	admin.Get("/users/:id/password", canAdmin, a.showResetPassword)
 	admin.Post("/users/:id/password", canAdmin, a.resetPassword)
 	admin.Post("/users/:id/unlock", canAdmin, a.unlockLogin)
 	admin.Post("/users/require-2fa", canAdmin, a.setSecondFactorRequired)
+	admin.Get("/users/:id/2fa/reset", canAdmin, a.confirmResetSecondFactor)
 	admin.Post("/users/:id/2fa/reset", canAdmin, a.resetSecondFactor)
 	admin.Get("/audit", canAdmin, a.showAudit)
 	admin.Get("/golive", canAdmin, a.showGoLive)
 	admin.Get("/golive.csv", canAdmin, a.exportGoLive)
 	admin.Get("/system", canAdmin, a.showSystem)
+	admin.Get("/shop", canAdmin, a.showShop)
+	admin.Post("/shop", canAdmin, a.saveShop)
+	admin.Post("/shop/later", canAdmin, a.shopLater)
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
+}
+
+// serveFavicon answers /favicon.ico with the SVG icon the layout links to.
+func serveFavicon(c *fiber.Ctx) error {
+	icon, err := static.FS.ReadFile("favicon.svg")
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "image/svg+xml")
+	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
+	return c.Send(icon)
 }
 
 func (a *app) ready(c *fiber.Ctx) error {

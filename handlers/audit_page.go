@@ -35,7 +35,7 @@ func (a *app) showAudit(c *fiber.Ctx) error {
 	l := a.locale(c)
 	return a.render(c, fiber.StatusOK, "admin/audit", fiber.Map{
 		"Title":      l.T("audit.title"),
-		"Entries":    entries,
+		"Entries":    auditLines(l, entries),
 		"NextBefore": next,
 		"Paged":      before > 0,
 	})

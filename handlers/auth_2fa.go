@@ -105,5 +105,5 @@ func (a *app) checkLoginCode(c *fiber.Ctx) error {
 		return err
 	}
 	a.auditAs(c, user, "", models.AuditLogin, fmt.Sprintf("2fa: recovery code, %d left", left))
-	return c.Redirect(enrolPath+"?done=recovery_used", fiber.StatusSeeOther)
+	return redirectDone(c, enrolPath, "twofactor.done.recovery_used")
 }

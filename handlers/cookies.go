@@ -84,6 +84,20 @@ func (s *cookieSession) set(key, value string) {
 	s.dirty = true
 }
 
+// flash keeps a one-shot message (a catalogue key) for the next page the
+// layout renders, which says what the last action did; a newer one replaces it.
+func (s *cookieSession) flash(key string) { s.set("flash", key) }
+
+// takeFlash returns the message kept for this page and forgets it.
+func (s *cookieSession) takeFlash() string {
+	key := s.get("flash")
+	if key != "" {
+		delete(s.s.Values, "flash")
+		s.dirty = true
+	}
+	return key
+}
+
 func (s *cookieSession) csrfToken() string      { return s.get("csrf") }
 func (s *cookieSession) staffSessionID() string { return s.get("sid") }
 func (s *cookieSession) newCSRFToken()          { s.set("csrf", rand.Text()) }

@@ -54,8 +54,8 @@ func TestEndToEnd(t *testing.T) {
 		pageText   string
 	}{
 		{"approve pays", "approve", "/success?jwt=", models.StatusPaid, "Pago confirmado"},
-		{"reject fails", "reject", "/error?jwt=", models.StatusFailed, "El pago no se completó"},
-		{"cancel fails", "cancel", "/error?jwt=", models.StatusFailed, "El pago no se completó"},
+		{"reject fails", "reject", "/error?jwt=", models.StatusFailed, "El banco rechazó el pago"},
+		{"cancel fails", "cancel", "/error?jwt=", models.StatusFailed, "Pago cancelado"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

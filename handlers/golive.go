@@ -99,7 +99,7 @@ func (a *app) goLiveBackupCheck(l views.Locale, now time.Time) goLiveCheck {
 func (a *app) goLiveEmail(l views.Locale, f *models.GoLiveFacts) string {
 	es := views.NewLocale("es")
 	var b strings.Builder
-	b.WriteString(es.T("golive.email.intro", a.Config.MerchantName, a.Config.ETpayMerchant))
+	b.WriteString(es.T("golive.email.intro", a.Shop.Name(), a.Config.ETpayMerchant))
 	b.WriteString("\n\n")
 	for _, s := range f.LivePayments {
 		b.WriteString(es.T("golive.email.line", s.MerchantOrderID, s.PaymentToken, clp.Format(s.Amount), es.Time(s.PaidAt)))

@@ -30,6 +30,31 @@ func (a *app) showLinkQR(c *fiber.Ctx) error {
 	return c.Send(png) // no-store, like every admin answer
 }
 
+// confirmCancelLink asks before cancelling: the link page's "Cancelar link"
+// leads here, and the page's form POSTs to cancelLink. A link that is no
+// longer open has nothing to ask about.
+func (a *app) confirmCancelLink(c *fiber.Ctx) error {
+	link, err := a.linkFromID(c)
+	if err != nil {
+		return err
+	}
+	switch link.Status {
+	case models.LinkPaid:
+		return a.renderLink(c, link, linkPage{status: fiber.StatusConflict, alert: "links.cancel_paid"})
+	case models.LinkOpen:
+	default:
+		return c.Redirect(linkPath(link.ID), fiber.StatusSeeOther)
+	}
+	l := a.locale(c)
+	return a.renderConfirm(c, fiber.StatusOK, confirmation{
+		Title:  l.T("links.cancel_confirm", link.MerchantOrderID),
+		Lines:  []string{l.T("links.cancel_what"), l.T("links.cancel_mail"), l.T("links.cancel_late")},
+		Action: linkPath(link.ID) + "/cancel",
+		Submit: l.T("links.cancel_submit"),
+		Back:   linkPath(link.ID),
+	})
+}
+
 // cancelLink closes an open link so that it starts no ETpay session. A link
 // already cancelled is left as it is; a paid one cannot be cancelled.
 func (a *app) cancelLink(c *fiber.Ctx) error {
@@ -54,7 +79,7 @@ func (a *app) cancelLink(c *fiber.Ctx) error {
 		a.Logger.Info("link cancelled", "link_id", link.ID, "user_id", user.ID)
 		a.audit(c, models.AuditLinkCanceled, link.MerchantOrderID)
 	}
-	return c.Redirect(linkPath(link.ID), fiber.StatusSeeOther)
+	return redirectDone(c, linkPath(link.ID), "done.link_cancelled")
 }
 
 // setLinkExpiry sets or clears when an open link stops starting sessions.
@@ -80,7 +105,10 @@ func (a *app) setLinkExpiry(c *fiber.Ctx) error {
 		return notFoundOr(err)
 	}
 	a.Logger.Info("link expiry set", "link_id", link.ID, "user_id", currentUser(c).ID, "cleared", at == nil)
-	return c.Redirect(linkPath(link.ID), fiber.StatusSeeOther)
+	if at == nil {
+		return redirectDone(c, linkPath(link.ID), "done.expiry_cleared")
+	}
+	return redirectDone(c, linkPath(link.ID), "done.expiry_saved")
 }
 
 func linkPath(id uint) string {

@@ -93,7 +93,10 @@ func (a *app) saveLink(c *fiber.Ctx) error {
 	}
 	a.Logger.Info("link created", "link_id", link.ID, "user_id", user.ID)
 	a.audit(c, models.AuditLinkCreated, link.MerchantOrderID)
-	return c.Redirect("/admin/links/"+strconv.FormatUint(uint64(link.ID), 10), fiber.StatusSeeOther)
+	if in.CustomerEmail != "" {
+		return redirectDone(c, linkPath(link.ID), "done.link_created_mail")
+	}
+	return redirectDone(c, linkPath(link.ID), "done.link_created")
 }
 
 // createLink stores the link and, when it has a customer email, the email
@@ -104,7 +107,7 @@ func (a *app) createLink(c *fiber.Ctx, in models.LinkInput) (*models.Link, error
 		return a.Store.CreateLink(c.UserContext(), in)
 	}
 	link, _, err := a.Store.CreateLinkWithEmail(c.UserContext(), in, func(l *models.Link) (*models.OutboxMessage, error) {
-		m, err := emails.Link(a.Config, l, c.FormValue("email_lang"))
+		m, err := emails.Link(a.Config, a.Shop, l, c.FormValue("email_lang"))
 		if err == nil {
 			m.CreatedByID = in.CreatedByID
 		}

@@ -53,7 +53,7 @@ func (a *app) renderLink(c *fiber.Ctx, link *models.Link, p linkPage) error {
 		"ExpiryError": "",
 		"Alert":       "",
 		"Scripts":     []string{"/static/js/link.js"},
-		"Mail":        a.linkMail(c, link),
+		"Mail":        a.linkMail(link),
 	}
 	if p.alert != "" {
 		data["Alert"] = l.T(p.alert)

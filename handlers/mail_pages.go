@@ -19,30 +19,19 @@ const emailCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' 
 // whether it can be sent and whether SMTP is configured.
 type linkMailInfo struct {
 	To         string
-	CanSend    bool   // open, unexpired, with a customer email
-	Configured bool   // SMTP_URL is set
-	Notice     string // text after a "send again", already translated
-	NoticeOK   bool
+	CanSend    bool // open, unexpired, with a customer email
+	Configured bool // SMTP_URL is set
 	Langs      []string
 }
 
 // linkMail is the link page's email section (data key "Mail" in renderLink).
-func (a *app) linkMail(c *fiber.Ctx, link *models.Link) linkMailInfo {
-	l := a.locale(c)
-	info := linkMailInfo{
+func (a *app) linkMail(link *models.Link) linkMailInfo {
+	return linkMailInfo{
 		To:         link.CustomerEmail,
 		CanSend:    link.CustomerEmail != "" && link.Startable(time.Now()) == nil,
 		Configured: a.Config.SMTPURL != nil,
 		Langs:      views.Languages,
 	}
-	switch c.Query("mail") {
-	case "queued":
-		info.Notice, info.NoticeOK = l.T("mail.queued"), true
-		if !info.Configured {
-			info.Notice, info.NoticeOK = l.T("mail.no_smtp"), false
-		}
-	}
-	return info
 }
 
 // previewLinkEmail shows the email a link would be sent in, rendered now, as
@@ -57,7 +46,7 @@ func (a *app) previewLinkEmail(c *fiber.Ctx) error {
 	if to == "" {
 		preview.CustomerEmail = "-" // the preview works before an address is known
 	}
-	m, err := emails.Link(a.Config, &preview, c.Query("lang"))
+	m, err := emails.Link(a.Config, a.Shop, &preview, c.Query("lang"))
 	if err != nil {
 		return err
 	}
@@ -96,7 +85,7 @@ func (a *app) sendLinkEmail(c *fiber.Ctx) error {
 	case link.Startable(time.Now()) != nil:
 		return a.renderLink(c, link, linkPage{status: fiber.StatusUnprocessableEntity, alert: "mail.not_open"})
 	}
-	m, err := emails.Link(a.Config, link, c.FormValue("lang"))
+	m, err := emails.Link(a.Config, a.Shop, link, c.FormValue("lang"))
 	if err != nil {
 		return err
 	}
@@ -107,7 +96,10 @@ func (a *app) sendLinkEmail(c *fiber.Ctx) error {
 	}
 	a.Logger.Info("link email queued", "link_id", link.ID, "outbox_id", m.ID, "user_id", user.ID)
 	a.audit(c, models.AuditEmailResent, link.MerchantOrderID)
-	return c.Redirect("/admin/links/"+itoa(link.ID)+"?mail=queued", fiber.StatusSeeOther)
+	if a.Config.SMTPURL == nil {
+		return redirectDone(c, linkPath(link.ID), "mail.no_smtp")
+	}
+	return redirectDone(c, linkPath(link.ID), "mail.queued")
 }
 
 // showOutbox lists the outbox, newest first, optionally by status.
@@ -132,7 +124,7 @@ func (a *app) showOutbox(c *fiber.Ctx) error {
 		"Status":     status,
 		"Statuses":   []string{models.MailQueued, models.MailSent, models.MailFailed, models.MailWithdrawn},
 		"Configured": a.Config.SMTPURL != nil,
-		"GiveUp":     a.Config.MailGiveUpAfter.String(),
+		"GiveUp":     l.Duration(a.Config.MailGiveUpAfter),
 	})
 }
 
@@ -143,22 +135,10 @@ func (a *app) saveMailAlerts(c *fiber.Ctx) error {
 	if err := a.Store.SetMailAlerts(c.UserContext(), user.ID, on); err != nil {
 		return err
 	}
-	detail, done := "off", "alerts_off"
+	detail, done := "off", "mail.alerts_off"
 	if on {
-		detail, done = "on", "alerts_on"
+		detail, done = "on", "mail.alerts_on"
 	}
 	a.audit(c, models.AuditMailAlertsChange, detail)
-	return c.Redirect("/admin/account?mail="+done, fiber.StatusSeeOther)
-}
-
-// accountMail is the account page's alert checkbox state and confirmation.
-func (a *app) accountMail(c *fiber.Ctx) (on bool, done string, err error) {
-	on, err = a.Store.MailAlertsOn(c.UserContext(), currentUser(c).ID)
-	switch c.Query("mail") {
-	case "alerts_on":
-		done = a.locale(c).T("mail.alerts_on")
-	case "alerts_off":
-		done = a.locale(c).T("mail.alerts_off")
-	}
-	return on, done, err
+	return redirectDone(c, "/admin/account", done)
 }

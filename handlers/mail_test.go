@@ -29,6 +29,7 @@ import (
 	"etpay-dashboard/handlers"
 	"etpay-dashboard/models"
 	"etpay-dashboard/outbox"
+	"etpay-dashboard/shop"
 )
 
 // smtpSink is a real SMTP server on loopback that keeps what it receives.
@@ -243,12 +244,16 @@ func startMailApp(t *testing.T, db, smtpURL string) *mailApp {
 	}
 	jobs, cancel := context.WithCancel(context.Background())
 	client := etpay.NewClient(etpay.Config{APIURL: cfg.ETpayAPIURL, PMTURL: cfg.ETpayPMTURL, MerchantCode: cfg.ETpayMerchant, MerchantAPIToken: cfg.ETpayAPIToken, Timeout: 2e9})
-	app := handlers.New(handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret"})
+	sh, err := shop.Open(context.Background(), cfg, store) // one for the pages and the worker, as main does
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := handlers.New(handlers.Deps{Config: cfg, Store: store, ETpay: client, SessionSecret: "test-session-secret", Shop: sh})
 	go app.Listener(ln)
 	worker := make(chan struct{})
 	go func() {
 		defer close(worker)
-		(&outbox.Worker{Config: cfg, Store: store, Logger: slog.New(slog.DiscardHandler)}).Run(jobs)
+		(&outbox.Worker{Config: cfg, Store: store, Logger: slog.New(slog.DiscardHandler), Shop: sh}).Run(jobs)
 	}()
 	var once sync.Once
 	stop := func() {
@@ -436,7 +441,7 @@ func TestMailGivesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Queued long ago: the first failure is past MAIL_GIVE_UP_AFTER.
-	m, err := emails.Link(h.cfg, link, "es")
+	m, err := emails.Link(h.cfg, emails.FixedName(h.cfg.MerchantName), link, "es")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,12 +119,13 @@ func (a *app) showPaymentResult(completed bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		status := a.returnedSessionStatus(c, link)
+		status, paymentStatus := a.returnedSessionStatus(c, link)
 		switch {
 		case link.Status == models.LinkPaid || status == models.StatusPaid:
 			return a.renderPayMessage(c, fiber.StatusOK, link, "paid", "pay.confirmed_heading", "pay.confirmed_message", "")
 		case status == models.StatusFailed:
-			return a.renderPayMessage(c, fiber.StatusOK, link, "failed", "pay.failed_heading", "pay.failed_message", a.retryURL(link))
+			heading, message := failedTexts(paymentStatus)
+			return a.renderPayMessage(c, fiber.StatusOK, link, "failed", heading, message, a.retryURL(link))
 		case !completed:
 			return a.renderPayMessage(c, fiber.StatusOK, link, "cancelled", "pay.cancelled_heading", "pay.cancelled_message", a.retryURL(link))
 		}
@@ -132,23 +133,37 @@ func (a *app) showPaymentResult(completed bool) fiber.Handler {
 	}
 }
 
-// returnedSessionStatus is the stored status of the session named by the
-// return URL's jwt, or of the link's newest session when there is none.
-func (a *app) returnedSessionStatus(c *fiber.Ctx, link *models.Link) string {
+// returnedSessionStatus is the stored status and payment_status of the
+// session named by the return URL's jwt, or of the link's newest session
+// when there is none.
+func (a *app) returnedSessionStatus(c *fiber.Ctx, link *models.Link) (status, paymentStatus string) {
 	sessions, err := a.Store.SessionsForLink(c.UserContext(), link.ID)
 	if err != nil || len(sessions) == 0 {
-		return models.StatusPending
+		return models.StatusPending, ""
 	}
 	if jwt := c.Query("jwt"); jwt != "" && len(jwt) <= etpay.MaxTokenLength {
 		if token, err := etpay.UnverifiedSessionToken(jwt); err == nil {
 			for _, s := range sessions {
 				if s.SessionToken == token {
-					return s.Status
+					return s.Status, s.PaymentStatus
 				}
 			}
 		}
 	}
-	return sessions[len(sessions)-1].Status
+	last := sessions[len(sessions)-1]
+	return last.Status, last.PaymentStatus
+}
+
+// failedTexts tell the customer why a payment failed when ETpay's answer
+// says so (they cancelled, or the bank refused), else only that it did.
+func failedTexts(paymentStatus string) (heading, message string) {
+	switch etpay.Outcome(paymentStatus) {
+	case etpay.OutcomeCancelled:
+		return "pay.cancelled_by_you_heading", "pay.cancelled_by_you_message"
+	case etpay.OutcomeRejected:
+		return "pay.rejected_heading", "pay.rejected_message"
+	}
+	return "pay.failed_heading", "pay.failed_message"
 }
 
 func (a *app) retryURL(link *models.Link) string {
@@ -180,7 +195,7 @@ func (a *app) renderPayMessage(c *fiber.Ctx, status int, link *models.Link, stat
 		"Link":     link,
 		"State":    state,
 		"RetryURL": retry,
-		"Merchant": a.Config.MerchantName,
+		"Merchant": a.Shop.Name(),
 	}
 	if state == "pending" {
 		// No <meta refresh>, which reloads the page under the customer

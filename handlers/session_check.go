@@ -20,14 +20,18 @@ func (a *app) checkWithETpay(c *fiber.Ctx) error {
 		return notFoundOr(err)
 	}
 	n, err := a.payments.Reconcile(c.UserContext(), s)
-	result := "recorded " + itoa(uint(n))
+	result, said := "recorded "+itoa(uint(n)), "check.recorded"
+	switch {
+	case errors.Is(err, etpay.ErrUnavailable):
+		result, said = "unavailable", "check.unavailable"
+	case err != nil:
+		result, said = "failed", "check.failed"
+	case n == 0:
+		said = "check.no_news"
+	}
 	if err != nil {
 		a.Logger.Warn("status check failed", "session_id", s.ID, "err", err)
-		result = "failed"
-		if errors.Is(err, etpay.ErrUnavailable) {
-			result = "unavailable"
-		}
 	}
 	a.audit(c, models.AuditCheck, s.MerchantOrderID+": "+result)
-	return c.Redirect("/admin/sessions/"+itoa(s.ID)+"?checked="+result, fiber.StatusSeeOther)
+	return redirectDone(c, "/admin/sessions/"+itoa(s.ID), said)
 }

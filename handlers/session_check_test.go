@@ -117,7 +117,7 @@ func TestReplayOfAnAppliedNotificationChangesNothing(t *testing.T) {
 	if after := h.session(s.ID); after.Status != models.StatusPaid || after.PaidAt == nil || !after.PaidAt.Equal(*h.session(s.ID).PaidAt) {
 		t.Fatalf("replay changed the session: %+v", after)
 	}
-	if body := staff.get(page).body; !strings.Contains(body, "reprocesada por el equipo") {
+	if body := staff.get(page).body; !strings.Contains(body, "procesada de nuevo por staff@shop.cl") {
 		t.Fatal("the timeline does not show the replay")
 	}
 }

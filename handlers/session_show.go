@@ -6,6 +6,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"etpay-dashboard/models"
+	"etpay-dashboard/payments"
+	"etpay-dashboard/views"
 )
 
 // showSession is one session with its whole notification history. Viewers
@@ -29,20 +31,22 @@ func (a *app) showSession(c *fiber.Ctx) error {
 		"Session":       sess,
 		"LinkURL":       a.payURL(sess.Link.Code),
 		"Notifications": notes,
+		"Origins":       notificationOrigins(l, notes),
 		"CanEdit":       currentUser(c).Role != models.RoleViewer,
-		"Checked":       checkedNotice(c.Query("checked")),
 	})
 }
 
-// checkedNotice picks the message after a "check with ETpay", from a fixed set.
-func checkedNotice(result string) string {
-	switch {
-	case result == "failed", result == "unavailable":
-		return result
-	case strings.HasPrefix(result, "recorded 0"):
-		return "no_news"
-	case strings.HasPrefix(result, "recorded "):
-		return "recorded"
+// notificationOrigins says where each notification came from, by id: the
+// source and the address it came from, or, for a replay, who asked for it
+// (stored as "replay by <email>", which stays as it is).
+func notificationOrigins(l views.Locale, notes []models.Notification) map[uint]string {
+	out := make(map[uint]string, len(notes))
+	for _, n := range notes {
+		if email, ok := strings.CutPrefix(n.RemoteAddr, replayPrefix); ok && n.Source == payments.SourceReplay {
+			out[n.ID] = l.T("notification.replayed_by", email)
+			continue
+		}
+		out[n.ID] = l.T("source."+n.Source) + " · " + n.RemoteAddr
 	}
-	return ""
+	return out
 }

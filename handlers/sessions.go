@@ -27,7 +27,7 @@ func (a *app) listSessions(c *fiber.Ctx) error {
 		"Title": l.T("sessions.title"),
 		"Form":  p,
 		"StatusOptions": listOptions(l, p.Status, "", "sessions.any",
-			models.StatusPending, "status.pending", models.StatusPaid, "status.paid", models.StatusFailed, "status.failed"),
+			models.StatusPending, "sessions.option.pending", models.StatusPaid, "sessions.option.paid", models.StatusFailed, "sessions.option.failed"),
 		"ModeOptions":   modes,
 		"SortOptions":   sorts,
 		"Ranges":        quickRanges(l, "/admin/sessions", p, time.Now()),

@@ -37,8 +37,8 @@ func (a *app) sealer() *twofactor.Sealer {
 
 // issuer is the name authenticator apps show beside this panel's codes.
 func (a *app) issuer() string {
-	if a.Config.MerchantName != "" {
-		return a.Config.MerchantName
+	if name := a.Shop.Name(); name != "" {
+		return name
 	}
 	return "etpay-dashboard"
 }

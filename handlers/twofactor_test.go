@@ -277,7 +277,7 @@ func TestLoginAsksForTheCode(t *testing.T) {
 	for _, row := range rows {
 		switch row[1] {
 		case models.AuditLogin:
-			if strings.Contains(row[2], "2fa") {
+			if strings.Contains(row[2], "con verificación en dos pasos") {
 				logins++
 			}
 		case models.AuditSecondFactorFailed:
@@ -331,7 +331,7 @@ func TestRecoveryCodeWorksOnce(t *testing.T) {
 
 	b.password("viewer@shop.cl")
 	r := b.answer(codes[0])
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/account/2fa?done=recovery_used" {
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/account/2fa" {
 		t.Fatalf("a recovery code: %d %s", r.status, r.header.Get("Location"))
 	}
 	if page := b.get("/admin/account/2fa"); !strings.Contains(page.body, "Códigos de recuperación sin usar: 9.") {
@@ -504,7 +504,7 @@ func TestSecondFactorRequiredOfEveryone(t *testing.T) {
 
 	admin.enrol(clock)
 	r := admin.submit("/admin/users", "/admin/users/require-2fa", url.Values{"required": {"on"}})
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/users?done=2fa_required" {
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/users" {
 		t.Fatalf("switch on: %d %s", r.status, r.header.Get("Location"))
 	}
 	if page := admin.get("/admin/users"); !strings.Contains(page.body, " checked>") {
@@ -538,7 +538,7 @@ func TestSecondFactorRequiredOfEveryone(t *testing.T) {
 	}
 
 	// Switching off is audited too.
-	if r := admin.submit("/admin/users", "/admin/users/require-2fa", url.Values{}); r.header.Get("Location") != "/admin/users?done=2fa_optional" {
+	if r := admin.submit("/admin/users", "/admin/users/require-2fa", url.Values{}); r.header.Get("Location") != "/admin/users" {
 		t.Fatalf("switch off: %d %s", r.status, r.header.Get("Location"))
 	}
 	switches := []string{}
@@ -547,7 +547,7 @@ func TestSecondFactorRequiredOfEveryone(t *testing.T) {
 			switches = append(switches, row[2])
 		}
 	}
-	if len(switches) != 2 || !strings.Contains(switches[0], "off") || !strings.Contains(switches[1], "on") {
+	if len(switches) != 2 || !strings.Contains(switches[0], "<td>desactivado</td>") || !strings.Contains(switches[1], "<td>activado</td>") {
 		t.Errorf("audit of the switch: %q", switches)
 	}
 }
@@ -571,11 +571,14 @@ func TestAdminResetsAUsersSecondFactor(t *testing.T) {
 		t.Fatalf("first event %q", ev.name)
 	}
 
-	if page := admin.get(userPath(staff, "")); !strings.Contains(page.body, `action="/admin/users/`+itoa(staff.ID)+`/2fa/reset"`) {
+	if page := admin.get(userPath(staff, "")); !strings.Contains(page.body, `href="/admin/users/`+itoa(staff.ID)+`/2fa/reset"`) {
 		t.Fatalf("the user page offers no reset:\n%s", page.body)
 	}
-	r := admin.submit(userPath(staff, ""), userPath(staff, "/2fa/reset"), url.Values{})
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != userPath(staff, "?done=2fa_reset") {
+	if page := admin.get(userPath(staff, "/2fa/reset")); !strings.Contains(page.body, `action="/admin/users/`+itoa(staff.ID)+`/2fa/reset"`) {
+		t.Fatalf("the reset's confirmation has no form for it:\n%s", page.body)
+	}
+	r := admin.submit(userPath(staff, "/2fa/reset"), userPath(staff, "/2fa/reset"), url.Values{})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != userPath(staff, "") {
 		t.Fatalf("reset: %d %s\n%s", r.status, r.header.Get("Location"), r.body)
 	}
 	if b.loggedIn() || second.loggedIn() {
@@ -641,7 +644,7 @@ func TestTurningOffOwnSecondFactorNeedsACurrentCode(t *testing.T) {
 		t.Fatal("2FA was turned off without a current code")
 	}
 	clock.Add(step)
-	if r := turnOff(codeAt(t, secret, clock.Now())); r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/account/2fa?done=off" {
+	if r := turnOff(codeAt(t, secret, clock.Now())); r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/account/2fa" {
 		t.Fatalf("turning off with a current code: %d %s", r.status, r.header.Get("Location"))
 	}
 	if on, _ := h.store.HasSecondFactor(context.Background(), user.ID); on {

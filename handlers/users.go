@@ -11,28 +11,6 @@ import (
 	"etpay-dashboard/models"
 )
 
-// doneMessages are the confirmations a redirect may ask a page to show
-// (?done=x); anything else in the query shows nothing.
-var doneMessages = map[string]string{
-	"added":    "users.done.added",
-	"role":     "users.done.role",
-	"disabled": "users.done.disabled",
-	"enabled":  "users.done.enabled",
-	"password": "users.done.password",
-	"unlocked": "users.done.unlocked",
-	"own":      "account.done.password",
-	"lang":     "account.done.lang",
-
-	// The second factor (users_2fa.go).
-	"2fa_reset":    "twofactor.done.reset",
-	"2fa_required": "twofactor.done.required",
-	"2fa_optional": "twofactor.done.optional",
-}
-
-func doneMessage(c *fiber.Ctx) string {
-	return doneMessages[c.Query("done")]
-}
-
 // passwordProblem checks a new password against the rules before any bcrypt
 // work, so the person choosing it reads which rule it broke.
 func passwordProblem(password string) *models.FieldError {
@@ -64,7 +42,6 @@ func (a *app) listUsers(c *fiber.Ctx) error {
 	return a.render(c, fiber.StatusOK, "admin/users", fiber.Map{
 		"Title":                l.T("users.title"),
 		"Users":                users,
-		"Done":                 doneMessage(c),
 		"SecondFactor":         withCode,
 		"SecondFactorRequired": required,
 	})
@@ -127,7 +104,7 @@ func (a *app) saveUser(c *fiber.Ctx) error {
 	}
 	a.Logger.Info("user added", "user_id", user.ID, "by", currentUser(c).ID)
 	a.audit(c, models.AuditUserAdded, user.Email+" ("+user.Role+")")
-	return c.Redirect("/admin/users?done=added", fiber.StatusSeeOther)
+	return redirectDone(c, "/admin/users", "users.done.added")
 }
 
 func (a *app) showUser(c *fiber.Ctx) error {
@@ -171,15 +148,14 @@ func (a *app) renderUser(c *fiber.Ctx, status int, target *models.User, errs map
 		"Roles":          models.Roles,
 		"Errors":         errs,
 		"Alert":          alert,
-		"Done":           doneMessage(c),
 		"LoginFailures":  failures,
 		"LoginRefused":   refused,
 		"ThrottleWindow": int(a.throttle.Window().Minutes()),
 	})
 }
 
-func userURL(id uint, done string) string {
-	return "/admin/users/" + strconv.FormatUint(uint64(id), 10) + "?done=" + done
+func userPath(id uint) string {
+	return "/admin/users/" + strconv.FormatUint(uint64(id), 10)
 }
 
 // refuseChange re-renders the user page with a refusal: 409, since the
@@ -211,7 +187,7 @@ func (a *app) changeRole(c *fiber.Ctx) error {
 		return notFoundOr(err)
 	}
 	a.audit(c, models.AuditUserChanged, target.Email+": role "+role)
-	return c.Redirect(userURL(target.ID, "role"), fiber.StatusSeeOther)
+	return redirectDone(c, userPath(target.ID), "users.done.role")
 }
 
 // disableUser stops a user from logging in and logs them out everywhere at once.
@@ -232,7 +208,7 @@ func (a *app) disableUser(c *fiber.Ctx) error {
 	}
 	a.Logger.Info("user disabled", "user_id", target.ID, "by", currentUser(c).ID)
 	a.audit(c, models.AuditUserChanged, target.Email+": disabled")
-	return c.Redirect(userURL(target.ID, "disabled"), fiber.StatusSeeOther)
+	return redirectDone(c, userPath(target.ID), "users.done.disabled")
 }
 
 func (a *app) enableUser(c *fiber.Ctx) error {
@@ -244,7 +220,7 @@ func (a *app) enableUser(c *fiber.Ctx) error {
 		return notFoundOr(err)
 	}
 	a.audit(c, models.AuditUserChanged, target.Email+": enabled")
-	return c.Redirect(userURL(target.ID, "enabled"), fiber.StatusSeeOther)
+	return redirectDone(c, userPath(target.ID), "users.done.enabled")
 }
 
 // unlockLogin forgets the failed logins counted against a user's account from
@@ -260,7 +236,7 @@ func (a *app) unlockLogin(c *fiber.Ctx) error {
 	a.throttle.Unlock(target.Email)
 	a.Logger.Info("login unlocked", "user_id", target.ID, "by", currentUser(c).ID, "failures", failures, "refused_addresses", refused)
 	a.audit(c, models.AuditUnlock, fmt.Sprintf("%s: %d failures, %d addresses refused", target.Email, failures, refused))
-	return c.Redirect(userURL(target.ID, "unlocked"), fiber.StatusSeeOther)
+	return redirectDone(c, userPath(target.ID), "users.done.unlocked")
 }
 
 // resetPassword sets a user's password for them and ends their sessions. An
@@ -273,7 +249,7 @@ func (a *app) resetPassword(c *fiber.Ctx) error {
 	password := c.FormValue("password")
 	if p := passwordProblem(password); p != nil {
 		msgs := fieldMessages(a.locale(c), models.FieldErrors{"password": *p})
-		return a.renderUser(c, fiber.StatusUnprocessableEntity, target, msgs, "")
+		return a.renderResetPassword(c, fiber.StatusUnprocessableEntity, target.ID, target.Email, msgs["password"])
 	}
 	hash, err := a.Store.HashPassword(password)
 	if err != nil {
@@ -288,5 +264,5 @@ func (a *app) resetPassword(c *fiber.Ctx) error {
 	}
 	a.Logger.Info("password reset", "user_id", target.ID, "by", currentUser(c).ID)
 	a.audit(c, models.AuditUserChanged, target.Email+": password reset")
-	return c.Redirect(userURL(target.ID, "password"), fiber.StatusSeeOther)
+	return redirectDone(c, userPath(target.ID), "users.done.password")
 }

@@ -13,13 +13,13 @@ func (a *app) setSecondFactorRequired(c *fiber.Ctx) error {
 	if err := a.Store.SetSecondFactorRequired(c.UserContext(), on); err != nil {
 		return err
 	}
-	state, done := "off", "2fa_optional"
+	state, done := "off", "twofactor.done.optional"
 	if on {
-		state, done = "on", "2fa_required"
+		state, done = "on", "twofactor.done.required"
 	}
 	a.Logger.Info("second factor requirement", "on", on, "by", currentUser(c).ID)
 	a.audit(c, models.AuditSecondFactorRequired, state)
-	return c.Redirect("/admin/users?done="+done, fiber.StatusSeeOther)
+	return redirectDone(c, "/admin/users", done)
 }
 
 // resetSecondFactor removes a user's second factor (a lost phone and no
@@ -31,20 +31,31 @@ func (a *app) resetSecondFactor(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if target.ID == currentUser(c).ID {
-		return a.refuseChange(c, target, "twofactor.error.self_reset")
-	}
-	has, err := a.Store.HasSecondFactor(c.UserContext(), target.ID)
+	refusal, err := a.secondFactorRefusal(c, target.ID)
 	if err != nil {
 		return err
 	}
-	if !has {
-		return a.refuseChange(c, target, "twofactor.error.none")
+	if refusal != "" {
+		return a.refuseChange(c, target, refusal)
 	}
 	if err := a.Store.RemoveSecondFactor(c.UserContext(), target.ID, ""); err != nil {
 		return err
 	}
 	a.Logger.Info("second factor reset", "user_id", target.ID, "by", currentUser(c).ID)
 	a.audit(c, models.AuditSecondFactorReset, target.Email)
-	return c.Redirect(userURL(target.ID, "2fa_reset"), fiber.StatusSeeOther)
+	return redirectDone(c, userPath(target.ID), "twofactor.done.reset")
+}
+
+// secondFactorRefusal is why a user's second factor cannot be reset here
+// (a text key), or "": an admin's own is turned off on their 2FA page, and
+// a user without one has nothing to reset.
+func (a *app) secondFactorRefusal(c *fiber.Ctx, userID uint) (string, error) {
+	if userID == currentUser(c).ID {
+		return "twofactor.error.self_reset", nil
+	}
+	has, err := a.Store.HasSecondFactor(c.UserContext(), userID)
+	if err != nil || has {
+		return "", err
+	}
+	return "twofactor.error.none", nil
 }

@@ -44,6 +44,7 @@ var rolePolicy = map[string]string{
 	"POST /admin/links/new":        models.RoleStaff,
 	"GET /admin/links/:id":         models.RoleViewer,
 	"GET /admin/links/:id/qr.png":  models.RoleViewer,
+	"GET /admin/links/:id/cancel":  models.RoleStaff, // its confirmation page
 	"POST /admin/links/:id/cancel": models.RoleStaff,
 	"POST /admin/links/:id/expiry": models.RoleStaff,
 
@@ -52,7 +53,9 @@ var rolePolicy = map[string]string{
 	"POST /admin/users/new":          models.RoleAdmin,
 	"GET /admin/users/:id":           models.RoleAdmin,
 	"POST /admin/users/:id/role":     models.RoleAdmin,
+	"GET /admin/users/:id/disable":   models.RoleAdmin, // confirmation pages, as their POSTs
 	"POST /admin/users/:id/disable":  models.RoleAdmin,
+	"GET /admin/users/:id/password":  models.RoleAdmin,
 	"POST /admin/users/:id/enable":   models.RoleAdmin,
 	"POST /admin/users/:id/password": models.RoleAdmin,
 	"POST /admin/users/:id/unlock":   models.RoleAdmin,
@@ -60,6 +63,9 @@ var rolePolicy = map[string]string{
 	"GET /admin/golive":              models.RoleAdmin,
 	"GET /admin/golive.csv":          models.RoleAdmin,
 	"GET /admin/system":              models.RoleAdmin,
+	"GET /admin/shop":                models.RoleAdmin,
+	"POST /admin/shop":               models.RoleAdmin,
+	"POST /admin/shop/later":         models.RoleAdmin, // the prompt for the shop's name is shown to admins only
 
 	"GET /admin/account":       models.RoleViewer,
 	"POST /admin/account":      models.RoleViewer,
@@ -76,6 +82,7 @@ var rolePolicy = map[string]string{
 	"GET /admin/account/2fa":          models.RoleViewer,
 	"POST /admin/account/2fa":         models.RoleViewer,
 	"POST /admin/users/require-2fa":   models.RoleAdmin,
+	"GET /admin/users/:id/2fa/reset":  models.RoleAdmin,
 	"POST /admin/users/:id/2fa/reset": models.RoleAdmin,
 }
 
@@ -513,9 +520,9 @@ func TestAuditPageListsStaffActions(t *testing.T) {
 		{models.AuditLoginFailed, []string{"Inicio de sesión fallido", "ghost@shop.cl"}},
 		{models.AuditLogin, []string{"Inicio de sesión", "admin@shop.cl"}},
 		{models.AuditLinkCreated, []string{"Link de pago creado", "admin@shop.cl", "OC-AUDIT-1"}},
-		{models.AuditExport, []string{"Exportación CSV", "admin@shop.cl"}},
+		{models.AuditExport, []string{"Exportación de sesiones", "CSV", "admin@shop.cl"}},
 		{models.AuditUserAdded, []string{"Usuario añadido", "admin@shop.cl", "added@shop.cl"}},
-		{models.AuditUserChanged, []string{"Usuario modificado", "admin@shop.cl", "leaver@shop.cl: disabled"}},
+		{models.AuditUserChanged, []string{"Usuario modificado", "admin@shop.cl", "leaver@shop.cl: desactivado"}},
 	}
 	rows := auditRows(page.body)
 	for _, w := range want {

@@ -67,6 +67,10 @@ func isBusy(err error) bool {
 	return errors.Is(err, models.ErrBusy)
 }
 
+// replayPrefix starts the remote address stored for a replay, before the
+// email of who asked for it. Pages say it in words (notificationOrigins).
+const replayPrefix = "replay by "
+
 // replayNotification re-runs a stored notification through the same path as
 // the webhook, e.g. after fixing a configuration. Replaying one that was
 // already applied stores a duplicate and changes nothing.
@@ -79,7 +83,7 @@ func (a *app) replayNotification(c *fiber.Ctx) error {
 	if err != nil {
 		return notFoundOr(err)
 	}
-	out, err := a.payments.Process(c.UserContext(), []byte(original.Body), "replay by "+currentUser(c).Email, payments.SourceReplay)
+	out, err := a.payments.Process(c.UserContext(), []byte(original.Body), replayPrefix+currentUser(c).Email, payments.SourceReplay)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,29 @@ type Worker struct {
 	Config *config.Config
 	Store  *models.Store
 	Logger *slog.Logger
+	// Shop names the shop in digests and gives the Reply-To address
+	// (*shop.Shop); nil: MERCHANT_NAME (or BASE_URL's host) and MAIL_FROM.
+	Shop Shop
+}
+
+// Shop is what the worker needs of the shop's settings.
+type Shop interface {
+	Name() string
+	// ReplyTo is where replies go, or "" for MAIL_FROM.
+	ReplyTo() string
+}
+
+// fixedShop is the shop of a Worker given none: the configuration's name,
+// and replies to the sender.
+type fixedShop struct{ emails.FixedName }
+
+func (fixedShop) ReplyTo() string { return "" }
+
+func (a *Worker) shop() Shop {
+	if a.Shop == nil {
+		return fixedShop{emails.FixedName(a.Config.MerchantName)}
+	}
+	return a.Shop
 }
 
 // Run sends due emails, whoever queued them (this server or the command
@@ -73,7 +96,7 @@ func (a *Worker) QueueDigests(ctx context.Context) {
 		return
 	}
 	for _, d := range due {
-		msg, err := emails.RejectedDigest(a.Config, d)
+		msg, err := emails.RejectedDigest(a.Config, a.shop(), d)
 		if err == nil {
 			err = a.Store.QueueRejectedDigest(ctx, d, msg)
 		}
@@ -167,7 +190,7 @@ func (a *Worker) sendMail(ctx context.Context, m *models.OutboxMessage) (string,
 	if err != nil {
 		return "", err
 	}
-	msg, err := outgoingMessage(a.Config, m)
+	msg, err := outgoingMessage(a.Config, a.shop().ReplyTo(), m)
 	if err != nil {
 		return "", err
 	}
@@ -212,14 +235,18 @@ func smtpClient(cfg *config.Config, extra ...gomail.Option) (*gomail.Client, err
 }
 
 // outgoingMessage is the stored email as MIME: multipart/alternative with a
-// text and an HTML part, its fixed Message-ID, the Date it was queued, and
-// MAIL_FROM as sender and Reply-To.
-func outgoingMessage(cfg *config.Config, m *models.OutboxMessage) (*gomail.Msg, error) {
+// text and an HTML part, its fixed Message-ID, the Date it was queued,
+// MAIL_FROM as sender, and replyTo (the shop's address, read when it is
+// sent) or else MAIL_FROM as Reply-To.
+func outgoingMessage(cfg *config.Config, replyTo string, m *models.OutboxMessage) (*gomail.Msg, error) {
 	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8))
 	if err := msg.From(cfg.MailFrom); err != nil {
 		return nil, err
 	}
-	if err := msg.ReplyTo(cfg.MailFrom); err != nil {
+	if replyTo == "" {
+		replyTo = cfg.MailFrom
+	}
+	if err := msg.ReplyTo(replyTo); err != nil {
 		return nil, err
 	}
 	if err := msg.To(m.To); err != nil {

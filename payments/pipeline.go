@@ -37,6 +37,9 @@ type Pipeline struct {
 	ETpay  *etpay.Client
 	Events *live.Broker
 	Logger *slog.Logger
+	// Shop names the shop in receipts (*shop.Shop); nil: MERCHANT_NAME, or
+	// BASE_URL's host.
+	Shop emails.Shop
 }
 
 // Outcome is what Process stored, and why.
@@ -86,7 +89,11 @@ func (p *Pipeline) Process(ctx context.Context, body []byte, remote, source stri
 // Record stores and applies a notification (verified or not) with the
 // emails it calls for, in one transaction, then tells the live tables.
 func (p *Pipeline) Record(ctx context.Context, in models.NotificationInput) (*models.Notification, error) {
-	in.Mail = emails.ForNotification(p.Config)
+	shop := p.Shop
+	if shop == nil {
+		shop = emails.FixedName(p.Config.MerchantName)
+	}
+	in.Mail = emails.ForNotification(p.Config, shop)
 	res, err := p.Store.ApplyNotification(ctx, in)
 	if err != nil {
 		return nil, err

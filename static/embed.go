@@ -3,7 +3,7 @@ package static
 
 import "embed"
 
-// FS holds css/ and js/.
+// FS holds css/, js/ and favicon.svg.
 //
-//go:embed css js
+//go:embed css js favicon.svg
 var FS embed.FS

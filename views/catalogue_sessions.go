@@ -8,7 +8,7 @@ func init() {
 		"sessions.status":           "Estado",
 		"sessions.mode":             "Modo",
 		"sessions.any":              "Todos",
-		"sessions.mode_live":        "Real (live)",
+		"sessions.mode_live":        "Real",
 		"sessions.mode_sandbox":     "Pruebas (sandbox)",
 		"sessions.from":             "Desde",
 		"sessions.to":               "Hasta",

@@ -3,6 +3,8 @@ package views
 import (
 	"errors"
 	"html/template"
+
+	"etpay-dashboard/etpay"
 )
 
 // Funcs are the helpers every template may call.
@@ -12,6 +14,9 @@ func Funcs() template.FuncMap {
 		// {{customerEmail $.User .CustomerEmail}}. (The payer's RUT only ever
 		// appears in raw notifications, which viewers are not shown.)
 		"customerEmail": customerEmail,
+		// outcome is what a payment_status says happened (etpay.Outcome):
+		// {{.L.T (print "outcome." (outcome .PaymentStatus))}}.
+		"outcome": etpay.Outcome,
 		// dict builds a map from key/value pairs so partials can take named arguments.
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {

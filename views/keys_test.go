@@ -26,7 +26,7 @@ import (
 //     its parameter named key to T (refuseChange, sentence, flagError, …),
 //     "prefix." + value and fmt.Sprintf("prefix.%s", …), and any other string
 //     literal shaped like a key in a namespace the catalogue uses
-//     (doneMessages, option tables, …);
+//     (flash messages, option tables, …);
 //   - for each prefix, every value it can take, read from the constants,
 //     functions and templates listed in keyValues. A prefix used without an
 //     entry there fails the test until someone says where its values come from.
@@ -97,12 +97,13 @@ var keyValues = map[string]func(*goSource) ([]string, error){
 	"mail.lang.":        fixed(Languages...),
 	"account.lang.":     fixed(Languages...),
 	"source.":           constBlock("payments", "SourceWebhook"),
-	"check.":            funcReturns("handlers", "checkedNotice"),
 	"overview.mode.":    constBlock("handlers", "overviewLive"),
 	"overview.showing.": constBlock("handlers", "overviewLive"),
 	"overview.empty.":   constBlock("handlers", "overviewLive"),
 	"golive.check.":     constBlock("handlers", "goLiveLiveMode"),
 	"field.":            fieldNames,
+	"mode.":             constBlock("config", "ModeLive"),
+	"outcome.":          constBlock("etpay", "OutcomePaid"),
 }
 
 // keyShape is a literal that looks like a catalogue key: dotted lower-case words.
@@ -187,7 +188,7 @@ func walkTemplate(t *testing.T, file *parse.Tree, node parse.Node, used, prefixe
 					t.Errorf("%s: cannot tell which text %s asks for", where(arg), n)
 				}
 			case *parse.FieldNode, *parse.VariableNode, *parse.DotNode:
-				// A key chosen in Go (e.g. .Done): its literals are checked there.
+				// A key chosen in Go: its literals are checked there.
 			default:
 				t.Errorf("%s: cannot tell which text %s asks for", where(arg), n)
 			}
