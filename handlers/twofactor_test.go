@@ -547,7 +547,7 @@ func TestSecondFactorRequiredOfEveryone(t *testing.T) {
 			switches = append(switches, row[2])
 		}
 	}
-	if len(switches) != 2 || !strings.Contains(switches[0], "<td>desactivado</td>") || !strings.Contains(switches[1], "<td>activado</td>") {
+	if len(switches) != 2 || !strings.Contains(switches[0], `role="cell">desactivado</td>`) || !strings.Contains(switches[1], `role="cell">activado</td>`) {
 		t.Errorf("audit of the switch: %q", switches)
 	}
 }

@@ -480,7 +480,7 @@ func TestLanguageSwitch(t *testing.T) {
 }
 
 // auditRow is one line of the audit page.
-var auditRow = regexp.MustCompile(`(?s)<tr id="audit-\d+" data-action="([a-z_]+)">(.*?)</tr>`)
+var auditRow = regexp.MustCompile(`(?s)<tr id="audit-\d+" data-action="([a-z_]+)"[^>]*>(.*?)</tr>`)
 
 func auditRows(body string) [][]string {
 	return auditRow.FindAllStringSubmatch(body, -1)

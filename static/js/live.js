@@ -15,9 +15,13 @@
     if (!cell) {
       return;
     }
-    // Keep links and badges: put the text in the innermost element.
-    var target = cell.querySelector("a, .badge") || cell;
+    // Keep links, badges and shortened tokens: put the text in the innermost
+    // element (a shortened token keeps its whole value in its title).
+    var target = cell.querySelector("a, .badge, .clip") || cell;
     target.textContent = text;
+    if (target.classList.contains("clip")) {
+      target.title = text;
+    }
   }
 
   function update(row, data) {
