@@ -40,6 +40,7 @@ var a11ySkipped = map[string]string{
 	"/admin/sessions.csv":     "CSV",
 	"/admin/sessions.xlsx":    "spreadsheet",
 	"/admin/links.xlsx":       "spreadsheet",
+	"/favicon.ico":            "the icon (SVG)",
 	"/admin/golive.csv":       "CSV",
 	"/admin/links/:id/qr.png": "PNG",
 	"/admin/events":           "the live table's event stream",
@@ -100,7 +101,7 @@ type a11yPage struct {
 type a11yData struct {
 	paid, failed, cancelled, open *models.Link
 	paidSession                   models.Session
-	staff                         *models.User
+	staff, twoFactor              *models.User
 	outboxID                      uint
 }
 
@@ -262,6 +263,7 @@ func a11yFixtures(t *testing.T, h *harness) a11yData {
 	h.addUser("viewer@shop.cl", models.RoleViewer)
 	// A user with two-step verification on: their login stops at /login/2fa.
 	waiting := h.addUser(a11yAwaitingCode+"@shop.cl", models.RoleStaff)
+	d.twoFactor = waiting
 	if err := h.store.StartSecondFactor(context.Background(), waiting.ID, "sealed"); err != nil {
 		t.Fatal(err)
 	}
@@ -367,6 +369,11 @@ func a11yPages(d a11yData) []a11yPage {
 		{route: "/admin/audit", who: admin, path: "/admin/audit", status: http.StatusOK},
 		{route: "/admin/golive", who: admin, path: "/admin/golive", status: http.StatusOK},
 		{route: "/admin/system", who: admin, path: "/admin/system", status: http.StatusOK},
+		{route: "/admin/shop", who: admin, path: "/admin/shop", status: http.StatusOK},
+		{route: "/admin/links/:id/cancel", who: staff, path: linkPathOf(d.open) + "/cancel", status: http.StatusOK},
+		{route: "/admin/users/:id/disable", who: admin, path: "/admin/users/" + itoa(d.staff.ID) + "/disable", status: http.StatusOK},
+		{route: "/admin/users/:id/password", who: admin, path: "/admin/users/" + itoa(d.staff.ID) + "/password", status: http.StatusOK},
+		{route: "/admin/users/:id/2fa/reset", who: admin, path: "/admin/users/" + itoa(d.twoFactor.ID) + "/2fa/reset", status: http.StatusOK},
 		{route: "/admin/account/2fa", who: viewer, path: "/admin/account/2fa", status: http.StatusOK},
 		{route: "/login/2fa", who: a11yAwaitingCode, path: "/login/2fa", status: http.StatusOK},
 		{who: admin, path: "/admin/no-such-page", status: http.StatusNotFound},

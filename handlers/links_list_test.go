@@ -16,7 +16,7 @@ import (
 )
 
 var (
-	linkRowRe = regexp.MustCompile(`(?s)<tr id="link-\d+">(.*?)</tr>`)
+	linkRowRe = regexp.MustCompile(`(?s)<tr id="link-\d+"[^>]*>(.*?)</tr>`)
 	cellRe    = regexp.MustCompile(`(?s)<td[^>]*data-field="([a-z_]+)"[^>]*>(.*?)</td>`)
 	tagRe     = regexp.MustCompile(`<[^>]+>`)
 	prevLink  = regexp.MustCompile(`<a href="([^"]+)" rel="prev">`)

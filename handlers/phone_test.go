@@ -24,10 +24,11 @@ type phonePage struct {
 
 // phonePages are the pages checked for horizontal scrolling at 360 and
 // 1366 px, and for cards on a phone. A new list page joins with one line
-// here: {path: "/admin/links", cards: "<its table>"}.
+// here: {path: "/admin/example", cards: "<its table>"}.
 func phonePages(d phoneData) []phonePage {
 	return []phonePage{
 		{path: "/admin/sessions", cards: "#sessions"},
+		{path: "/admin/links", cards: "#links"},
 		{path: "/admin/overview"},
 		{path: "/admin/overview?mode=all"},
 		{path: "/admin/outbox", cards: "table.outbox"},
