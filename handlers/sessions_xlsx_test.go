@@ -65,6 +65,15 @@ func TestSessionsXLSX(t *testing.T) {
 	if shownAt, _ := f.GetCellValue("Sheet1", "H2"); !strings.HasPrefix(shownAt, time.Now().In(views.Santiago).Format("02-01-2006 15")) {
 		t.Errorf("created shown as %q, want Chile's date and hour now", shownAt)
 	}
+	// Unfiltered: all 200 rows.
+	all, err := excelize.OpenReader(strings.NewReader(staff.get("/admin/sessions.xlsx").body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	if rows, err := all.GetRows("Sheet1"); err != nil || len(rows) != 201 {
+		t.Fatalf("unfiltered: %d rows (%v), want a header and 200 sessions", len(rows), err)
+	}
 	panes, err := f.GetPanes("Sheet1")
 	if err != nil || !panes.Freeze || panes.YSplit != 1 {
 		t.Errorf("panes %+v, %v; want the header row frozen", panes, err)
