@@ -56,6 +56,9 @@ func (a *app) listSessions(c *fiber.Ctx) error {
 	data["Sessions"] = rows
 	data["Pager"] = pg
 	data["Count"] = l.T("lists.count_sessions", totals.Count, l.CLP(totals.Paid))
+	if !totals.Summed {
+		data["Count"] = l.T("lists.count_sessions_all", totals.Count)
+	}
 	return a.render(c, fiber.StatusOK, "admin/sessions", data)
 }
 

@@ -202,21 +202,33 @@ func (s *Store) ListSessions(ctx context.Context, p SessionPage) ([]Session, err
 	return rows, nil
 }
 
-// SessionTotals is what a filtered list says about all its rows.
+// SessionTotals is what a list says about all the rows its filter matches.
 type SessionTotals struct {
 	// Count is how many sessions match.
 	Count int64
-	// Paid is the CLP paid among them (sessions with status paid).
-	Paid int64
+	// Paid is the CLP paid among them (sessions with status paid), when
+	// Summed; see CountSessions.
+	Paid   int64
+	Summed bool
 }
 
-// CountSessions counts the sessions matching f and sums what they paid, in
-// one aggregate query over the same conditions as the list. Without a
-// filter it reads only idx_sessions_status_amount_mode, which holds both.
+// CountSessions counts the sessions matching f and, when f narrows the list,
+// sums what they paid, in one aggregate query over the list's conditions.
+// Without a search, it reads idx_sessions_status_mode_amount alone (or the
+// date index for dates). With no filter at all it only counts, which SQLite
+// does from an index's page headers in well under a millisecond: the total
+// paid by every session would read all the paid ones (~20 ms for 144,000
+// on two cores, at every load of the live table), and the overview already
+// shows what was collected.
 func (s *Store) CountSessions(ctx context.Context, f SessionFilter) (SessionTotals, error) {
-	query, args := sessionCountQuery(f)
 	var t SessionTotals
+	if !f.Active() {
+		err := s.read.WithContext(ctx).Raw("SELECT COUNT(*) FROM sessions").Scan(&t.Count).Error
+		return t, err
+	}
+	query, args := sessionCountQuery(f)
 	err := s.read.WithContext(ctx).Raw(query, args...).Scan(&t).Error
+	t.Summed = true
 	return t, err
 }
 
