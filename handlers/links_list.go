@@ -35,6 +35,8 @@ func (a *app) listLinks(c *fiber.Ctx) error {
 		"SortOptions":   sorts,
 		"Ranges":        quickRanges(l, "/admin/links", p, now),
 		"ExportXLSXURL": urlWithQuery("/admin/links.xlsx", p.values()),
+		"ListPath":      "/admin/links",
+		"FiltersLabel":  "links_list.filters",
 		"QHint":         l.T(searchHint(c)),
 		"Filtered":      p.filter.Active(),
 		"Errors":        map[string]string{},

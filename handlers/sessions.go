@@ -31,6 +31,8 @@ func (a *app) listSessions(c *fiber.Ctx) error {
 		"ModeOptions":   modes,
 		"SortOptions":   sorts,
 		"Ranges":        quickRanges(l, "/admin/sessions", p, time.Now()),
+		"ListPath":      "/admin/sessions",
+		"FiltersLabel":  "sessions.filters",
 		"QHint":         l.T(searchHint(c)),
 		"ExportURL":     urlWithQuery("/admin/sessions.csv", p.values()),
 		"ExportXLSXURL": urlWithQuery("/admin/sessions.xlsx", p.values()),
