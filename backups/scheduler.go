@@ -148,6 +148,13 @@ func timeOf(name string) (time.Time, bool) {
 // FileName is the name of a finished backup made at t.
 func FileName(t time.Time) string { return prefix + t.UTC().Format(nameLayout) + suffix }
 
+// Late reports whether a backup made at last is too old for backups asked for
+// every every: one missed backup is forgiven, two are not. The overview, the
+// go-live page and doctor all judge by it.
+func Late(last time.Time, every time.Duration, now time.Time) bool {
+	return now.Sub(last) > 2*every
+}
+
 // ErrNone says the folder holds no finished backup.
 var ErrNone = errors.New("no backup yet")
 

@@ -88,7 +88,7 @@ func Backups(dir string, every time.Duration, now time.Time) Result {
 	}
 	file := filepath.Join(dir, backups.FileName(newest))
 	age := now.Sub(newest)
-	if age > 2*every {
+	if backups.Late(newest, every, now) {
 		return result(Warn, name, "system.backups.old", file, shortDuration(age), shortDuration(every))
 	}
 	return result(OK, name, "system.backups.ok", file, shortDuration(age))

@@ -55,7 +55,7 @@ func (a *app) showGoLive(c *fiber.Ctx) error {
 		"Checks":   checks,
 		"Ready":    ready,
 		"Facts":    facts,
-		"Email":    a.goLiveEmail(l, facts),
+		"Email":    a.goLiveEmail(facts),
 		"Merchant": a.Config.ETpayMerchant,
 	})
 }
@@ -88,7 +88,7 @@ func (a *app) goLiveBackupCheck(l views.Locale, now time.Time) goLiveCheck {
 	case err != nil:
 		check.Note = l.T("overview.backup.unreadable", a.Config.BackupDir)
 	default:
-		check.OK = now.Sub(last) <= 2*a.Config.BackupEvery
+		check.OK = !backups.Late(last, a.Config.BackupEvery, now)
 		check.Note = l.T("golive.note.last_backup", l.Time(last))
 	}
 	return check
@@ -96,7 +96,7 @@ func (a *app) goLiveBackupCheck(l views.Locale, now time.Time) goLiveCheck {
 
 // goLiveEmail is the message ETpay asks for before going live, in Spanish
 // (ETpay's language), whatever the panel's.
-func (a *app) goLiveEmail(l views.Locale, f *models.GoLiveFacts) string {
+func (a *app) goLiveEmail(f *models.GoLiveFacts) string {
 	es := views.NewLocale("es")
 	var b strings.Builder
 	b.WriteString(es.T("golive.email.intro", a.Shop.Name(), a.Config.ETpayMerchant))

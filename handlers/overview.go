@@ -244,7 +244,7 @@ func (a *app) backupLate(l views.Locale, now time.Time) string {
 		return l.T("overview.backup.none", every)
 	case err != nil:
 		return l.T("overview.backup.unreadable", a.Config.BackupDir)
-	case now.Sub(last) > 2*a.Config.BackupEvery:
+	case backups.Late(last, a.Config.BackupEvery, now):
 		return l.T("overview.backup.late", l.Time(last), every)
 	}
 	return ""
