@@ -17,7 +17,7 @@ import (
 type noteGroup struct {
 	groupRows    // read by loadGroup, kept as the notifications so far left them
 	groupChanges // what to write (see write)
-	// budget is what rejected bodies may still take this hour; nil: no cap.
+	// budget is what rejected bodies may still take this hour.
 	budget *bodyBudget
 }
 
@@ -170,9 +170,6 @@ func (g *noteGroup) keepRejectedBody(r *noteRequest) {
 	n := r.n
 	if len(n.Body) > RejectedBodyKeep {
 		n.Body = n.Body[:RejectedBodyKeep]
-	}
-	if g.budget == nil {
-		return
 	}
 	if !g.budget.take(n.ReceivedAt, len(n.Body)) {
 		n.Body, n.BodyDropped = "", true

@@ -261,6 +261,6 @@ type noteTx struct {
 	staff       []User
 	staffLoaded bool
 	// budget is the rejected-body budget as this transaction leaves it; the
-	// writer keeps it once the transaction commits. Nil: no cap.
+	// writer keeps it once the transaction commits.
 	budget *bodyBudget
 }
