@@ -43,23 +43,24 @@ func (s *Store) storedSchemaVersion(ctx context.Context) (version int, isNew boo
 // backupBeforeMigration copies a database that this start is about to
 // migrate to a file next to it (not in BACKUP_DIR: it must exist even when
 // scheduled backups are off), checked like any backup. A new database or
-// one already at SchemaVersion is left alone.
-func (s *Store) backupBeforeMigration(ctx context.Context, path string, now time.Time) error {
+// one already at SchemaVersion is left alone. upgrading says it was copied,
+// being older than this version.
+func (s *Store) backupBeforeMigration(ctx context.Context, path string, now time.Time) (upgrading bool, err error) {
 	version, isNew, err := s.storedSchemaVersion(ctx)
 	switch {
 	case err != nil:
-		return fmt.Errorf("read schema version: %w", err)
+		return false, fmt.Errorf("read schema version: %w", err)
 	case isNew || version == SchemaVersion:
-		return nil
+		return false, nil
 	case version > SchemaVersion:
-		return fmt.Errorf("%w (schema v%d, this binary migrates to v%d): use that version or a newer one", ErrSchemaTooNew, version, SchemaVersion)
+		return false, fmt.Errorf("%w (schema v%d, this binary migrates to v%d): use that version or a newer one", ErrSchemaTooNew, version, SchemaVersion)
 	}
 	backup := fmt.Sprintf("%s.before-schema-v%d-%s", path, SchemaVersion, now.UTC().Format("20060102T150405Z"))
 	if err := s.Backup(ctx, backup); err != nil {
-		return fmt.Errorf("backup before migrating from schema v%d: %w", version, err)
+		return false, fmt.Errorf("backup before migrating from schema v%d: %w", version, err)
 	}
 	s.migrationBackup = backup
-	return nil
+	return true, nil
 }
 
 // recordSchemaVersion notes that the database is now at SchemaVersion.

@@ -33,10 +33,11 @@ type Store struct {
 // migrateWithBackup migrates the database at path, first copying it next
 // to itself when the migration changes its schema version.
 func (s *Store) migrateWithBackup(ctx context.Context, path string) error {
-	if err := s.backupBeforeMigration(ctx, path, time.Now()); err != nil {
+	upgrading, err := s.backupBeforeMigration(ctx, path, time.Now())
+	if err != nil {
 		return err
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, upgrading); err != nil {
 		return err
 	}
 	return s.recordSchemaVersion(ctx)
@@ -118,7 +119,10 @@ func dsn(path string, writer bool, busy time.Duration) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrate brings the schema up to date. upgrading says the database comes
+// from an older version: only then are its rows repaired (a full scan each,
+// which a start at the current version need not pay).
+func (s *Store) migrate(ctx context.Context, upgrading bool) error {
 	hadLastOpened := s.write.Migrator().HasColumn(&Link{}, "LastOpenedAt")
 	err := s.write.WithContext(ctx).AutoMigrate(&User{}, &StaffSession{}, &Setting{}, &Link{}, &Session{}, &Notification{}, &AuditEntry{}, &OutboxMessage{}, &MailAlertSubscription{}, &SecondFactor{}, &RecoveryCode{})
 	if err != nil {
@@ -151,11 +155,17 @@ func (s *Store) migrate(ctx context.Context) error {
 		"CREATE INDEX IF NOT EXISTS idx_notifications_verdict_last ON notifications(verdict, last_received_at)",
 		// Replaced by idx_outbox_claim, which orders customers' emails first.
 		"DROP INDEX IF EXISTS idx_outbox_due",
-		"UPDATE outbox_messages SET priority = 1 WHERE kind NOT IN ('link', 'receipt') AND priority = 0",
 	} {
 		if err := s.write.WithContext(ctx).Exec(stmt).Error; err != nil {
 			return fmt.Errorf("migrate database: %w", err)
 		}
+	}
+	if !upgrading {
+		return nil
+	}
+	// Alerts queued before priorities existed go after customers' emails.
+	if err := s.write.WithContext(ctx).Exec("UPDATE outbox_messages SET priority = 1 WHERE kind NOT IN ('link', 'receipt') AND priority = 0").Error; err != nil {
+		return fmt.Errorf("migrate database: %w", err)
 	}
 	if err := s.clearUnreadableExpiries(ctx); err != nil {
 		return fmt.Errorf("migrate database: %w", err)

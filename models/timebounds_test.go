@@ -83,6 +83,10 @@ func TestOpenClearsUnreadableExpiries(t *testing.T) {
 		}
 		ids = append(ids, l.ID)
 	}
+	// As an older version left it: repairs run when a start upgrades it.
+	if err := s.write.Exec("UPDATE settings SET value = '0' WHERE key = ?", schemaVersionKey).Error; err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 
 	s, err = Open(ctx, path)
