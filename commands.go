@@ -57,8 +57,11 @@ type linkFlags struct {
 	order, amount, email, description, emailLang, expiresAt string
 }
 
-// runLinks is `links create`: it makes a link and prints its URL last.
+// runLinks is `links create` (below) and `links import` (commands_import.go).
 func runLinks(ctx context.Context, env environment, args []string) error {
+	if len(args) > 0 && args[0] == "import" {
+		return runLinksImport(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "create" {
 		return errUsage
 	}

@@ -27,6 +27,7 @@ import (
 	"etpay-dashboard/models"
 	"etpay-dashboard/outbox"
 	"etpay-dashboard/payments"
+	"etpay-dashboard/reminders"
 	"etpay-dashboard/shop"
 
 	"golang.org/x/sync/errgroup"
@@ -36,6 +37,7 @@ const usage = `usage:
   etpay-dashboard [flags]                       serve the dashboard (see README for settings)
   etpay-dashboard sandbox [--addr :9090] [--merchant-code C] [--merchant-api-token T]
   etpay-dashboard links create --order ID --amount N [--email E [--email-lang es|en]] [--description TEXT] [--expires-at 2030-12-31T18:00]
+  etpay-dashboard links import FILE [--send-email] [--email-lang es|en]   links from a .csv or .xlsx; result as CSV; exit 1 if a row was refused
   etpay-dashboard users add --email E --role admin|staff|viewer --password-stdin
   etpay-dashboard backup --to FILE
   etpay-dashboard seed --sessions N [--force]  add N demo links with sessions (refused in live mode without --force)
@@ -169,7 +171,8 @@ func serve(ctx context.Context, env environment) error {
 }
 
 // startJobs runs the background loops in g until ctx ends: the outbox
-// worker, reconciliation, and scheduled backups when BACKUP_DIR is set.
+// worker, reconciliation, reminders when REMIND_AFTER is set, and scheduled
+// backups when BACKUP_DIR is set.
 func startJobs(ctx context.Context, g *errgroup.Group, deps handlers.Deps) {
 	cfg := deps.Config
 	g.Go(func() error {
@@ -177,6 +180,10 @@ func startJobs(ctx context.Context, g *errgroup.Group, deps handlers.Deps) {
 		return nil
 	})
 	g.Go(func() error { deps.Payments.RunReconciler(ctx); return nil })
+	g.Go(func() error { // REMIND_AFTER unset: returns at once
+		(&reminders.Job{Config: cfg, Store: deps.Store, Logger: deps.Logger, Shop: deps.Shop}).Run(ctx)
+		return nil
+	})
 	if cfg.BackupDir != "" {
 		sched := &backups.Scheduler{Store: deps.Store, Dir: cfg.BackupDir, Every: cfg.BackupEvery, Keep: cfg.BackupKeep, Logger: deps.Logger}
 		g.Go(func() error { sched.Run(ctx); return nil })

@@ -66,6 +66,10 @@ type Config struct {
 	BackupDir   string
 	BackupEvery time.Duration
 	BackupKeep  int
+	// RemindAfter, when not 0, is how long after a link's last email an
+	// open link gets a reminder, at most RemindMax times.
+	RemindAfter time.Duration
+	RemindMax   int
 	// ACMEDomains, when set, make this server serve HTTPS itself with
 	// certificates it gets from an ACME CA (Let's Encrypt) for these names.
 	ACMEDomains []string
@@ -127,6 +131,8 @@ var Settings = []Setting{
 	{"HTTP_REDIRECT_ADDR", "", false, "address of the plain-HTTP server that answers ACME challenges and redirects to https (default :80 with ACME_DOMAINS; none otherwise)"},
 	{"TLS_CERT_FILE", "", false, "PEM certificate (chain) to serve HTTPS with on LISTEN_ADDR instead of ACME; needs TLS_KEY_FILE"},
 	{"TLS_KEY_FILE", "", false, "PEM private key of TLS_CERT_FILE"},
+	{"REMIND_AFTER", "", false, "how long after a payment link's last email an unpaid link gets a reminder email, e.g. 48h (unset: no reminders)"},
+	{"REMIND_MAX", "1", false, "how many reminders a link gets at most"},
 }
 
 // Defaults of the outbox worker's timing (see Config.MailPoll).
@@ -162,6 +168,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	c.loadLimits(src)
 	c.loadBackups(src)
 	src.errs = append(src.errs, c.loadMail(src.secret("SMTP_URL"), src.value("MAIL_FROM"), src.value("MERCHANT_NAME"), src.orDefault("MAIL_GIVE_UP_AFTER"))...)
+	c.loadReminders(src)
 	if err := errors.Join(src.errs...); err != nil {
 		return nil, err
 	}

@@ -154,6 +154,28 @@ func Link(cfg *config.Config, shop Shop, link *models.Link, lang string) (*model
 	return m, nil
 }
 
+// Reminder builds a reminder of an unpaid link to its customer, in lang (es
+// or en): the same link and facts as its first email.
+func Reminder(cfg *config.Config, shop Shop, link *models.Link, lang string) (*models.OutboxMessage, error) {
+	if link.CustomerEmail == "" {
+		return nil, models.ErrNoCustomerEmail
+	}
+	l := views.NewLocale(mailLang(lang))
+	m, err := newMail(cfg, shop, models.MailReminder, link.CustomerEmail, l.Lang, mailData{
+		Subject:     l.T("mail.reminder.subject", shop.Name(), link.MerchantOrderID),
+		Order:       link.MerchantOrderID,
+		Amount:      link.Amount,
+		Description: link.Description,
+		URL:         cfg.URL("/pay/" + link.Code),
+		ExpiresAt:   link.ExpiresAt,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.LinkID = &link.ID
+	return m, nil
+}
+
 // Receipt is the customer's receipt for a paid session.
 func Receipt(cfg *config.Config, shop Shop, link *models.Link, s *models.Session) (*models.OutboxMessage, error) {
 	l := views.NewLocale("es")

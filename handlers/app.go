@@ -151,6 +151,7 @@ func (a *app) routes(f *fiber.App) {
 	// looks at it. The first limit matching a path decides: specific ones
 	// go first, and the general one covers every other route (404s too).
 	f.Use("/webhooks/etpay", limitBody(etpay.MaxNotificationBody, a.refuseOversizedNotification))
+	f.Use(importPath, limitImportBody) // uploads only
 	f.Use(limitBody(formBodyLimit, nil))
 
 	f.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
@@ -194,6 +195,12 @@ func (a *app) routes(f *fiber.App) {
 	admin.Get("/links.xlsx", canView, a.exportLinksXLSX)
 	admin.Get("/links/new", canEdit, a.showLinkForm)
 	admin.Post("/links/new", canEdit, a.saveLink)
+	admin.Get("/links/import", canEdit, a.showImportForm) // before /links/:id, which would take "import"
+	admin.Post("/links/import", canEdit, a.uploadImport)
+	admin.Get("/links/import/:id", canEdit, a.showImport)
+	admin.Post("/links/import/:id", canEdit, a.confirmImport)
+	admin.Get("/links/import/:id/result.xlsx", canEdit, a.exportImportXLSX)
+	admin.Get("/links/import/:id/result.csv", canEdit, a.exportImportCSV)
 	admin.Get("/links/:id", canView, a.showLink)
 	admin.Get("/links/:id/qr.png", canView, a.showLinkQR)
 	admin.Get("/links/:id/cancel", canEdit, a.confirmCancelLink)
@@ -201,6 +208,7 @@ func (a *app) routes(f *fiber.App) {
 	admin.Post("/links/:id/expiry", canEdit, a.setLinkExpiry)
 	admin.Get("/links/:id/email/preview", canEdit, a.previewLinkEmail)
 	admin.Post("/links/:id/email", canEdit, a.sendLinkEmail)
+	admin.Post("/links/:id/reminders", canEdit, a.setLinkReminders)
 
 	admin.Get("/outbox", canView, a.showOutbox)
 	admin.Get("/outbox/:id/html", canView, a.showOutboxHTML)

@@ -61,6 +61,8 @@ var auditDetails = map[string]func(l views.Locale, d string) (words, raw string,
 	models.AuditDemoSeeded:           seededWords,
 	models.AuditExpiryRepaired:       expiryRepairedWords,
 	models.AuditShopChanged:          shopWords,
+	models.AuditLinksImported:        importWords,
+	models.AuditReminders:            remindersWords,
 }
 
 // "<email>: disabled", ": enabled", ": password reset", ": role <role>".

@@ -36,6 +36,10 @@ func (a *app) renderLink(c *fiber.Ctx, link *models.Link, p linkPage) error {
 	if err != nil {
 		return err
 	}
+	reminders, err := a.linkReminders(c, link)
+	if err != nil {
+		return err
+	}
 	l := a.locale(c)
 	expiry := p.expiry
 	if p.expiryError == nil && link.ExpiresAt != nil {
@@ -54,6 +58,7 @@ func (a *app) renderLink(c *fiber.Ctx, link *models.Link, p linkPage) error {
 		"Alert":       "",
 		"Scripts":     []string{"/static/js/link.js"},
 		"Mail":        a.linkMail(link),
+		"Reminders":   reminders,
 	}
 	if p.alert != "" {
 		data["Alert"] = l.T(p.alert)

@@ -130,7 +130,9 @@ type Link struct {
 	LastOpenedAt  *time.Time // latest time the customer opened it
 	CancelledAt   *time.Time
 	CancelledByID *uint
-	CreatedAt     time.Time `gorm:"index"`
+	// RemindersOff: staff turned this link's reminder emails off.
+	RemindersOff bool      `gorm:"not null;default:false"`
+	CreatedAt    time.Time `gorm:"index"`
 	UpdatedAt     time.Time
 	PaidAt        *time.Time
 }
@@ -215,4 +217,8 @@ const (
 	// cleared at start (see clearUnreadableExpiries).
 	AuditExpiryRepaired = "expiry_repaired"
 	AuditUnlock         = "login_unlocked"
+	// AuditLinksImported: links made from a spreadsheet (detail: file, counts).
+	AuditLinksImported = "links_imported"
+	// AuditReminders: a link's reminders turned off or on (detail: order id: off|on).
+	AuditReminders = "link_reminders"
 )

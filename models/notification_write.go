@@ -117,7 +117,7 @@ func insertNotifications(ctx context.Context, t *noteTx, ns []*Notification) err
 	return nil
 }
 
-// withdrawEmailsOfPaidLinks withdraws the queued link emails of links this
+// withdrawEmailsOfPaidLinks withdraws the queued link emails and reminders of links this
 // group paid, in the payment's transaction: a paid link's email must not
 // reach the customer now (the outbox worker would withdraw it at its claim
 // too, but the link's history then says so only later).
@@ -132,8 +132,8 @@ func withdrawEmailsOfPaidLinks(ctx context.Context, t *noteTx, links []*Link) er
 		return nil
 	}
 	now := time.Now().UTC()
-	args := append([]any{MailWithdrawn, now, MailLink, MailQueued, now}, ids...)
-	_, err := t.conn.ExecContext(ctx, "UPDATE outbox_messages SET status = ?, withdrawn_at = ? WHERE kind = ? AND status = ? "+
+	args := append([]any{MailWithdrawn, now, MailLink, MailReminder, MailQueued, now}, ids...)
+	_, err := t.conn.ExecContext(ctx, "UPDATE outbox_messages SET status = ?, withdrawn_at = ? WHERE kind IN (?, ?) AND status = ? "+
 		"AND (sending_until IS NULL OR sending_until <= ?) AND link_id IN ("+placeholders(len(ids))+")", args...)
 	if err != nil {
 		return fmt.Errorf("withdraw the emails of paid links: %w", err)

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -26,7 +27,12 @@ const (
 	MailReceipt       = "receipt"        // the customer's receipt once paid
 	MailAlertPaid     = "alert_paid"     // staff alert: a payment was confirmed
 	MailAlertRejected = "alert_rejected" // staff alert: a digest of rejected notifications
+	MailReminder      = "reminder"       // a reminder of an unpaid link to its customer
 )
+
+// linkMailKinds are the emails that carry a link to its customer: withdrawn
+// when the link closes, and the ones a reminder counts from.
+var linkMailKinds = []string{MailLink, MailReminder}
 
 // Priorities of outbox messages: the worker sends lower first, so customers'
 // emails never wait behind staff alerts (which a stranger can cause).
@@ -36,7 +42,7 @@ const (
 )
 
 func mailPriority(kind string) int {
-	if kind == MailLink || kind == MailReceipt {
+	if kind == MailLink || kind == MailReceipt || kind == MailReminder {
 		return priorityCustomer
 	}
 	return priorityStaff
@@ -185,34 +191,45 @@ func (s *Store) ClaimDueMessage(ctx context.Context, now, lease time.Time) (*Out
 	}
 }
 
-// withdrawIfLinkClosed withdraws a claimed link email whose link is no longer
-// open (cancelled, paid or expired): the customer must not get a link that
-// cannot be paid. Checked at the claim, so it holds after a restart too.
+// withdrawIfLinkClosed withdraws a claimed link email or reminder whose link
+// is no longer open (cancelled, paid or expired), and a reminder of a link
+// whose reminders staff turned off: the customer must not get a link that
+// cannot be paid, nor a reminder nobody wants sent. Checked at the claim, so
+// it holds after a restart too.
 func (s *Store) withdrawIfLinkClosed(ctx context.Context, m *OutboxMessage, now time.Time) (bool, error) {
-	if m.Kind != MailLink || m.LinkID == nil {
+	if !slices.Contains(linkMailKinds, m.Kind) || m.LinkID == nil {
 		return false, nil
 	}
 	var row struct {
-		Status    string
-		ExpiresAt lenientTime
+		Status       string
+		ExpiresAt    lenientTime
+		RemindersOff bool
 	}
-	err := s.read.WithContext(ctx).Raw("SELECT status, expires_at FROM links WHERE id = ?", *m.LinkID).Row().Scan(&row.Status, &row.ExpiresAt)
+	err := s.read.WithContext(ctx).Raw("SELECT status, expires_at, reminders_off FROM links WHERE id = ?", *m.LinkID).Row().
+		Scan(&row.Status, &row.ExpiresAt, &row.RemindersOff)
 	if err != nil {
 		return false, err
 	}
 	expired := row.ExpiresAt.ok && !now.Before(row.ExpiresAt.t)
-	if row.Status == LinkOpen && !expired {
+	unwanted := m.Kind == MailReminder && row.RemindersOff
+	if row.Status == LinkOpen && !expired && !unwanted {
 		return false, nil
 	}
 	return true, s.write.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", m.ID).
 		Updates(map[string]any{"status": MailWithdrawn, "withdrawn_at": now, "sending_until": nil}).Error
 }
 
-// withdrawLinkEmails withdraws a link's queued emails that no worker is
-// sending now, inside the transaction that closes the link.
+// withdrawLinkEmails withdraws a link's queued emails and reminders that no
+// worker is sending now, inside the transaction that closes the link.
 func withdrawLinkEmails(tx *gorm.DB, linkID uint, now time.Time) error {
+	return withdrawQueued(tx, linkID, linkMailKinds, now)
+}
+
+// withdrawQueued withdraws a link's queued emails of the given kinds that no
+// worker is sending now.
+func withdrawQueued(tx *gorm.DB, linkID uint, kinds []string, now time.Time) error {
 	return tx.Model(&OutboxMessage{}).
-		Where("link_id = ? AND kind = ? AND status = ? AND (sending_until IS NULL OR sending_until <= ?)", linkID, MailLink, MailQueued, now).
+		Where("link_id = ? AND kind IN ? AND status = ? AND (sending_until IS NULL OR sending_until <= ?)", linkID, kinds, MailQueued, now).
 		Updates(map[string]any{"status": MailWithdrawn, "withdrawn_at": now}).Error
 }
 
@@ -276,12 +293,12 @@ func (s *Store) OutboxCounts(ctx context.Context) (map[string]int64, error) {
 	return out, err
 }
 
-// LinkEmails returns the customer emails of a link (the link and its
-// receipt), oldest first; staff alerts are not the customer's story.
+// LinkEmails returns the customer emails of a link (the link, its
+// reminders and its receipt), oldest first; staff alerts are not the customer's story.
 func (s *Store) LinkEmails(ctx context.Context, linkID uint) ([]OutboxMessage, error) {
 	var rows []OutboxMessage
 	err := s.read.WithContext(ctx).Omit("text_body", "html_body").
-		Where("link_id = ? AND kind IN ?", linkID, []string{MailLink, MailReceipt}).Order("id").Find(&rows).Error
+		Where("link_id = ? AND kind IN ?", linkID, []string{MailLink, MailReminder, MailReceipt}).Order("id").Find(&rows).Error
 	return rows, err
 }
 

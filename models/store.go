@@ -124,7 +124,7 @@ func dsn(path string, writer bool, busy time.Duration) string {
 // which a start at the current version need not pay).
 func (s *Store) migrate(ctx context.Context, upgrading bool) error {
 	hadLastOpened := s.write.Migrator().HasColumn(&Link{}, "LastOpenedAt")
-	err := s.write.WithContext(ctx).AutoMigrate(&User{}, &StaffSession{}, &Setting{}, &Link{}, &Session{}, &Notification{}, &AuditEntry{}, &OutboxMessage{}, &MailAlertSubscription{}, &SecondFactor{}, &RecoveryCode{})
+	err := s.write.WithContext(ctx).AutoMigrate(&User{}, &StaffSession{}, &Setting{}, &Link{}, &Session{}, &Notification{}, &AuditEntry{}, &OutboxMessage{}, &MailAlertSubscription{}, &SecondFactor{}, &RecoveryCode{}, &LinkImport{})
 	if err != nil {
 		return fmt.Errorf("migrate database: %w", err)
 	}
@@ -155,6 +155,9 @@ func (s *Store) migrate(ctx context.Context, upgrading bool) error {
 		"CREATE INDEX IF NOT EXISTS idx_notifications_verdict_last ON notifications(verdict, last_received_at)",
 		// Replaced by idx_outbox_claim, which orders customers' emails first.
 		"DROP INDEX IF EXISTS idx_outbox_due",
+		// The look for links due a reminder reads only the link emails sent
+		// in its window (models.DueReminders).
+		"CREATE INDEX IF NOT EXISTS idx_outbox_link_sent ON outbox_messages(sent_at) WHERE kind IN ('link', 'reminder') AND status = 'sent'",
 	} {
 		if err := s.write.WithContext(ctx).Exec(stmt).Error; err != nil {
 			return fmt.Errorf("migrate database: %w", err)
