@@ -35,7 +35,7 @@ type ReminderDue struct {
 // reminderWhere selects, from outbox_messages m joined to its link l, the
 // newest link email or reminder of a link that is due a reminder. Its first
 // line is idx_outbox_link_sent's condition, written as that index's, so
-// SQLite uses it; the arguments are mode, now, cutoff, oldest and Max.
+// SQLite may use it; the arguments are mode, now, cutoff, oldest and Max.
 const reminderWhere = `m.kind IN ('link', 'reminder') AND m.status = 'sent'
 	AND l.status = 'open' AND l.mode = ? AND l.customer_email <> '' AND NOT l.reminders_off
 	AND (l.expires_at IS NULL OR l.expires_at > ?)
@@ -49,7 +49,11 @@ func (r ReminderRules) args() []any {
 }
 
 // DueReminders returns up to limit links due a reminder under r, the
-// longest waiting first.
+// longest waiting first. It reads only the emails sent in the window of
+// ReminderLate before the cutoff, through idx_outbox_link_sent: named with
+// INDEXED BY because without statistics SQLite would rather walk every sent
+// email (idx_outbox_claim), and so that the query fails, rather than
+// silently reads everything, if the index ever stops matching.
 func (s *Store) DueReminders(ctx context.Context, r ReminderRules, limit int) ([]ReminderDue, error) {
 	var rows []struct {
 		LinkID uint
@@ -58,7 +62,7 @@ func (s *Store) DueReminders(ctx context.Context, r ReminderRules, limit int) ([
 	}
 	err := s.read.WithContext(ctx).Raw(`SELECT m.link_id, m.lang,
 		(SELECT COUNT(*) FROM outbox_messages r WHERE r.link_id = m.link_id AND r.kind = 'reminder') AS sent
-		FROM outbox_messages m JOIN links l ON l.id = m.link_id WHERE `+reminderWhere+` ORDER BY m.sent_at LIMIT ?`,
+		FROM outbox_messages m INDEXED BY idx_outbox_link_sent JOIN links l ON l.id = m.link_id WHERE `+reminderWhere+` ORDER BY m.sent_at LIMIT ?`,
 		append(r.args(), limit)...).Scan(&rows).Error
 	if err != nil || len(rows) == 0 {
 		return nil, err
