@@ -1,0 +1,137 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"etpay-dashboard/linkimport"
+	"etpay-dashboard/models"
+)
+
+// sheet is an .xlsx of rows; int64 cells are numbers shown as CLP.
+func sheet(t *testing.T, rows [][]any) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	style, _ := f.NewStyle(&excelize.Style{CustomNumFmt: ptrTo(`"$"#,##0`)})
+	for i, row := range rows {
+		for j, v := range row {
+			cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
+			f.SetCellValue("Sheet1", cell, v)
+			if _, ok := v.(int64); ok {
+				f.SetCellStyle("Sheet1", cell, cell, style)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func TestImportLinksFromXLSX(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
+	preview := staff.uploadOK("pedidos.xlsx", sheet(t, [][]any{
+		{"description", "customer_email", "order_amount", "merchant_order_id"},
+		{"Mesa de roble", "ana@correo.cl", int64(149990), "OC-20"},
+		{"", "", "", ""},
+		{"Silla", "", int64(0), "OC-21"},
+		{"Lámpara", "", "$19.990", "OC-22"},
+	}))
+	page := staff.get(preview).body
+	for _, want := range []string{"Filas correctas: 2 · Filas con problemas: 1", "$149.990", "El monto debe ser mayor que cero", `id="line-5"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("preview lacks %q", want)
+		}
+	}
+	// Without the checkbox, no email is queued, even for a row with an address.
+	if r := staff.submit(preview, preview, url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("confirm: %d", r.status)
+	}
+	if n := linkCount(t, h); n != 2 {
+		t.Errorf("links = %d, want 2", n)
+	}
+	if mails := outboxRows(t, h.store); len(mails) != 0 {
+		t.Errorf("emails queued without send_email: %d", len(mails))
+	}
+}
+
+func TestImportRefusesFiles(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
+	tests := []struct {
+		name   string
+		data   []byte
+		status int
+		text   string
+	}{
+		{"no file", nil, http.StatusUnprocessableEntity, "Elige un archivo .xlsx o .csv."},
+		{"no amount column", []byte("merchant_order_id,monto\nOC-1,100\n"), http.StatusUnprocessableEntity, "Faltan columnas en la primera fila: order_amount."},
+		{"over the limit", bytes.Repeat([]byte("x"), linkimport.MaxBytes+32<<10), http.StatusRequestEntityTooLarge, "El archivo supera 2 MiB"},
+	}
+	for _, tt := range tests {
+		r := staff.upload("pedidos.csv", tt.data)
+		if r.status != tt.status || !strings.Contains(r.body, tt.text) {
+			t.Errorf("%s: %d, want %d with %q\n%s", tt.name, r.status, tt.status, tt.text, r.body)
+		}
+	}
+	// Just under the limit, the file itself is read (and refused for its content).
+	r := staff.upload("pedidos.csv", append([]byte("merchant_order_id,order_amount\n"), bytes.Repeat([]byte("\n"), linkimport.MaxBytes-40)...))
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "no tiene filas") {
+		t.Errorf("a 2 MiB file: %d\n%s", r.status, r.body)
+	}
+	// The confirmation keeps the forms' limit.
+	long := url.Values{"send_email": {strings.Repeat("x", 20<<10)}}
+	if r := staff.submit("/admin/links/import", "/admin/links/import/ABCDEFGHIJKLMNOPQRSTUVWXYZ", long); r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a large confirmation: %d, want 413", r.status)
+	}
+	if n := linkCount(t, h); n != 0 {
+		t.Errorf("links = %d", n)
+	}
+}
+
+// A thousand rows, with their emails, are previewed and made quickly; the
+// times are logged (go test -v), not asserted: see docs/performance.md.
+func TestImportThousandRows(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
+	var b strings.Builder
+	b.WriteString("merchant_order_id;order_amount;customer_email;description\n")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "PED-%05d;$%d.990;cliente%d@correo.cl;Pedido número %d\n", i, 10+i%90, i, i)
+	}
+	start := time.Now()
+	preview := staff.uploadOK("mil.csv", []byte(b.String()))
+	page := staff.get(preview)
+	uploaded := time.Since(start)
+	if !strings.Contains(page.body, "Filas correctas: 1.000 · Filas con problemas: 0") {
+		t.Fatalf("preview of 1,000 rows:\n%s", page.body[:2000])
+	}
+	start = time.Now()
+	if r := staff.submit(preview, preview, url.Values{"send_email": {"on"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("confirm: %d", r.status)
+	}
+	confirmed := time.Since(start)
+	if n := linkCount(t, h); n != 1000 {
+		t.Fatalf("links = %d", n)
+	}
+	if counts, err := h.store.OutboxCounts(context.Background()); err != nil || counts[models.MailQueued] != 1000 {
+		t.Fatalf("emails queued = %d (%v)", counts[models.MailQueued], err)
+	}
+	t.Logf("1,000 rows: upload and preview %v, confirmation (links and emails, one transaction) %v", uploaded, confirmed)
+}
