@@ -33,17 +33,19 @@ var a11yWidths = []struct {
 // TestEveryPageIsAccessible, so a page added later is checked (or skipped
 // here, with a reason) without anyone remembering to.
 var a11ySkipped = map[string]string{
-	"/":                       "redirects to /admin/sessions",
-	"/admin/":                 "redirects to /admin/sessions",
-	"/healthz":                "plain text for probes",
-	"/readyz":                 "plain text for probes",
-	"/admin/sessions.csv":     "CSV",
-	"/admin/sessions.xlsx":    "spreadsheet",
-	"/admin/links.xlsx":       "spreadsheet",
-	"/favicon.ico":            "the icon (SVG)",
-	"/admin/golive.csv":       "CSV",
-	"/admin/links/:id/qr.png": "PNG",
-	"/admin/events":           "the live table's event stream",
+	"/":                                   "redirects to /admin/sessions",
+	"/admin/":                             "redirects to /admin/sessions",
+	"/healthz":                            "plain text for probes",
+	"/readyz":                             "plain text for probes",
+	"/admin/sessions.csv":                 "CSV",
+	"/admin/sessions.xlsx":                "spreadsheet",
+	"/admin/links.xlsx":                   "spreadsheet",
+	"/favicon.ico":                        "the icon (SVG)",
+	"/admin/golive.csv":                   "CSV",
+	"/admin/links/:id/qr.png":             "PNG",
+	"/admin/events":                       "the live table's event stream",
+	"/admin/links/import/:id/result.xlsx": "spreadsheet",
+	"/admin/links/import/:id/result.csv":  "CSV",
 }
 
 // a11yAwaitingCode is the person (and user) whose login awaits its second
@@ -103,6 +105,9 @@ type a11yData struct {
 	paidSession                   models.Session
 	staff, twoFactor              *models.User
 	outboxID                      uint
+	// importPreview and importResult are the staff user's imports: one
+	// waiting for confirmation, one confirmed.
+	importPreview, importResult string
 }
 
 // TestEveryPageIsAccessible runs axe-core in Chromium over every HTML page
@@ -306,6 +311,7 @@ func a11yFixtures(t *testing.T, h *harness) a11yData {
 		t.Fatalf("outbox fixture: %d rows (%v)", len(rows), err)
 	}
 	d.outboxID = rows[0].ID
+	d.importPreview, d.importResult = a11yImports(t, h, d.staff)
 	return d
 }
 
@@ -371,6 +377,9 @@ func a11yPages(d a11yData) []a11yPage {
 		{route: "/admin/system", who: admin, path: "/admin/system", status: http.StatusOK},
 		{route: "/admin/shop", who: admin, path: "/admin/shop", status: http.StatusOK},
 		{route: "/admin/links/:id/cancel", who: staff, path: linkPathOf(d.open) + "/cancel", status: http.StatusOK},
+		{route: "/admin/links/import", who: staff, path: "/admin/links/import", status: http.StatusOK},
+		{route: "/admin/links/import/:id", who: staff, path: d.importPreview, status: http.StatusOK},
+		{route: "/admin/links/import/:id", who: staff, path: d.importResult, status: http.StatusOK},
 		{route: "/admin/users/:id/disable", who: admin, path: "/admin/users/" + itoa(d.staff.ID) + "/disable", status: http.StatusOK},
 		{route: "/admin/users/:id/password", who: admin, path: "/admin/users/" + itoa(d.staff.ID) + "/password", status: http.StatusOK},
 		{route: "/admin/users/:id/2fa/reset", who: admin, path: "/admin/users/" + itoa(d.twoFactor.ID) + "/2fa/reset", status: http.StatusOK},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"etpay-dashboard/emails"
 	"etpay-dashboard/linkimport"
 	"etpay-dashboard/models"
 )
@@ -134,4 +135,31 @@ func TestImportThousandRows(t *testing.T) {
 		t.Fatalf("emails queued = %d (%v)", counts[models.MailQueued], err)
 	}
 	t.Logf("1,000 rows: upload and preview %v, confirmation (links and emails, one transaction) %v", uploaded, confirmed)
+}
+
+// a11yImports makes two imports of user's for the accessibility check, each
+// with a good and a bad row: one waiting for confirmation, one confirmed.
+// It returns their pages.
+func a11yImports(t *testing.T, h *harness, user *models.User) (preview, result string) {
+	t.Helper()
+	ctx := context.Background()
+	rows := []models.ImportRow{
+		{Line: 2, MerchantOrderID: "OC-IMP-1", Amount: "$12.990", CustomerEmail: "ana@correo.cl", Description: "Suscripción"},
+		{Line: 3, MerchantOrderID: "OC-IMP-2", Amount: "doce mil"},
+	}
+	var pages []string
+	for _, confirm := range []bool{false, true} {
+		imp := &models.LinkImport{UserID: user.ID, FileName: "pedidos.csv", Mode: string(h.cfg.Mode)}
+		if err := h.store.SaveLinkImport(ctx, imp, rows, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if confirm {
+			maker := &linkimport.Maker{Store: h.store, Config: h.cfg, Shop: emails.FixedName("Tienda")}
+			if _, err := maker.Confirm(ctx, imp, rows, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pages = append(pages, "/admin/links/import/"+imp.ID)
+	}
+	return pages[0], pages[1]
 }

@@ -47,6 +47,14 @@ var rolePolicy = map[string]string{
 	"GET /admin/links/:id/cancel":  models.RoleStaff, // its confirmation page
 	"POST /admin/links/:id/cancel": models.RoleStaff,
 	"POST /admin/links/:id/expiry": models.RoleStaff,
+	// Importing links is making them; only the uploader sees an import.
+	"GET /admin/links/import":                 models.RoleStaff,
+	"POST /admin/links/import":                models.RoleStaff,
+	"GET /admin/links/import/:id":             models.RoleStaff,
+	"POST /admin/links/import/:id":            models.RoleStaff,
+	"GET /admin/links/import/:id/result.xlsx": models.RoleStaff,
+	"GET /admin/links/import/:id/result.csv":  models.RoleStaff,
+	"POST /admin/links/:id/reminders":         models.RoleStaff,
 
 	"GET /admin/users":               models.RoleAdmin,
 	"GET /admin/users/new":           models.RoleAdmin,
