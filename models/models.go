@@ -130,11 +130,12 @@ type Link struct {
 	LastOpenedAt  *time.Time // latest time the customer opened it
 	CancelledAt   *time.Time
 	CancelledByID *uint
-	// RemindersOff: staff turned this link's reminder emails off.
-	RemindersOff bool      `gorm:"not null;default:false"`
-	CreatedAt    time.Time `gorm:"index"`
+	CreatedAt     time.Time `gorm:"index"`
 	UpdatedAt     time.Time
 	PaidAt        *time.Time
+
+	// RemindersOff: staff turned this link's reminder emails off.
+	RemindersOff bool `gorm:"not null;default:false"`
 }
 
 // Session is one ETpay session started for a link.
