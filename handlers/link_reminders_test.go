@@ -115,3 +115,42 @@ func TestNoReminderAfterPaying(t *testing.T) {
 		}
 	}
 }
+
+// The import's pages, a link's reminders and their audit entries speak Spanish.
+func TestImportAndRemindersSpeakSpanish(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withEnv("REMIND_AFTER", "48h"))
+	admin := h.loggedIn("admin@shop.cl", models.RoleAdmin)
+	preview := admin.uploadOK("pedidos.csv", chileanCSV(t, "merchant_order_id;order_amount;customer_email;description",
+		"OC-1;$12.990;ana@correo.cl;Suscripción", "OC-1;1000;;", "OC-2;0;x;"))
+	pages := []string{"/admin/links/import", preview}
+	for _, p := range pages {
+		if found := englishIn(visibleText(t, admin.get(p).body)); len(found) > 0 {
+			t.Errorf("%s shows English in Spanish: %q", p, found)
+		}
+	}
+	admin.submit(preview, preview, url.Values{"send_email": {"on"}})
+	link := linkAt(t, h, "/admin/links/1")
+	now := time.Now()
+	sendQueued(t, h, now)
+	now = now.Add(49 * time.Hour)
+	if n, _ := remindersAt(h, &now).Once(context.Background()); n != 1 {
+		t.Fatalf("reminders: %d", n)
+	}
+	admin.submit(linkPathOf(link), linkPathOf(link)+"/reminders", url.Values{"reminders_off": {"1"}})
+	for _, p := range []string{preview, linkPathOf(link), "/admin/audit", "/admin/outbox"} {
+		page := admin.get(p)
+		if page.status != http.StatusOK {
+			t.Errorf("GET %s: %d", p, page.status)
+		}
+		if found := englishIn(visibleText(t, page.body)); len(found) > 0 {
+			t.Errorf("%s shows English in Spanish: %q\n%s", p, found, visibleText(t, page.body))
+		}
+	}
+	audit := admin.get("/admin/audit").body
+	for _, want := range []string{"pedidos.csv: 1 links creados (con correo), 2 filas rechazadas", "OC-1: recordatorios desactivados"} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("audit page lacks %q", want)
+		}
+	}
+}

@@ -80,7 +80,7 @@ func TestImportRefusesFiles(t *testing.T) {
 		status int
 		text   string
 	}{
-		{"no file", nil, http.StatusUnprocessableEntity, "Elige un archivo .xlsx o .csv."},
+		{"no file", nil, http.StatusUnprocessableEntity, "Elige una planilla de Excel o un archivo CSV."},
 		{"no amount column", []byte("merchant_order_id,monto\nOC-1,100\n"), http.StatusUnprocessableEntity, "Faltan columnas en la primera fila: order_amount."},
 		{"over the limit", bytes.Repeat([]byte("x"), linkimport.MaxBytes+32<<10), http.StatusRequestEntityTooLarge, "El archivo supera 2 MiB"},
 	}
