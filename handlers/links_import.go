@@ -20,21 +20,34 @@ import (
 const importPath = "/admin/links/import"
 
 // importBodyLimit is the most an upload may send: the file and the few
-// fields around it. It applies to POST importPath alone (limitImportBody).
+// fields around it. It applies to POST importPath by staff (limitImportBody).
 const importBodyLimit = linkimport.MaxBytes + 16<<10
 
 // importID is the shape of an import's id (rand.Text), checked before any query.
 var importID = regexp.MustCompile(`^[A-Z2-7]{26}$`)
 
-// limitImportBody gives an upload its own limit; every other request under
-// importPath (the confirmation, the downloads) keeps the general one.
-func limitImportBody(c *fiber.Ctx) error {
-	if c.Method() != fiber.MethodPost || strings.TrimSuffix(c.Path(), "/") != importPath {
+// limitImportBody gives an upload its own limit, but only from a logged-in
+// staff member or admin (known from the cookie, before any byte of the
+// body is read): a stranger's upload, and every other request under
+// importPath (the confirmation, the downloads), keep the general limit.
+func (a *app) limitImportBody(c *fiber.Ctx) error {
+	if c.Method() != fiber.MethodPost || strings.TrimSuffix(c.Path(), "/") != importPath || !a.mayImport(c) {
 		return c.Next()
 	}
 	return limitBody(importBodyLimit, func(*fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusRequestEntityTooLarge, views.NewLocale("").T("import.file.too_large", linkimport.MaxBytes>>20))
 	})(c)
+}
+
+// mayImport reports whether the request's cookie is the login of someone
+// who may import links; the routes check it again as for every request.
+func (a *app) mayImport(c *fiber.Ctx) bool {
+	id := a.cookies.load(c).staffSessionID()
+	if id == "" {
+		return false
+	}
+	u, err := a.Store.UserBySession(c.UserContext(), id)
+	return err == nil && mayEditLinks(u)
 }
 
 func (a *app) showImportForm(c *fiber.Ctx) error {

@@ -82,7 +82,6 @@ func TestImportRefusesFiles(t *testing.T) {
 	}{
 		{"no file", nil, http.StatusUnprocessableEntity, "Elige una planilla de Excel o un archivo CSV."},
 		{"no amount column", []byte("merchant_order_id,monto\nOC-1,100\n"), http.StatusUnprocessableEntity, "Faltan columnas en la primera fila: order_amount."},
-		{"over the limit", bytes.Repeat([]byte("x"), linkimport.MaxBytes+32<<10), http.StatusRequestEntityTooLarge, "El archivo supera 2 MiB"},
 	}
 	for _, tt := range tests {
 		r := staff.upload("pedidos.csv", tt.data)
@@ -95,14 +94,38 @@ func TestImportRefusesFiles(t *testing.T) {
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "no tiene filas") {
 		t.Errorf("a 2 MiB file: %d\n%s", r.status, r.body)
 	}
-	// The confirmation keeps the forms' limit.
-	long := url.Values{"send_email": {strings.Repeat("x", 20<<10)}}
-	if r := staff.submit("/admin/links/import", "/admin/links/import/ABCDEFGHIJKLMNOPQRSTUVWXYZ", long); r.status != http.StatusRequestEntityTooLarge {
-		t.Errorf("a large confirmation: %d, want 413", r.status)
+	// Over it, the upload is refused before it is read; a viewer's (who may
+	// not import) and the confirmation keep the forms' 16 KiB.
+	viewer := h.loggedIn("viewer@shop.cl", models.RoleViewer)
+	for _, tt := range []struct {
+		name string
+		b    *browser
+		path string
+		size int
+		text string
+	}{
+		{"staff, over 2 MiB", staff, "/admin/links/import", linkimport.MaxBytes + 32<<10, "El archivo supera 2 MiB"},
+		{"viewer, 100 KiB", viewer, "/admin/links/import", 100 << 10, ""},
+		{"a confirmation, 100 KiB", staff, "/admin/links/import/ABCDEFGHIJKLMNOPQRSTUVWXYZ", 100 << 10, ""},
+	} {
+		body := []byte("csrf=x&padding=" + strings.Repeat("a", tt.size))
+		resp, page := h.rawExchange(requestHead("POST", tt.path, formType+tt.b.cookieHeaders(), len(body)), body)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, tt.text) {
+			t.Errorf("%s: %d, want 413 with %q", tt.name, resp.StatusCode, tt.text)
+		}
 	}
 	if n := linkCount(t, h); n != 0 {
 		t.Errorf("links = %d", n)
 	}
+}
+
+// cookieHeaders are b's cookies as request header lines, for rawExchange.
+func (b *browser) cookieHeaders() string {
+	var out string
+	for _, c := range b.client.Jar.Cookies(mustURL(b.h.base)) {
+		out += "Cookie: " + c.Name + "=" + c.Value + "\r\n"
+	}
+	return out
 }
 
 // A thousand rows, with their emails, are previewed and made quickly; the
