@@ -110,8 +110,13 @@ func separator(text string) rune {
 
 func parseCSV(data []byte) ([]models.ImportRow, error) {
 	text := decodeText(data)
+	comma := separator(text)
+	// Excel's own hint, a first line "sep=;", names the separator.
+	if first, rest, _ := strings.Cut(text, "\n"); len(strings.TrimSpace(first)) == 5 && strings.HasPrefix(first, "sep=") {
+		comma, text = rune(first[4]), "\n"+rest // the header stays line 2
+	}
 	r := csv.NewReader(strings.NewReader(text))
-	r.Comma = separator(text)
+	r.Comma = comma
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = true
 	var t table
@@ -153,7 +158,7 @@ func (t *table) add(line int, rec []string) error {
 		if !ok || i >= len(rec) {
 			return ""
 		}
-		return strings.TrimSpace(rec[i])
+		return cut(strings.TrimSpace(rec[i]))
 	}
 	row := models.ImportRow{Line: line, MerchantOrderID: cell(ColOrder), Amount: cell(ColAmount),
 		CustomerEmail: cell(ColEmail), Description: cell(ColDescription)}
@@ -195,6 +200,21 @@ func (t *table) finish() ([]models.ImportRow, error) {
 		return nil, fileError("import.file.no_rows")
 	}
 	return t.rows, nil
+}
+
+// maxCell is the most kept of a cell: longer than any valid value (an
+// email's 254), so a cut cell is still refused as too long, but a page
+// showing it stays small.
+const maxCell = 300
+
+func cut(v string) string {
+	if len(v) <= maxCell {
+		return v
+	}
+	if r := []rune(v); len(r) > maxCell {
+		return string(r[:maxCell]) + "…"
+	}
+	return v
 }
 
 func blank(rec []string) bool {

@@ -66,6 +66,10 @@ func TestParse(t *testing.T) {
 			"OC-1,12.990,ana@correo.cl,Suscripción año\n,,,\nOC-2,$5.000,,Ñandú\n"), want},
 		{"Latin-1, semicolons, columns in another order and case", latin1(t, "Description;ORDER_AMOUNT;merchant_order_id;customer_email;notas\n"+
 			"Suscripción año;12.990;OC-1;ana@correo.cl;x\n;;;;\nÑandú;$5.000;OC-2;;\n"), want},
+		{"Excel's sep= line", []byte("sep=;\nmerchant_order_id;order_amount\nOC-1;12,5\n"),
+			[]models.ImportRow{{Line: 3, MerchantOrderID: "OC-1", Amount: "12,5"}}},
+		{"a huge cell is cut, still too long", []byte("merchant_order_id,order_amount,description\nOC-1,1," + strings.Repeat("ñ", 5000) + "\n"),
+			[]models.ImportRow{{Line: 2, MerchantOrderID: "OC-1", Amount: "1", Description: strings.Repeat("ñ", 300) + "…"}}},
 		{"quoted commas", []byte("merchant_order_id,order_amount,description\nOC-1,\"12,990\",\"Mesa, sillas\"\n"),
 			[]models.ImportRow{{Line: 2, MerchantOrderID: "OC-1", Amount: "12,990", Description: "Mesa, sillas"}}},
 		{"xlsx, amounts as numbers and as text", XLSX(t, [][]any{
