@@ -45,7 +45,7 @@ type Worker struct {
 	Shop emails.Shop
 
 	// What tests change; zero values are production's.
-	Now         func() time.Time             // the clock of attempts and back-off
+	Now         func() time.Time                // the clock of attempts and back-off
 	Backoff     func(int) (time.Duration, bool) // the wait after failed attempt n
 	Poll        time.Duration
 	ExpiryEvery time.Duration
