@@ -161,8 +161,13 @@ func TestSandboxPaymentReachesTheShop(t *testing.T) {
 		!strings.HasSuffix(paid.Timestamp, "-03:00") && !strings.HasSuffix(paid.Timestamp, "-04:00") {
 		t.Errorf("payment webhook: %s", got[1].body)
 	}
-	log, _ := h.store.WebhookLog(ctx, e.ID, 10)
-	if len(log) != 2 || log[0].Type != models.EventPaymentSucceeded {
+	var log []models.WebhookLogEntry
+	for deadline := time.Now().Add(5 * time.Second); len(log) < 2; time.Sleep(10 * time.Millisecond) {
+		if log, _ = h.store.WebhookLog(ctx, e.ID, 10); time.Now().After(deadline) {
+			t.Fatalf("the log has %d attempts, want 2", len(log))
+		}
+	}
+	if log[0].Type != models.EventPaymentSucceeded || log[0].StatusCode != http.StatusOK {
 		t.Fatalf("log %+v", log)
 	}
 	path := "/admin/webhooks/" + itoa(e.ID)

@@ -43,6 +43,11 @@ func TestFailingEndpointDisabledAfterFiveDays(t *testing.T) {
 		msgs[0].Kind != models.MailAlertWebhook || !strings.Contains(msgs[0].Subject, rc.URL) {
 		t.Fatalf("endpoint %+v; emails %+v", got, msgs)
 	}
+	full, err := f.store.OutboxMessageByID(ctx, msgs[0].ID)
+	if err != nil || !strings.Contains(full.TextBody, f.cfg.URL("/admin/webhooks/1")) || !strings.Contains(full.TextBody, "5 días") ||
+		!strings.Contains(full.HTMLBody, rc.URL) {
+		t.Errorf("the admins' email says:\n%s", full.TextBody)
+	}
 	// Disabled, it is sent nothing more: no new event is queued for it,
 	// and what waits stays waiting.
 	f.link("OC-2", nil)
