@@ -171,3 +171,17 @@ func TestSlowEndpointHoldsOnlyItself(t *testing.T) {
 		t.Fatalf("slow attempt logged as %+v", log[0])
 	}
 }
+
+// With production's timing, a new event is first attempted within 5 seconds.
+func TestFirstAttemptWithinFiveSeconds(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	rc := newReceiver(t, nil)
+	f.endpoint(rc.URL, models.EventLinkCreated)
+	f.start(func(w *Worker) { w.Poll, w.ExpiryEvery, w.Timeout, w.Backoff = 0, 0, 0, nil })
+	queued := time.Now()
+	f.link("OC-1", nil)
+	if got := rc.wait(t, 1, 5*time.Second); got[0].at.Sub(queued) > 5*time.Second {
+		t.Fatalf("first attempt after %v", got[0].at.Sub(queued))
+	}
+}
