@@ -37,7 +37,7 @@ func openStore(ctx context.Context, env environment) (*config.Config, *models.St
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := models.Open(ctx, cfg.DatabaseURL, env.storeOptions...)
+	store, err := models.Open(ctx, cfg.DatabaseURL, storeOptions(cfg, env)...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"etpay-dashboard/payments"
 	"etpay-dashboard/reminders"
 	"etpay-dashboard/shop"
+	"etpay-dashboard/shophooks"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -118,7 +120,7 @@ func serve(ctx context.Context, env environment) error {
 	for _, w := range cfg.Warnings {
 		logger.Warn(w)
 	}
-	store, err := models.Open(ctx, cfg.DatabaseURL, env.storeOptions...)
+	store, err := models.Open(ctx, cfg.DatabaseURL, storeOptions(cfg, env)...)
 	if err != nil {
 		return err
 	}
@@ -171,8 +173,8 @@ func serve(ctx context.Context, env environment) error {
 }
 
 // startJobs runs the background loops in g until ctx ends: the outbox
-// worker, reconciliation, reminders when REMIND_AFTER is set, and scheduled
-// backups when BACKUP_DIR is set.
+// worker, reconciliation, the shop's webhooks, reminders when REMIND_AFTER
+// is set, and scheduled backups when BACKUP_DIR is set.
 func startJobs(ctx context.Context, g *errgroup.Group, deps handlers.Deps) {
 	cfg := deps.Config
 	g.Go(func() error {
@@ -180,6 +182,10 @@ func startJobs(ctx context.Context, g *errgroup.Group, deps handlers.Deps) {
 		return nil
 	})
 	g.Go(func() error { deps.Payments.RunReconciler(ctx); return nil })
+	g.Go(func() error { // the shop's webhooks: apart from the outbox, so no endpoint delays an email
+		(&shophooks.Worker{Config: cfg, Store: deps.Store, Logger: deps.Logger, Shop: deps.Shop}).Run(ctx)
+		return nil
+	})
 	g.Go(func() error { // REMIND_AFTER unset: returns at once
 		(&reminders.Job{Config: cfg, Store: deps.Store, Logger: deps.Logger, Shop: deps.Shop}).Run(ctx)
 		return nil
@@ -188,6 +194,12 @@ func startJobs(ctx context.Context, g *errgroup.Group, deps handlers.Deps) {
 		sched := &backups.Scheduler{Store: deps.Store, Dir: cfg.BackupDir, Every: cfg.BackupEvery, Keep: cfg.BackupKeep, Logger: deps.Logger}
 		g.Go(func() error { sched.Run(ctx); return nil })
 	}
+}
+
+// storeOptions are the options of every models.Open: the tests' (env's),
+// and BASE_URL, which the links in the shop's webhooks start with.
+func storeOptions(cfg *config.Config, env environment) []models.Option {
+	return slices.Concat(env.storeOptions, []models.Option{models.WithBaseURL(cfg.URL(""))})
 }
 
 // prepareStore makes the first admin when there is no user and returns the

@@ -86,6 +86,9 @@ type Config struct {
 	// HTTPRedirectAddr is where plain HTTP is answered with a redirect to
 	// https (and ACME's http-01 challenges); empty: nowhere.
 	HTTPRedirectAddr string
+	// WebhookAllowPrivate lets the shop's webhooks go to http and to
+	// loopback or private addresses in live mode (sandbox mode always may).
+	WebhookAllowPrivate bool
 	// Warnings are non-fatal findings (such as plain http in live mode) for the caller to log.
 	Warnings []string
 }
@@ -131,6 +134,7 @@ var Settings = []Setting{
 	{"HTTP_REDIRECT_ADDR", "", false, "address of the plain-HTTP server that answers ACME challenges and redirects to https (default :80 with ACME_DOMAINS; none otherwise)"},
 	{"TLS_CERT_FILE", "", false, "PEM certificate (chain) to serve HTTPS with on LISTEN_ADDR instead of ACME; needs TLS_KEY_FILE"},
 	{"TLS_KEY_FILE", "", false, "PEM private key of TLS_CERT_FILE"},
+	{"WEBHOOK_ALLOW_PRIVATE", "false", false, "true: the shop's webhooks may go to http and to loopback or private addresses in live mode (sandbox mode always may)"},
 	{"REMIND_AFTER", "", false, "how long after a payment link's last email an unpaid link gets a reminder email, e.g. 48h (unset: no reminders)"},
 	{"REMIND_MAX", "1", false, "how many reminders a link gets at most"},
 }
@@ -167,6 +171,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	c.checkAdmin(src)
 	c.loadLimits(src)
 	c.loadBackups(src)
+	c.WebhookAllowPrivate = parseBool(src, "WEBHOOK_ALLOW_PRIVATE")
 	src.errs = append(src.errs, c.loadMail(src.secret("SMTP_URL"), src.value("MAIL_FROM"), src.value("MERCHANT_NAME"), src.orDefault("MAIL_GIVE_UP_AFTER"))...)
 	c.loadReminders(src)
 	if err := errors.Join(src.errs...); err != nil {

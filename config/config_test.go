@@ -458,7 +458,7 @@ func TestSettingsMatchFlags(t *testing.T) {
 		"SMTP_URL", "MAIL_FROM", "MERCHANT_NAME", "MAIL_GIVE_UP_AFTER",
 		"BACKUP_DIR", "BACKUP_EVERY", "BACKUP_KEEP",
 		"ACME_DOMAINS", "ACME_EMAIL", "ACME_DIRECTORY_URL", "ACME_CA_ROOTS", "HTTP_REDIRECT_ADDR", "TLS_CERT_FILE", "TLS_KEY_FILE",
-		"REMIND_AFTER", "REMIND_MAX"}
+		"WEBHOOK_ALLOW_PRIVATE", "REMIND_AFTER", "REMIND_MAX"}
 	var got []string
 	for _, s := range Settings {
 		got = append(got, s.Name)
@@ -580,6 +580,23 @@ func TestBackupSettings(t *testing.T) {
 	} {
 		if _, err := Load(nil, env(bad)); err == nil || !strings.Contains(err.Error(), "BACKUP_") {
 			t.Errorf("%v: %v, want an error naming the setting", bad, err)
+		}
+	}
+}
+
+func TestWebhookAllowPrivate(t *testing.T) {
+	tests := []struct {
+		value string
+		want  bool
+		fails bool
+	}{{"", false, false}, {"true", true, false}, {"false", false, false}, {"1", true, false}, {"yes please", false, true}}
+	for _, tt := range tests {
+		c, err := Load(nil, env(map[string]string{"WEBHOOK_ALLOW_PRIVATE": tt.value}))
+		switch {
+		case tt.fails && (err == nil || !strings.Contains(err.Error(), "WEBHOOK_ALLOW_PRIVATE")):
+			t.Errorf("%q: %v, want an error naming the setting", tt.value, err)
+		case !tt.fails && (err != nil || c.WebhookAllowPrivate != tt.want):
+			t.Errorf("%q: %+v, %v; want %v", tt.value, c, err, tt.want)
 		}
 	}
 }

@@ -136,3 +136,12 @@ func parseSMTPURL(raw string) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// parseBool reads a true/false setting (also 1/0); its default when not given.
+func parseBool(src *source, name string) bool {
+	v, err := strconv.ParseBool(src.orDefault(name))
+	if err != nil {
+		src.fail(fmt.Errorf("%s %q is not true or false", name, src.orDefault(name)))
+	}
+	return v
+}

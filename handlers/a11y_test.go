@@ -105,6 +105,7 @@ type a11yData struct {
 	paidSession                   models.Session
 	staff, twoFactor              *models.User
 	outboxID                      uint
+	webhookID                     uint // an endpoint with an attempt in its log
 	// importPreview and importResult are the staff user's imports: one
 	// waiting for confirmation, one confirmed.
 	importPreview, importResult string
@@ -311,6 +312,7 @@ func a11yFixtures(t *testing.T, h *harness) a11yData {
 		t.Fatalf("outbox fixture: %d rows (%v)", len(rows), err)
 	}
 	d.outboxID = rows[0].ID
+	d.webhookID = webhookFixture(t, h)
 	d.importPreview, d.importResult = a11yImports(t, h, d.staff)
 	return d
 }
@@ -385,6 +387,10 @@ func a11yPages(d a11yData) []a11yPage {
 		{route: "/admin/users/:id/2fa/reset", who: admin, path: "/admin/users/" + itoa(d.twoFactor.ID) + "/2fa/reset", status: http.StatusOK},
 		{route: "/admin/account/2fa", who: viewer, path: "/admin/account/2fa", status: http.StatusOK},
 		{route: "/login/2fa", who: a11yAwaitingCode, path: "/login/2fa", status: http.StatusOK},
+		{route: "/admin/webhooks", who: admin, path: "/admin/webhooks", status: http.StatusOK},
+		{route: "/admin/webhooks", who: admin, path: "/admin/webhooks", status: http.StatusUnprocessableEntity, fill: map[string]string{"url": "no es una url"}},
+		{route: "/admin/webhooks/:id", who: admin, path: "/admin/webhooks/" + itoa(d.webhookID), status: http.StatusOK},
+		{route: "/admin/webhooks/:id/delete", who: admin, path: "/admin/webhooks/" + itoa(d.webhookID) + "/delete", status: http.StatusOK},
 		{who: admin, path: "/admin/no-such-page", status: http.StatusNotFound},
 	}
 }

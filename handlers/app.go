@@ -241,6 +241,17 @@ func (a *app) routes(f *fiber.App) {
 	admin.Get("/shop", canAdmin, a.showShop)
 	admin.Post("/shop", canAdmin, a.saveShop)
 	admin.Post("/shop/later", canAdmin, a.shopLater)
+	// The shop's webhooks (README, "Webhooks").
+	admin.Get("/webhooks", canAdmin, a.listWebhooks)
+	admin.Post("/webhooks", canAdmin, a.addWebhook)
+	admin.Get("/webhooks/:id", canAdmin, a.showWebhook)
+	admin.Post("/webhooks/:id/test", canAdmin, a.sendTestWebhook)
+	admin.Post("/webhooks/:id/rotate", canAdmin, a.rotateWebhookSecret)
+	admin.Post("/webhooks/:id/enable", canAdmin, a.setWebhookEnabled(true))
+	admin.Post("/webhooks/:id/disable", canAdmin, a.setWebhookEnabled(false))
+	admin.Get("/webhooks/:id/delete", canAdmin, a.confirmDeleteWebhook)
+	admin.Post("/webhooks/:id/delete", canAdmin, a.deleteWebhook)
+	admin.Post("/webhooks/:id/deliveries/:delivery/resend", canAdmin, a.resendWebhook)
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
 }
 

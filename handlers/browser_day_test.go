@@ -37,8 +37,11 @@ func TestBrowserFindAndCancelALink(t *testing.T) {
 				chromedp.WaitVisible(chromedp.ID("q")),
 				chromedp.SendKeys(chromedp.ID("q"), "ped-2002"),
 				chromedp.Submit(chromedp.ID("q")),
-				chromedp.WaitVisible(chromedp.ID("links")),
 			)
+			// Wait for the searched page itself: #links is also on the page
+			// the search was typed into, which may still be showing.
+			waitFor(t, tab, `new URLSearchParams(location.search).get("q")`, "ped-2002")
+			run(t, tab, chromedp.WaitVisible(chromedp.ID("links")))
 			found := eval[[]string](t, tab, `[...document.querySelectorAll('#links [data-field="merchant_order_id"] a:first-child')].map(a => a.textContent.trim())`)
 			if len(found) != 1 || found[0] != "PED-2002" {
 				t.Fatalf("searching ped-2002 found %v, want the unopened link PED-2002", found)

@@ -213,10 +213,18 @@ func TestBrowserReturnPageShowsTheOutcomeInPlace(t *testing.T) {
 func waitFor(t *testing.T, ctx context.Context, expr, want string) {
 	t.Helper()
 	js := `(() => { try { return String(` + expr + `).trim() === ` + jsString(want) + `; } catch (e) { return false; } })()`
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { try { return String(`+expr+`); } catch (e) { return String(e); } })()`))
-		t.Fatalf("waiting for %s == %q: %v (it is %q)", expr, want, err, got)
+	deadline := time.Now().Add(15 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		// A poll dies with its page when a form submit navigates away
+		// ("Cannot find context"): start another on the new page.
+		if _, err = chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(time.Until(deadline)))); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
+	got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { try { return String(`+expr+`); } catch (e) { return String(e); } })()`))
+	t.Fatalf("waiting for %s == %q: %v (it is %q)", expr, want, err, got)
 }
 
 func jsString(s string) string {

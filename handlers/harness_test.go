@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,7 +164,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := models.Open(ctx, cfg.DatabaseURL, setup.storeOptions...)
+	store, err := models.Open(ctx, cfg.DatabaseURL, slices.Concat(setup.storeOptions, []models.Option{models.WithBaseURL(cfg.URL(""))})...)
 	if err != nil {
 		t.Fatal(err)
 	}

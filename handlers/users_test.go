@@ -75,6 +75,13 @@ var rolePolicy = map[string]string{
 	"POST /admin/shop":               models.RoleAdmin,
 	"POST /admin/shop/later":         models.RoleAdmin, // the prompt for the shop's name is shown to admins only
 
+	// The shop's webhooks: their secrets and their log are admins' only.
+	"GET /admin/webhooks": models.RoleAdmin, "POST /admin/webhooks": models.RoleAdmin,
+	"GET /admin/webhooks/:id": models.RoleAdmin, "POST /admin/webhooks/:id/test": models.RoleAdmin,
+	"POST /admin/webhooks/:id/rotate": models.RoleAdmin, "POST /admin/webhooks/:id/enable": models.RoleAdmin,
+	"POST /admin/webhooks/:id/disable": models.RoleAdmin, "GET /admin/webhooks/:id/delete": models.RoleAdmin,
+	"POST /admin/webhooks/:id/delete": models.RoleAdmin, "POST /admin/webhooks/:id/deliveries/:delivery/resend": models.RoleAdmin,
+
 	"GET /admin/account":       models.RoleViewer,
 	"POST /admin/account":      models.RoleViewer,
 	"POST /admin/account/lang": models.RoleViewer,

@@ -111,7 +111,7 @@ type BatchLink struct {
 // error stores nothing.
 func (s *Store) CreateLinks(ctx context.Context, batch []BatchLink, email func(*Link) (*OutboxMessage, error)) error {
 	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return txStore{tx}.createLinks(batch, email)
+		return s.createLinks(tx, batch, email)
 	})
 }
 
@@ -129,7 +129,7 @@ func (s *Store) ConfirmLinkImport(ctx context.Context, imp *LinkImport, rows []I
 		if res.RowsAffected == 0 {
 			return ErrImportDone
 		}
-		if err := (txStore{tx}).createLinks(batch, email); err != nil {
+		if err := s.createLinks(tx, batch, email); err != nil {
 			return err
 		}
 		data, err := json.Marshal(ImportOutcomes(rows, batch))
@@ -161,8 +161,11 @@ func ImportOutcomes(rows []ImportRow, batch []BatchLink) []ImportRow {
 	return out
 }
 
-// createLinks is CreateLinks inside a transaction already open.
-func (t txStore) createLinks(batch []BatchLink, email func(*Link) (*OutboxMessage, error)) error {
+// createLinks is CreateLinks inside the transaction tx, the shop's
+// link.created events queued with the links.
+func (s *Store) createLinks(tx *gorm.DB, batch []BatchLink, email func(*Link) (*OutboxMessage, error)) error {
+	t := txStore{tx}
+	made := make([]*Link, 0, len(batch))
 	for i := range batch {
 		b := &batch[i]
 		l, err := newLink(b.In)
@@ -178,6 +181,7 @@ func (t txStore) createLinks(batch []BatchLink, email func(*Link) (*OutboxMessag
 			return err
 		}
 		b.Link = l
+		made = append(made, l)
 		if email == nil || l.CustomerEmail == "" {
 			continue
 		}
@@ -190,7 +194,7 @@ func (t txStore) createLinks(batch []BatchLink, email func(*Link) (*OutboxMessag
 			return err
 		}
 	}
-	return nil
+	return s.queueLinksCreated(tx, made...)
 }
 
 // OrdersInUse maps those of ids that already have an open (unexpired) or paid

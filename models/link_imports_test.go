@@ -121,3 +121,32 @@ func TestOrdersInUse(t *testing.T) {
 		t.Errorf("in use: %v, want OC-OPEN %d and OC-PAID %d", got, open.ID, paid.ID)
 	}
 }
+
+// Links made in bulk tell the shop, each in the batch's own transaction:
+// one link.created per link made, none for a row refused.
+func TestCreateLinksQueuesLinkCreated(t *testing.T) {
+	ctx := context.Background()
+	s := openHookStore(t)
+	mustLink(t, s, "OC-1", "sandbox")
+	mustEndpoint(t, s, "https://shop.example/created", EventLinkCreated)
+	batch := []BatchLink{
+		{Line: 2, In: LinkInput{MerchantOrderID: "OC-1", Amount: 100, Mode: "sandbox"}},
+		{Line: 3, In: LinkInput{MerchantOrderID: "OC-2", Amount: 200, Mode: "sandbox"}},
+		{Line: 4, In: LinkInput{MerchantOrderID: "OC-3", Amount: 300, Mode: "sandbox"}},
+	}
+	imp := &LinkImport{UserID: 1, Mode: "sandbox"}
+	rows := []ImportRow{{Line: 2}, {Line: 3}, {Line: 4}}
+	if err := s.SaveLinkImport(ctx, imp, rows, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConfirmLinkImport(ctx, imp, rows, batch, nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got := queuedEvents(t, s)
+	if len(got) != 2 || *got[0].LinkID != batch[1].Link.ID || *got[1].LinkID != batch[2].Link.ID || got[0].Type != EventLinkCreated {
+		t.Fatalf("queued %+v", got)
+	}
+	if b := decode(t, got[1].Body); b.Data.Link == nil || b.Data.Link.MerchantOrderID != "OC-3" {
+		t.Errorf("body %s", got[1].Body)
+	}
+}

@@ -211,7 +211,10 @@ func (s *Store) CancelLink(ctx context.Context, id, userID uint) error {
 		}
 		cancelled = true
 		// Its email, if still waiting, must not reach the customer now.
-		return withdrawLinkEmails(tx, id, now)
+		if err := withdrawLinkEmails(tx, id, now); err != nil {
+			return err
+		}
+		return s.queueLinkEvent(tx, EventLinkCancelled, id)
 	})
 	if err != nil || cancelled {
 		return err
@@ -229,12 +232,20 @@ func (s *Store) SetLinkExpiry(ctx context.Context, id uint, at *time.Time) error
 		}
 		value = at.UTC()
 	}
-	res := s.write.WithContext(ctx).Model(&Link{}).Where("id = ? AND status = ?", id, LinkOpen).
-		Update("expires_at", value)
-	if res.Error != nil || res.RowsAffected == 1 {
-		return res.Error
+	var res *gorm.DB
+	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res = tx.Model(&Link{}).Where("id = ? AND status = ?", id, LinkOpen).Update("expires_at", value)
+		if res.Error != nil || res.RowsAffected == 0 || at == nil || at.After(time.Now()) {
+			return res.Error
+		}
+		// An expiry set in the past expires the link now (the expiry job
+		// only looks forward from where it stopped).
+		return s.queueExpiredOnce(tx, id)
+	})
+	if err != nil || res.RowsAffected == 1 {
+		return err
 	}
-	err := s.closedLinkError(ctx, id)
+	err = s.closedLinkError(ctx, id)
 	if errors.Is(err, ErrAlreadyCancelled) {
 		return ErrLinkClosed
 	}

@@ -29,7 +29,10 @@ func (s *Store) CreateLink(ctx context.Context, in LinkInput) (*Link, error) {
 		return nil, err
 	}
 	if err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return txStore{tx}.createLink(l)
+		if err := (txStore{tx}).createLink(l); err != nil {
+			return err
+		}
+		return s.queueLinksCreated(tx, l)
 	}); err != nil {
 		return nil, err
 	}

@@ -74,6 +74,9 @@ func applyGroup(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []erro
 	if err := g.write(ctx, t); err != nil {
 		return err
 	}
+	if err := queueNoteEvents(ctx, t, reqs, errs); err != nil {
+		return err
+	}
 	queueGroupMail(ctx, t, reqs, errs)
 	return nil
 }

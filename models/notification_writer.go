@@ -165,7 +165,7 @@ func (s *Store) applyBatch(batch []*noteRequest, errs []error, carefully bool) e
 	ctx := context.Background()
 	budget := s.notes.budget
 	err := s.write.Transaction(func(tx *gorm.DB) error {
-		t := &noteTx{gorm: tx, conn: tx.Statement.ConnPool, budget: &budget}
+		t := &noteTx{gorm: tx, conn: tx.Statement.ConnPool, budget: &budget, hooks: s.hooks(), baseURL: s.baseURL}
 		live, liveErrs := liveRequests(batch, errs)
 		apply := applyFast
 		if carefully {
@@ -263,4 +263,7 @@ type noteTx struct {
 	// budget is the rejected-body budget as this transaction leaves it; the
 	// writer keeps it once the transaction commits.
 	budget *bodyBudget
+	// hooks and baseURL are for the shop's webhooks (see queueNoteEvents).
+	hooks   *hookSubs
+	baseURL string
 }

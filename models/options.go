@@ -8,6 +8,7 @@ type Option func(*options)
 type options struct {
 	passwordCost int
 	busyTimeout  time.Duration
+	baseURL      string
 }
 
 // DefaultBusyTimeout is how long a statement waits for another writer's lock
@@ -24,4 +25,10 @@ func WithBusyTimeout(d time.Duration) Option {
 // MinPasswordCost, Open refuses it outside a test binary.
 func WithPasswordCost(cost int) Option {
 	return func(o *options) { o.passwordCost = cost }
+}
+
+// WithBaseURL sets the server's public address (BASE_URL), which the links
+// in the shop's webhooks start with.
+func WithBaseURL(base string) Option {
+	return func(o *options) { o.baseURL = base }
 }

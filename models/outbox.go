@@ -27,6 +27,7 @@ const (
 	MailReceipt       = "receipt"        // the customer's receipt once paid
 	MailAlertPaid     = "alert_paid"     // staff alert: a payment was confirmed
 	MailAlertRejected = "alert_rejected" // staff alert: a digest of rejected notifications
+	MailAlertWebhook  = "alert_webhook"  // admin alert: a webhook endpoint was disabled
 	MailReminder      = "reminder"       // a reminder of an unpaid link to its customer
 )
 
@@ -119,6 +120,9 @@ func (s *Store) CreateLinkWithEmail(ctx context.Context, in LinkInput, email fun
 		// CreateLink's own insert, so its order-in-use rule is the only one.
 		t := txStore{tx}
 		if err := t.createLink(link); err != nil {
+			return err
+		}
+		if err := s.queueLinksCreated(tx, link); err != nil {
 			return err
 		}
 		var err error

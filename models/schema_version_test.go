@@ -18,7 +18,8 @@ var schemaFingerprints = map[int]string{
 	1: "6b05b76e05f302c8",
 	2: "361e4207182a0781", // second factors, recovery codes, logins awaiting their code
 	3: "8f942e1aee166c90", // links_fts and its triggers, links.last_opened_at, the lists' indexes
-	4: "16c631234abcffbb", // link_imports, links.reminders_off, idx_outbox_link_sent
+	4: "5c79f401225212fb", // the shop's webhooks: endpoints, events, deliveries, attempts; idx_links_open_expiry
+	5: "0f7487308995b5c5", // link_imports, links.reminders_off, idx_outbox_link_sent
 }
 
 // schemaFingerprint sums the tables' columns and the indexes of a database.

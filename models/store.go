@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,11 @@ type Store struct {
 	loginsEnded atomic.Uint64
 	// migrationBackup is the copy Open made before migrating (see MigrationBackup).
 	migrationBackup string
+	// baseURL is BASE_URL, which the links in webhooks start with (WithBaseURL).
+	baseURL string
+	// hookSnapshot is which event types endpoints want (see hookSubs).
+	hookSnapshot atomic.Pointer[hookSubs]
+	hooksMu      sync.Mutex
 }
 
 // migrateWithBackup migrates the database at path, first copying it next
@@ -69,10 +75,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	wsql.SetMaxOpenConns(1)
 	wsql.SetConnMaxLifetime(0)
-	s := &Store{write: write, passwordCost: cost}
+	s := &Store{write: write, passwordCost: cost, baseURL: o.baseURL}
 	if err := s.migrateWithBackup(ctx, path); err != nil {
 		wsql.Close()
 		return nil, err
+	}
+	if err := s.loadHookSubs(ctx); err != nil {
+		wsql.Close()
+		return nil, fmt.Errorf("read webhook endpoints: %w", err)
 	}
 	read, err := gorm.Open(sqlite.Open(dsn(path, false, o.busyTimeout)), gcfg)
 	if err != nil {
@@ -124,7 +134,8 @@ func dsn(path string, writer bool, busy time.Duration) string {
 // which a start at the current version need not pay).
 func (s *Store) migrate(ctx context.Context, upgrading bool) error {
 	hadLastOpened := s.write.Migrator().HasColumn(&Link{}, "LastOpenedAt")
-	err := s.write.WithContext(ctx).AutoMigrate(&User{}, &StaffSession{}, &Setting{}, &Link{}, &Session{}, &Notification{}, &AuditEntry{}, &OutboxMessage{}, &MailAlertSubscription{}, &SecondFactor{}, &RecoveryCode{}, &LinkImport{})
+	err := s.write.WithContext(ctx).AutoMigrate(&User{}, &StaffSession{}, &Setting{}, &Link{}, &Session{}, &Notification{}, &AuditEntry{}, &OutboxMessage{}, &MailAlertSubscription{}, &SecondFactor{}, &RecoveryCode{},
+		&WebhookEndpoint{}, &WebhookEvent{}, &WebhookDelivery{}, &WebhookAttempt{}, &LinkImport{})
 	if err != nil {
 		return fmt.Errorf("migrate database: %w", err)
 	}
@@ -155,6 +166,9 @@ func (s *Store) migrate(ctx context.Context, upgrading bool) error {
 		"CREATE INDEX IF NOT EXISTS idx_notifications_verdict_last ON notifications(verdict, last_received_at)",
 		// Replaced by idx_outbox_claim, which orders customers' emails first.
 		"DROP INDEX IF EXISTS idx_outbox_due",
+		// The webhook worker's claim, and the expiry job's scan (see webhook_expiry.go).
+		"CREATE INDEX IF NOT EXISTS idx_webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending'",
+		"CREATE INDEX IF NOT EXISTS idx_links_open_expiry ON links(expires_at) WHERE status = 'open' AND expires_at IS NOT NULL",
 		// The look for links due a reminder reads only the link emails sent
 		// in its window (models.DueReminders).
 		"CREATE INDEX IF NOT EXISTS idx_outbox_link_sent ON outbox_messages(sent_at) WHERE kind IN ('link', 'reminder') AND status = 'sent'",
