@@ -41,6 +41,7 @@ type FileError struct {
 	Args []any
 }
 
+// Error is the catalogue key: callers say it with T(Key, Args...).
 func (e *FileError) Error() string { return e.Key }
 
 func fileError(key string, args ...any) *FileError { return &FileError{Key: key, Args: args} }
