@@ -82,6 +82,9 @@ type Config struct {
 	// HTTPRedirectAddr is where plain HTTP is answered with a redirect to
 	// https (and ACME's http-01 challenges); empty: nowhere.
 	HTTPRedirectAddr string
+	// APIRateLimit is how many requests a second each API key may make
+	// (API_RATE_LIMIT), in bursts of up to twice as many.
+	APIRateLimit int
 	// Warnings are non-fatal findings (such as plain http in live mode) for the caller to log.
 	Warnings []string
 }
@@ -127,6 +130,7 @@ var Settings = []Setting{
 	{"HTTP_REDIRECT_ADDR", "", false, "address of the plain-HTTP server that answers ACME challenges and redirects to https (default :80 with ACME_DOMAINS; none otherwise)"},
 	{"TLS_CERT_FILE", "", false, "PEM certificate (chain) to serve HTTPS with on LISTEN_ADDR instead of ACME; needs TLS_KEY_FILE"},
 	{"TLS_KEY_FILE", "", false, "PEM private key of TLS_CERT_FILE"},
+	{"API_RATE_LIMIT", "10", false, "requests a second each API key may make, in bursts of up to twice as many (more answer 429)"},
 }
 
 // Defaults of the outbox worker's timing (see Config.MailPoll).
@@ -161,6 +165,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	c.checkAdmin(src)
 	c.loadLimits(src)
 	c.loadBackups(src)
+	c.loadAPI(src)
 	src.errs = append(src.errs, c.loadMail(src.secret("SMTP_URL"), src.value("MAIL_FROM"), src.value("MERCHANT_NAME"), src.orDefault("MAIL_GIVE_UP_AFTER"))...)
 	if err := errors.Join(src.errs...); err != nil {
 		return nil, err

@@ -457,7 +457,8 @@ func TestSettingsMatchFlags(t *testing.T) {
 		"LINK_SESSION_REUSE", "MAX_ORDER_AMOUNT", "TRUSTED_PROXIES", "RECONCILE_AFTER",
 		"SMTP_URL", "MAIL_FROM", "MERCHANT_NAME", "MAIL_GIVE_UP_AFTER",
 		"BACKUP_DIR", "BACKUP_EVERY", "BACKUP_KEEP",
-		"ACME_DOMAINS", "ACME_EMAIL", "ACME_DIRECTORY_URL", "ACME_CA_ROOTS", "HTTP_REDIRECT_ADDR", "TLS_CERT_FILE", "TLS_KEY_FILE"}
+		"ACME_DOMAINS", "ACME_EMAIL", "ACME_DIRECTORY_URL", "ACME_CA_ROOTS", "HTTP_REDIRECT_ADDR", "TLS_CERT_FILE", "TLS_KEY_FILE",
+		"API_RATE_LIMIT"}
 	var got []string
 	for _, s := range Settings {
 		got = append(got, s.Name)
@@ -579,6 +580,22 @@ func TestBackupSettings(t *testing.T) {
 	} {
 		if _, err := Load(nil, env(bad)); err == nil || !strings.Contains(err.Error(), "BACKUP_") {
 			t.Errorf("%v: %v, want an error naming the setting", bad, err)
+		}
+	}
+}
+
+func TestAPIRateLimit(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{}))
+	if err != nil || c.APIRateLimit != 10 {
+		t.Fatalf("default API_RATE_LIMIT: %v, %v", c, err)
+	}
+	c, err = Load([]string{"--api-rate-limit", "3"}, env(map[string]string{}))
+	if err != nil || c.APIRateLimit != 3 {
+		t.Fatalf("--api-rate-limit 3: %v, %v", c, err)
+	}
+	for _, bad := range []string{"0", "-1", "2.5", "ten", "10001"} {
+		if _, err := Load(nil, env(map[string]string{"API_RATE_LIMIT": bad})); err == nil || !strings.Contains(err.Error(), "API_RATE_LIMIT") {
+			t.Errorf("API_RATE_LIMIT=%s: %v", bad, err)
 		}
 	}
 }

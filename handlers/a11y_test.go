@@ -44,6 +44,12 @@ var a11ySkipped = map[string]string{
 	"/admin/golive.csv":       "CSV",
 	"/admin/links/:id/qr.png": "PNG",
 	"/admin/events":           "the live table's event stream",
+	// The API answers JSON to programs, never a page.
+	"/api/v1/openapi.json": "JSON (the OpenAPI document)",
+	"/api/v1/links":        "JSON",
+	"/api/v1/links/:id":    "JSON",
+	"/api/v1/sessions":     "JSON",
+	"/api/v1/sessions/:id": "JSON",
 }
 
 // a11yAwaitingCode is the person (and user) whose login awaits its second
@@ -103,6 +109,7 @@ type a11yData struct {
 	paidSession                   models.Session
 	staff, twoFactor              *models.User
 	outboxID                      uint
+	apiKey                        *models.APIKey
 }
 
 // TestEveryPageIsAccessible runs axe-core in Chromium over every HTML page
@@ -306,6 +313,9 @@ func a11yFixtures(t *testing.T, h *harness) a11yData {
 		t.Fatalf("outbox fixture: %d rows (%v)", len(rows), err)
 	}
 	d.outboxID = rows[0].ID
+	if d.apiKey, _, err = h.store.CreateAPIKey(ctx, "Tienda web", models.APIScopeWrite, "sandbox", &d.staff.ID); err != nil {
+		t.Fatal(err)
+	}
 	return d
 }
 
@@ -377,6 +387,11 @@ func a11yPages(d a11yData) []a11yPage {
 		{route: "/admin/account/2fa", who: viewer, path: "/admin/account/2fa", status: http.StatusOK},
 		{route: "/login/2fa", who: a11yAwaitingCode, path: "/login/2fa", status: http.StatusOK},
 		{who: admin, path: "/admin/no-such-page", status: http.StatusNotFound},
+
+		{route: "/admin/api-keys", who: admin, path: "/admin/api-keys", status: http.StatusOK},
+		{route: "/admin/api-keys", who: admin, path: "/admin/api-keys", status: http.StatusOK, fill: map[string]string{"name": "Planilla"}}, // shows the new key
+		{route: "/admin/api-keys", who: admin, path: "/admin/api-keys", status: http.StatusUnprocessableEntity, fill: map[string]string{"name": " "}},
+		{route: "/admin/api-keys/:id/revoke", who: admin, path: "/admin/api-keys/" + itoa(d.apiKey.ID) + "/revoke", status: http.StatusOK},
 	}
 }
 

@@ -67,6 +67,12 @@ var rolePolicy = map[string]string{
 	"POST /admin/shop":               models.RoleAdmin,
 	"POST /admin/shop/later":         models.RoleAdmin, // the prompt for the shop's name is shown to admins only
 
+	// API keys: admins only, the confirmation page as its POST.
+	"GET /admin/api-keys":             models.RoleAdmin,
+	"POST /admin/api-keys":            models.RoleAdmin,
+	"GET /admin/api-keys/:id/revoke":  models.RoleAdmin,
+	"POST /admin/api-keys/:id/revoke": models.RoleAdmin,
+
 	"GET /admin/account":       models.RoleViewer,
 	"POST /admin/account":      models.RoleViewer,
 	"POST /admin/account/lang": models.RoleViewer,

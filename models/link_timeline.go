@@ -202,10 +202,14 @@ func emailOf(emails map[uint]string, id *uint) string {
 // ErrAlreadyCancelled, and neither changes.
 func (s *Store) CancelLink(ctx context.Context, id, userID uint) error {
 	now := time.Now().UTC()
+	var by any // userID 0: no staff member (an API key, named in the audit log)
+	if userID != 0 {
+		by = userID
+	}
 	var cancelled bool
 	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Link{}).Where("id = ? AND status = ?", id, LinkOpen).
-			Updates(map[string]any{"status": LinkCancelled, "cancelled_at": now, "cancelled_by_id": userID})
+			Updates(map[string]any{"status": LinkCancelled, "cancelled_at": now, "cancelled_by_id": by})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}

@@ -79,6 +79,9 @@ func linkConds(f LinkFilter, plan listPlan, count bool) *listConds {
 		c.add(cond, args...)
 		c.hide = plan == planLookup
 	}
+	if f.OrderID != "" { // through idx_links_order_nocase, then as written
+		c.add("l.merchant_order_id COLLATE NOCASE = ? AND l.merchant_order_id = ?", f.OrderID, f.OrderID)
+	}
 	now := f.Now.UTC()
 	rowTest := c.hide || hider(!count)
 	status, expires := rowTest.col("l.status"), rowTest.col("l.expires_at")

@@ -104,6 +104,7 @@ var keyValues = map[string]func(*goSource) ([]string, error){
 	"field.":            fieldNames,
 	"mode.":             constBlock("config", "ModeLive"),
 	"outcome.":          constBlock("etpay", "OutcomePaid"),
+	"api_keys.scope.":   constBlock("models", "APIScopeRead"),
 }
 
 // keyShape is a literal that looks like a catalogue key: dotted lower-case words.
