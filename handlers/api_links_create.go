@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -71,16 +72,13 @@ func (a *app) readNewLink(obj jsonObject) (apiNewLink, models.FieldErrors) {
 
 // idempotencyKey reads the Idempotency-Key header: empty when not sent.
 func idempotencyKey(c *fiber.Ctx) (string, error) {
-	key := c.Get("Idempotency-Key")
-	if len(c.Request().Header.Peek("Idempotency-Key")) == 0 {
+	raw := c.Request().Header.Peek("Idempotency-Key")
+	if raw == nil {
 		return "", nil
 	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < '!' || key[i] > '~' {
-			key = ""
-		}
-	}
-	if key == "" || len(key) > maxIdempotencyKey {
+	key := string(raw)
+	visible := func(r rune) bool { return r >= '!' && r <= '~' }
+	if key == "" || len(key) > maxIdempotencyKey || strings.IndexFunc(key, func(r rune) bool { return !visible(r) }) >= 0 {
 		return "", invalidFields(fiber.StatusUnprocessableEntity, models.FieldErrors{"Idempotency-Key": {Key: "api.invalid_idempotency_key", Args: []any{maxIdempotencyKey}}})
 	}
 	return key, nil
@@ -113,6 +111,7 @@ func (a *app) apiCreateLink(c *fiber.Ctx) error {
 		return invalidFields(fiber.StatusUnprocessableEntity, errs)
 	}
 	n.in.Mode = a.mode
+	n.in.CreatedVia = apiKeyOf(c).AuditName()
 	link, answer, err := a.storeAPILink(c, n, req)
 	var inUse *models.OrderInUseError
 	if errors.As(err, &inUse) {

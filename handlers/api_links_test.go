@@ -30,7 +30,7 @@ func TestAPICreatesGetsAndCancelsALink(t *testing.T) {
 		t.Fatal(err)
 	}
 	if made.URL != h.base+"/pay/"+stored.Code || made.Status != models.LinkOpen || made.OrderAmount != 12990 || made.Currency != "CLP" ||
-		made.Mode != "live" || stored.CreatedByID != nil {
+		made.Mode != "live" || stored.CreatedByID != nil || !strings.HasPrefix(stored.CreatedVia, "API: Tienda web (etp_live_") {
 		t.Errorf("link made: %+v (stored %+v)", made, stored)
 	}
 	body := string(r.body)
@@ -205,4 +205,21 @@ func (h *harness) onlyAPIKey() models.APIKey {
 func offsetIn(t time.Time, loc *time.Location) int {
 	_, off := t.In(loc).Zone()
 	return off
+}
+
+// A link made through the API says so on its page, in the list and its
+// timeline: never "command line".
+func TestLinkMadeThroughTheAPISaysWhichKey(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	made := h.api(h.apiKey("Tienda web", models.APIScopeWrite)).
+		call(http.MethodPost, "/api/v1/links", linkBody("merchant_order_id", "PED-5001", "order_amount", 1000)).link(t)
+	who := "API: Tienda web (" + h.onlyAPIKey().Prefix + ")"
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
+	for _, path := range []string{"/admin/links/" + itoa(made.ID), "/admin/links"} {
+		page := staff.get(path).body
+		if !strings.Contains(page, who) || strings.Contains(page, "línea de comandos") {
+			t.Errorf("%s does not name the key:\n%s", path, page)
+		}
+	}
 }

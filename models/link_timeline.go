@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"gorm.io/gorm"
@@ -85,7 +86,7 @@ func (s *Store) LinkTimeline(ctx context.Context, link *Link, now time.Time) ([]
 		return nil, err
 	}
 
-	events := []TimelineEvent{{At: link.CreatedAt, Kind: EventCreated, By: emailOf(emails, link.CreatedByID)}}
+	events := []TimelineEvent{{At: link.CreatedAt, Kind: EventCreated, By: cmp.Or(emailOf(emails, link.CreatedByID), link.CreatedVia)}}
 	if link.OpenedAt != nil {
 		events = append(events, TimelineEvent{At: *link.OpenedAt, Kind: EventOpened})
 	}

@@ -18,7 +18,7 @@ var schemaFingerprints = map[int]string{
 	1: "6b05b76e05f302c8",
 	2: "361e4207182a0781", // second factors, recovery codes, logins awaiting their code
 	3: "8f942e1aee166c90", // links_fts and its triggers, links.last_opened_at, the lists' indexes
-	4: "01811461b75d933d", // api_keys, idempotency_keys
+	4: "d3db61badccf4548", // api_keys, idempotency_keys, links.created_via
 }
 
 // schemaFingerprint sums the tables' columns and the indexes of a database.
