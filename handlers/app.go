@@ -154,7 +154,7 @@ func (a *app) routes(f *fiber.App) {
 	// looks at it. The first limit matching a path decides: specific ones
 	// go first, and the general one covers every other route (404s too).
 	f.Use("/webhooks/etpay", limitBody(etpay.MaxNotificationBody, a.refuseOversizedNotification))
-	f.Use(apiPrefix, limitBody(apiBodyLimit, nil))
+	f.Use("/api", limitBody(apiBodyLimit, nil))
 	f.Use(limitBody(formBodyLimit, nil))
 
 	f.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
