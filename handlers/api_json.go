@@ -27,11 +27,23 @@ func serveOpenAPI(c *fiber.Ctx) error {
 
 // sendAPIJSON answers v as JSON with status.
 func sendAPIJSON(c *fiber.Ctx, status int, v any) error {
-	body, err := json.Marshal(v)
+	body, err := marshalAPI(v)
 	if err != nil {
 		return err
 	}
 	return sendAPIBody(c, status, body)
+}
+
+// marshalAPI writes v as the API's JSON: as encoding/json does, but with
+// <, > and & as they are (answers are JSON, never HTML, and nosniff).
+func marshalAPI(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func sendAPIBody(c *fiber.Ctx, status int, body []byte) error {

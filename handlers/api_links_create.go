@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
@@ -143,7 +142,7 @@ func (a *app) storeAPILink(c *fiber.Ctx, n apiNewLink, req models.IdempotentRequ
 		}
 	}
 	answerOf := func(l *models.Link) (int, []byte, error) {
-		body, err := json.Marshal(l.View(a.Config.BaseURL.String(), a.now()))
+		body, err := marshalAPI(l.View(a.Config.BaseURL.String(), a.now()))
 		return fiber.StatusCreated, body, err
 	}
 	if req.Key != "" {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 
@@ -137,7 +136,7 @@ func sendProblem(c *fiber.Ctx, e *apiError) error {
 			p.Errors[field] = fieldProblem{Code: fe.Key, Detail: msgs[field]}
 		}
 	}
-	body, err := json.Marshal(p)
+	body, err := marshalAPI(p)
 	if err != nil {
 		return err
 	}
