@@ -89,6 +89,9 @@ type Config struct {
 	// WebhookAllowPrivate lets the shop's webhooks go to http and to
 	// loopback or private addresses in live mode (sandbox mode always may).
 	WebhookAllowPrivate bool
+	// APIRateLimit is how many requests a second each API key may make
+	// (API_RATE_LIMIT), in bursts of up to twice as many.
+	APIRateLimit int
 	// Warnings are non-fatal findings (such as plain http in live mode) for the caller to log.
 	Warnings []string
 }
@@ -137,6 +140,7 @@ var Settings = []Setting{
 	{"WEBHOOK_ALLOW_PRIVATE", "false", false, "true: the shop's webhooks may go to http and to loopback or private addresses in live mode (sandbox mode always may)"},
 	{"REMIND_AFTER", "", false, "how long after a payment link's last email an unpaid link gets a reminder email, e.g. 48h (unset: no reminders)"},
 	{"REMIND_MAX", "1", false, "how many reminders a link gets at most"},
+	{"API_RATE_LIMIT", "10", false, "requests a second each API key may make, in bursts of up to twice as many (more answer 429)"},
 }
 
 // Defaults of the outbox worker's timing (see Config.MailPoll).
@@ -172,6 +176,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	c.loadLimits(src)
 	c.loadBackups(src)
 	c.WebhookAllowPrivate = parseBool(src, "WEBHOOK_ALLOW_PRIVATE")
+	c.loadAPI(src)
 	src.errs = append(src.errs, c.loadMail(src.secret("SMTP_URL"), src.value("MAIL_FROM"), src.value("MERCHANT_NAME"), src.orDefault("MAIL_GIVE_UP_AFTER"))...)
 	c.loadReminders(src)
 	if err := errors.Join(src.errs...); err != nil {

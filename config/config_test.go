@@ -458,7 +458,7 @@ func TestSettingsMatchFlags(t *testing.T) {
 		"SMTP_URL", "MAIL_FROM", "MERCHANT_NAME", "MAIL_GIVE_UP_AFTER",
 		"BACKUP_DIR", "BACKUP_EVERY", "BACKUP_KEEP",
 		"ACME_DOMAINS", "ACME_EMAIL", "ACME_DIRECTORY_URL", "ACME_CA_ROOTS", "HTTP_REDIRECT_ADDR", "TLS_CERT_FILE", "TLS_KEY_FILE",
-		"WEBHOOK_ALLOW_PRIVATE", "REMIND_AFTER", "REMIND_MAX"}
+		"WEBHOOK_ALLOW_PRIVATE", "REMIND_AFTER", "REMIND_MAX", "API_RATE_LIMIT"}
 	var got []string
 	for _, s := range Settings {
 		got = append(got, s.Name)
@@ -597,6 +597,22 @@ func TestWebhookAllowPrivate(t *testing.T) {
 			t.Errorf("%q: %v, want an error naming the setting", tt.value, err)
 		case !tt.fails && (err != nil || c.WebhookAllowPrivate != tt.want):
 			t.Errorf("%q: %+v, %v; want %v", tt.value, c, err, tt.want)
+		}
+	}
+}
+
+func TestAPIRateLimit(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{}))
+	if err != nil || c.APIRateLimit != 10 {
+		t.Fatalf("default API_RATE_LIMIT: %v, %v", c, err)
+	}
+	c, err = Load([]string{"--api-rate-limit", "3"}, env(map[string]string{}))
+	if err != nil || c.APIRateLimit != 3 {
+		t.Fatalf("--api-rate-limit 3: %v, %v", c, err)
+	}
+	for _, bad := range []string{"0", "-1", "2.5", "ten", "10001"} {
+		if _, err := Load(nil, env(map[string]string{"API_RATE_LIMIT": bad})); err == nil || !strings.Contains(err.Error(), "API_RATE_LIMIT") {
+			t.Errorf("API_RATE_LIMIT=%s: %v", bad, err)
 		}
 	}
 }

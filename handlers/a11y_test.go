@@ -46,6 +46,12 @@ var a11ySkipped = map[string]string{
 	"/admin/events":                       "the live table's event stream",
 	"/admin/links/import/:id/result.xlsx": "spreadsheet",
 	"/admin/links/import/:id/result.csv":  "CSV",
+	// The API answers JSON to programs, never a page.
+	"/api/v1/openapi.json": "JSON (the OpenAPI document)",
+	"/api/v1/links":        "JSON",
+	"/api/v1/links/:id":    "JSON",
+	"/api/v1/sessions":     "JSON",
+	"/api/v1/sessions/:id": "JSON",
 }
 
 // a11yAwaitingCode is the person (and user) whose login awaits its second
@@ -109,6 +115,7 @@ type a11yData struct {
 	// importPreview and importResult are the staff user's imports: one
 	// waiting for confirmation, one confirmed.
 	importPreview, importResult string
+	apiKey                      *models.APIKey
 }
 
 // TestEveryPageIsAccessible runs axe-core in Chromium over every HTML page
@@ -314,6 +321,9 @@ func a11yFixtures(t *testing.T, h *harness) a11yData {
 	d.outboxID = rows[0].ID
 	d.webhookID = webhookFixture(t, h)
 	d.importPreview, d.importResult = a11yImports(t, h, d.staff)
+	if d.apiKey, _, err = h.store.CreateAPIKey(ctx, "Tienda web", models.APIScopeWrite, "sandbox", &d.staff.ID); err != nil {
+		t.Fatal(err)
+	}
 	return d
 }
 
@@ -392,6 +402,11 @@ func a11yPages(d a11yData) []a11yPage {
 		{route: "/admin/webhooks/:id", who: admin, path: "/admin/webhooks/" + itoa(d.webhookID), status: http.StatusOK},
 		{route: "/admin/webhooks/:id/delete", who: admin, path: "/admin/webhooks/" + itoa(d.webhookID) + "/delete", status: http.StatusOK},
 		{who: admin, path: "/admin/no-such-page", status: http.StatusNotFound},
+
+		{route: "/admin/api-keys", who: admin, path: "/admin/api-keys", status: http.StatusOK},
+		{route: "/admin/api-keys", who: admin, path: "/admin/api-keys", status: http.StatusOK, fill: map[string]string{"name": "Planilla"}}, // shows the new key
+		{route: "/admin/api-keys", who: admin, path: "/admin/api-keys", status: http.StatusUnprocessableEntity, fill: map[string]string{"name": " "}},
+		{route: "/admin/api-keys/:id/revoke", who: admin, path: "/admin/api-keys/" + itoa(d.apiKey.ID) + "/revoke", status: http.StatusOK},
 	}
 }
 

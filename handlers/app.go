@@ -21,6 +21,7 @@ import (
 	"etpay-dashboard/logins"
 	"etpay-dashboard/models"
 	"etpay-dashboard/payments"
+	"etpay-dashboard/ratelimit"
 	"etpay-dashboard/shop"
 	"etpay-dashboard/static"
 	"etpay-dashboard/views"
@@ -56,6 +57,7 @@ type app struct {
 	payments *payments.Pipeline
 	cookies  *cookieStore
 	throttle *logins.Throttle
+	apiLimit *ratelimit.Limiter // requests per API key (API_RATE_LIMIT)
 	starting singleflight.Group // one ETpay session start per link at a time
 	mode     string
 	started  time.Time
@@ -103,6 +105,7 @@ func newApp(d Deps) *app {
 		payments: d.Payments,
 		cookies:  newCookieStore(d.SessionSecret, d.Config.Secure()),
 		throttle: logins.New(),
+		apiLimit: newAPILimiter(d.Config.APIRateLimit),
 		mode:     string(d.Config.Mode),
 		started:  time.Now(),
 		dummyHash: sync.OnceValue(func() string {
@@ -152,6 +155,7 @@ func (a *app) routes(f *fiber.App) {
 	// go first, and the general one covers every other route (404s too).
 	f.Use("/webhooks/etpay", limitBody(etpay.MaxNotificationBody, a.refuseOversizedNotification))
 	f.Use(importPath, a.limitImportBody) // staff's uploads only
+	f.Use("/api", limitBody(apiBodyLimit, nil))
 	f.Use(limitBody(formBodyLimit, nil))
 
 	f.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
@@ -164,6 +168,17 @@ func (a *app) routes(f *fiber.App) {
 
 	// ETpay's side: no session, CSRF or login; verification is the defence.
 	f.Post("/webhooks/etpay", a.receiveNotification)
+
+	// The shop's systems (api_*.go): a bearer key, no session or CSRF; every
+	// answer JSON, every error a problem (RFC 9457). The document is public.
+	f.Get("/api/v1/openapi.json", serveOpenAPI)
+	api := f.Group("/api/v1", noStore, a.requireAPIKey)
+	api.Post("/links", apiWrite, a.apiCreateLink)
+	api.Get("/links", a.apiListLinks)
+	api.Get("/links/:id", a.apiGetLink)
+	api.Post("/links/:id/cancel", apiWrite, a.apiCancelLink)
+	api.Get("/sessions", a.apiListSessions)
+	api.Get("/sessions/:id", a.apiGetSession)
 
 	// The customer's side.
 	f.Get("/pay/:code", a.openLink)
@@ -252,6 +267,12 @@ func (a *app) routes(f *fiber.App) {
 	admin.Get("/webhooks/:id/delete", canAdmin, a.confirmDeleteWebhook)
 	admin.Post("/webhooks/:id/delete", canAdmin, a.deleteWebhook)
 	admin.Post("/webhooks/:id/deliveries/:delivery/resend", canAdmin, a.resendWebhook)
+
+	// API keys (api_keys.go): the key is shown once, on the answer that makes it.
+	admin.Get("/api-keys", canAdmin, a.listAPIKeys)
+	admin.Post("/api-keys", canAdmin, a.saveAPIKey)
+	admin.Get("/api-keys/:id/revoke", canAdmin, a.confirmRevokeAPIKey)
+	admin.Post("/api-keys/:id/revoke", canAdmin, a.revokeAPIKey)
 	// Unmatched paths fall through to Fiber's 404 or 405, rendered by handleError.
 }
 

@@ -43,6 +43,7 @@ func auditLines(l views.Locale, entries []models.AuditEntry) []auditLine {
 var plainDetail = map[string]bool{
 	models.AuditLinkCreated: true, models.AuditLinkCanceled: true, models.AuditEmailResent: true,
 	models.AuditSecondFactorReset: true, models.AuditLoginFailed: true,
+	models.AuditAPIKeyCreated: true, models.AuditAPIKeyRevoked: true, // "<name> (<prefix>)"
 }
 
 // auditDetails read back each action's stored detail: words, a raw part,

@@ -9,6 +9,9 @@ import (
 // handleError is the one place errors become pages. It never shows
 // err.Error() to a user, and logs only server faults.
 func (a *app) handleError(c *fiber.Ctx, err error) error {
+	if isAPIPath(c.Path()) {
+		return a.handleAPIError(c, err)
+	}
 	status := fiber.StatusInternalServerError
 	var fe *fiber.Error
 	if errors.As(err, &fe) {

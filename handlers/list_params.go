@@ -36,6 +36,18 @@ type listParams struct {
 // Every value is either from a fixed list, a strict date, a strict cursor or
 // a bounded search text; anything else is a field error, never dropped.
 func parseListParams(c *fiber.Ctx, statuses []string, statusErr string) (listParams, models.FieldErrors) {
+	p, errs := parseListFilter(c, statuses, statusErr)
+	p.after = parseCursor(c.Query("after"), "after", errs)
+	p.before = parseCursor(c.Query("before"), "before", errs)
+	if p.after != nil && p.before != nil {
+		errs["before"] = models.FieldError{Key: "lists.invalid_both_cursors"}
+	}
+	return p, errs
+}
+
+// parseListFilter reads and checks the filter of a list's query string, its
+// page cursors aside (the panel's and the API's differ).
+func parseListFilter(c *fiber.Ctx, statuses []string, statusErr string) (listParams, models.FieldErrors) {
 	p := listParams{
 		Q:      strings.TrimSpace(c.Query("q")),
 		Status: c.Query("status"),
@@ -67,11 +79,6 @@ func parseListParams(c *fiber.Ctx, statuses []string, statusErr string) (listPar
 	}
 	if fromOK && toOK && !from.IsZero() && !to.IsZero() && from.After(to) {
 		errs["from"] = models.FieldError{Key: "sessions.invalid_range"}
-	}
-	p.after = parseCursor(c.Query("after"), "after", errs)
-	p.before = parseCursor(c.Query("before"), "before", errs)
-	if p.after != nil && p.before != nil {
-		errs["before"] = models.FieldError{Key: "lists.invalid_both_cursors"}
 	}
 	p.filter = models.SessionFilter{Q: p.Q, Status: p.Status, Mode: p.Mode, Sort: p.Sort,
 		ExactOnly: views.ForViewer(currentUser(c))}

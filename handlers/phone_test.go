@@ -40,6 +40,7 @@ func phonePages(d phoneData) []phonePage {
 		{path: "/admin/links/" + itoa(d.paid.LinkID)},
 		{path: "/admin/links/new"},
 		{path: "/admin/account"},
+		{path: "/admin/api-keys", cards: "table.api-keys"},
 	}
 }
 
@@ -90,6 +91,12 @@ func phoneFixtures(t *testing.T, h *harness) phoneData {
 	_, conflicted := h.paidLink(longOrder[:len(longOrder)-1]+"4", "live", 99_999_999)
 	h.recordResult(conflicted, "PT-late-"+strings.Repeat("x", 56), false)
 	h.paidLink(longOrder[:len(longOrder)-1]+"5", "sandbox", 100_000_000)
+	longKeyName := string([]rune(strings.Repeat("Integración tienda en línea ", 4))[:models.MaxAPIKeyName])
+	h.apiKey(longKeyName, models.APIScopeWrite)
+	revoked, _, err := h.store.CreateAPIKey(t.Context(), longKeyName, models.APIScopeRead, "live", nil)
+	if err != nil || h.store.RevokeAPIKey(t.Context(), revoked.ID, 1) != nil {
+		t.Fatalf("API key fixtures: %v", err)
+	}
 	return d
 }
 

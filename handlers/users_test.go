@@ -81,6 +81,11 @@ var rolePolicy = map[string]string{
 	"POST /admin/webhooks/:id/rotate": models.RoleAdmin, "POST /admin/webhooks/:id/enable": models.RoleAdmin,
 	"POST /admin/webhooks/:id/disable": models.RoleAdmin, "GET /admin/webhooks/:id/delete": models.RoleAdmin,
 	"POST /admin/webhooks/:id/delete": models.RoleAdmin, "POST /admin/webhooks/:id/deliveries/:delivery/resend": models.RoleAdmin,
+	// API keys: admins only, the confirmation page as its POST.
+	"GET /admin/api-keys":             models.RoleAdmin,
+	"POST /admin/api-keys":            models.RoleAdmin,
+	"GET /admin/api-keys/:id/revoke":  models.RoleAdmin,
+	"POST /admin/api-keys/:id/revoke": models.RoleAdmin,
 
 	"GET /admin/account":       models.RoleViewer,
 	"POST /admin/account":      models.RoleViewer,

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"gorm.io/gorm"
@@ -85,7 +86,7 @@ func (s *Store) LinkTimeline(ctx context.Context, link *Link, now time.Time) ([]
 		return nil, err
 	}
 
-	events := []TimelineEvent{{At: link.CreatedAt, Kind: EventCreated, By: emailOf(emails, link.CreatedByID)}}
+	events := []TimelineEvent{{At: link.CreatedAt, Kind: EventCreated, By: cmp.Or(emailOf(emails, link.CreatedByID), link.CreatedVia)}}
 	if link.OpenedAt != nil {
 		events = append(events, TimelineEvent{At: *link.OpenedAt, Kind: EventOpened})
 	}
@@ -202,10 +203,14 @@ func emailOf(emails map[uint]string, id *uint) string {
 // ErrAlreadyCancelled, and neither changes.
 func (s *Store) CancelLink(ctx context.Context, id, userID uint) error {
 	now := time.Now().UTC()
+	var by any // userID 0: no staff member (an API key, named in the audit log)
+	if userID != 0 {
+		by = userID
+	}
 	var cancelled bool
 	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Link{}).Where("id = ? AND status = ?", id, LinkOpen).
-			Updates(map[string]any{"status": LinkCancelled, "cancelled_at": now, "cancelled_by_id": userID})
+			Updates(map[string]any{"status": LinkCancelled, "cancelled_at": now, "cancelled_by_id": by})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}

@@ -16,6 +16,8 @@ type LinkInput struct {
 	Description     string
 	Mode            string
 	CreatedByID     *uint
+	// CreatedVia names the API key that made it (see Link.CreatedVia).
+	CreatedVia string
 	// ExpiresAt, when set, is when the link stops starting sessions; it
 	// must be a ValidUserTime (ParseExpiry gives one).
 	ExpiresAt *time.Time
@@ -50,6 +52,7 @@ func newLink(in LinkInput) (*Link, error) {
 		Status:          LinkOpen,
 		Mode:            in.Mode,
 		CreatedByID:     in.CreatedByID,
+		CreatedVia:      in.CreatedVia,
 	}
 	if in.ExpiresAt != nil {
 		if !ValidUserTime(*in.ExpiresAt) {

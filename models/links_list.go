@@ -46,7 +46,8 @@ type LinkPage struct {
 // LinkRow is one row of the links list.
 type LinkRow struct {
 	Link
-	// CreatedByEmail is who made it; empty for the command line and demo data.
+	// CreatedByEmail is who made it (an API key's name when one did); empty
+	// for the command line and demo data.
 	CreatedByEmail string
 	// EmailStatus is the status of the newest email that carried the link
 	// (MailQueued, MailSent, MailFailed or MailWithdrawn); empty when none did.
@@ -55,7 +56,7 @@ type LinkRow struct {
 
 // linkListColumns: the link, its creator's email, and its newest link email's
 // status, looked up through the outbox's link_id index for the page's rows only.
-const linkListColumns = "l.*, COALESCE(u.email, '') AS created_by_email, " +
+const linkListColumns = "l.*, COALESCE(u.email, l.created_via) AS created_by_email, " +
 	"COALESCE((SELECT o.status FROM outbox_messages AS o WHERE o.link_id = l.id AND o.kind = '" + MailLink + "' ORDER BY o.id DESC LIMIT 1), '') AS email_status"
 
 // linkQuery builds the statement behind a page of the links list.
@@ -78,6 +79,9 @@ func linkConds(f LinkFilter, plan listPlan, count bool) *listConds {
 		cond, args := linkSearch(parseSearch(f.Q, f.ExactOnly), plan == planWalk)
 		c.add(cond, args...)
 		c.hide = plan == planLookup
+	}
+	if f.OrderID != "" { // through idx_links_order_nocase, then as written
+		c.add("l.merchant_order_id COLLATE NOCASE = ? AND l.merchant_order_id = ?", f.OrderID, f.OrderID)
 	}
 	now := f.Now.UTC()
 	rowTest := c.hide || hider(!count)

@@ -122,6 +122,9 @@ type Link struct {
 	Mode            string `gorm:"index:idx_links_status_mode,priority:2;not null"`
 	CreatedByID     *uint
 	CreatedBy       *User
+	// CreatedVia names who made the link when no staff member did: the API
+	// key's AuditName; empty for the command line and demo data.
+	CreatedVia string `gorm:"not null;default:''"`
 	// ReviewReason is set when a payment needs a person, such as a double payment.
 	ReviewReason string `gorm:"not null;default:''"`
 	// ExpiresAt, when set, is when the link stops starting sessions.

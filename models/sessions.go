@@ -36,8 +36,11 @@ type SessionFilter struct {
 	// ExactOnly keeps the exact ids only, for viewers: they see emails
 	// masked, and matching parts of one would let them spell it out.
 	ExactOnly bool
-	Status    string
-	Mode      string
+	// OrderID, when set, keeps the rows of exactly this merchant_order_id
+	// (as written, case included): the API's filter.
+	OrderID string
+	Status  string
+	Mode    string
 	// From (inclusive) and Until (exclusive) bound created_at.
 	From  time.Time
 	Until time.Time
@@ -100,7 +103,7 @@ func (f SessionFilter) CursorAfter(s *Session) SessionCursor {
 
 // Active reports whether the filter narrows the list (sorting does not).
 func (f SessionFilter) Active() bool {
-	return f.Q != "" || f.Status != "" || f.Mode != "" || !f.From.IsZero() || !f.Until.IsZero()
+	return f.Q != "" || f.OrderID != "" || f.Status != "" || f.Mode != "" || !f.From.IsZero() || !f.Until.IsZero()
 }
 
 func (f SessionFilter) byAmount() bool  { return f.Sort == SortAmount || f.Sort == SortAmountAsc }
@@ -162,6 +165,9 @@ func sessionConds(f SessionFilter, plan listPlan) *listConds {
 	status, mode, dates := c.hide, c.hide, c.hide
 	if plan == planWalk {
 		status, mode, dates = walkHides(f)
+	}
+	if f.OrderID != "" { // an order has a few sessions: its index drives
+		c.add("s.merchant_order_id = ?", f.OrderID)
 	}
 	if f.Status != "" {
 		c.add(status.col("s.status")+" = ?", f.Status)

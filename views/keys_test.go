@@ -109,6 +109,7 @@ var keyValues = map[string]func(*goSource) ([]string, error){
 	"webhooks.event.":    constBlock("models", "EventPaymentSucceeded"),
 	"webhooks.status.":   constBlock("models", "WebhookPending"),
 	"webhooks.disabled.": constBlock("models", "DisabledByStaff"),
+	"api_keys.scope.":    constBlock("models", "APIScopeRead"),
 }
 
 // notTexts are literals shaped like keys of a namespace the catalogue uses
