@@ -96,7 +96,7 @@ func (s *Store) CreateLinkOnce(ctx context.Context, in LinkInput, email func(*Li
 			replayed = a != nil
 			return err
 		}
-		if err := createLinkTx(txStore{tx}, link, email); err != nil {
+		if _, err := s.createLinkTx(tx, link, email); err != nil {
 			return err
 		}
 		status, body, err := answer(link)
@@ -113,19 +113,24 @@ func (s *Store) CreateLinkOnce(ctx context.Context, in LinkInput, email func(*Li
 	return a, replayed, nil
 }
 
-// createLinkTx stores link and, when email is set, the email carrying it, in
-// t's transaction: the same statements as CreateLink and CreateLinkWithEmail.
-func createLinkTx(t txStore, link *Link, email func(*Link) (*OutboxMessage, error)) error {
+// createLinkTx stores link, queues its link.created shop event and, when
+// email is set, the email carrying it, all in tx: the one way every path
+// (panel, API, command line) makes a link. It returns the email queued.
+func (s *Store) createLinkTx(tx *gorm.DB, link *Link, email func(*Link) (*OutboxMessage, error)) (*OutboxMessage, error) {
+	t := txStore{tx}
 	if err := t.createLink(link); err != nil {
-		return err
+		return nil, err
+	}
+	if err := s.queueLinksCreated(tx, link); err != nil {
+		return nil, err
 	}
 	if email == nil {
-		return nil
+		return nil, nil
 	}
 	msg, err := email(link)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	msg.LinkID = &link.ID
-	return t.createQueued(msg)
+	return msg, t.createQueued(msg)
 }

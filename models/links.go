@@ -31,10 +31,8 @@ func (s *Store) CreateLink(ctx context.Context, in LinkInput) (*Link, error) {
 		return nil, err
 	}
 	if err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := (txStore{tx}).createLink(l); err != nil {
-			return err
-		}
-		return s.queueLinksCreated(tx, l)
+		_, err := s.createLinkTx(tx, l, nil)
+		return err
 	}); err != nil {
 		return nil, err
 	}

@@ -117,20 +117,8 @@ func (s *Store) CreateLinkWithEmail(ctx context.Context, in LinkInput, email fun
 		return nil, nil, err
 	}
 	err = s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// CreateLink's own insert, so its order-in-use rule is the only one.
-		t := txStore{tx}
-		if err := t.createLink(link); err != nil {
-			return err
-		}
-		if err := s.queueLinksCreated(tx, link); err != nil {
-			return err
-		}
-		var err error
-		if msg, err = email(link); err != nil {
-			return err
-		}
-		msg.LinkID = &link.ID
-		return t.createQueued(msg)
+		msg, err = s.createLinkTx(tx, link, email)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err

@@ -414,3 +414,33 @@ func TestRotationOverlap(t *testing.T) {
 		t.Fatalf("after the overlap: %v", sec)
 	}
 }
+
+// Every path that makes a link queues its link.created: the panel's, the
+// panel's with an email, and the API's idempotent one (which once did not).
+func TestEveryWayOfMakingALinkQueuesLinkCreated(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openHookStore(t)
+	mustEndpoint(t, s, "https://shop.example/a", EventLinkCreated)
+	mustLink(t, s, "OC-1", "sandbox")
+	email := func(l *Link) (*OutboxMessage, error) {
+		return &OutboxMessage{Kind: MailLink, To: "c@example.com", Subject: "link", TextBody: "x"}, nil
+	}
+	if _, _, err := s.CreateLinkWithEmail(ctx, LinkInput{MerchantOrderID: "OC-2", Amount: 1000, Mode: "sandbox"}, email); err != nil {
+		t.Fatal(err)
+	}
+	answer := func(l *Link) (int, []byte, error) { return 201, []byte("{}"), nil }
+	req := IdempotentRequest{APIKeyID: 1, Key: "k", RequestHash: "h", At: time.Now()}
+	if _, _, err := s.CreateLinkOnce(ctx, LinkInput{MerchantOrderID: "OC-3", Amount: 1000, Mode: "sandbox"}, nil, req, answer); err != nil {
+		t.Fatal(err)
+	}
+	var orders []string
+	for _, e := range queuedEvents(t, s) {
+		if e.Type == EventLinkCreated {
+			orders = append(orders, decode(t, e.Body).Data.Link.MerchantOrderID)
+		}
+	}
+	if strings.Join(orders, ",") != "OC-1,OC-2,OC-3" {
+		t.Fatalf("link.created queued for %v, want OC-1, OC-2 and OC-3", orders)
+	}
+}
