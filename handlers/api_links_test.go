@@ -223,3 +223,24 @@ func TestLinkMadeThroughTheAPISaysWhichKey(t *testing.T) {
 		}
 	}
 }
+
+// A body two JSON readers could read differently is refused, not guessed
+// at: a member named twice (encoding/json keeps the last, many readers the
+// first: the shop's checks could see one amount and the link get another),
+// and text that is not UTF-8 (encoding/json would store U+FFFD in its place).
+// The document's validator reads JSON as encoding/json does, so it sees
+// nothing wrong with either: call, not callInvalid.
+func TestAPIRefusesAmbiguousJSON(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	api := h.api(h.apiKey("ERP", models.APIScopeWrite))
+	api.call(http.MethodPost, "/api/v1/links", `{"merchant_order_id":"A-1","order_amount":100,"order_amount":99999}`).
+		problem(t, http.StatusBadRequest, "invalid_json")
+	api.call(http.MethodPost, "/api/v1/links", `{"merchant_order_id":"A-1","order_amount":100,"merchant_\u006frder_id":"A-2"}`).
+		problem(t, http.StatusBadRequest, "invalid_json")
+	api.call(http.MethodPost, "/api/v1/links", "{\"merchant_order_id\":\"A-1\",\"order_amount\":100,\"description\":\"caf\xe9\"}").
+		problem(t, http.StatusBadRequest, "invalid_json")
+	if n, _ := h.store.CountLinks(context.Background(), models.LinkFilter{Now: time.Now()}); n != 0 {
+		t.Errorf("%d links made by ambiguous bodies", n)
+	}
+}
