@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"mime"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -56,18 +57,47 @@ func sendAPIBody(c *fiber.Ctx, status int, body []byte) error {
 type jsonObject map[string]json.RawMessage
 
 // readJSONObject reads the request body as one JSON object. A body of
-// another media type answers 415, one that is not a JSON object 400.
+// another media type answers 415, one that is not a JSON object 400. So is
+// a body two readers could see differently: encoding/json keeps the last of
+// a member named twice (many readers keep the first, so the shop's own
+// checks could see another amount than the link gets) and turns text that
+// is not UTF-8 into U+FFFD.
 func readJSONObject(c *fiber.Ctx) (jsonObject, error) {
 	mediaType, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mediaType != fiber.MIMEApplicationJSON {
 		return nil, newAPIError(fiber.StatusUnsupportedMediaType, "unsupported_media_type")
 	}
 	var obj jsonObject
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
-	if err := dec.Decode(&obj); err != nil || obj == nil || dec.More() {
+	body := c.Body()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&obj); err != nil || obj == nil || dec.More() || !utf8.Valid(body) || !uniqueMembers(body) {
 		return nil, newAPIError(fiber.StatusBadRequest, "invalid_json")
 	}
 	return obj, nil
+}
+
+// uniqueMembers reports whether the JSON object in body names each member
+// once (after unescaping: "a\u0062" is "ab"). Only the top level is
+// walked: every member the API reads is a scalar.
+func uniqueMembers(body []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		name, isName := tok.(string)
+		if err != nil || !isName || seen[name] {
+			return false
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // requestHash is what tells two requests apart for an Idempotency-Key: the

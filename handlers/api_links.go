@@ -48,7 +48,7 @@ func (a *app) apiCancelLink(c *fiber.Ctx) error {
 	err = a.Store.CancelLink(c.UserContext(), link.ID, 0)
 	switch {
 	case errors.Is(err, models.ErrLinkPaid):
-		return newAPIError(fiber.StatusConflict, "link_paid", link.ID)
+		return newAPIError(fiber.StatusConflict, "link_paid", itoa(link.ID))
 	case errors.Is(err, models.ErrAlreadyCancelled):
 		// Nothing changed: a retry, or two callers at once.
 	case err != nil:

@@ -114,7 +114,7 @@ func (a *app) apiCreateLink(c *fiber.Ctx) error {
 	link, answer, err := a.storeAPILink(c, n, req)
 	var inUse *models.OrderInUseError
 	if errors.As(err, &inUse) {
-		e := newAPIError(fiber.StatusConflict, "order_in_use", n.in.MerchantOrderID, inUse.LinkID)
+		e := newAPIError(fiber.StatusConflict, "order_in_use", n.in.MerchantOrderID, itoa(inUse.LinkID)) // an id, not grouped like an amount
 		e.linkID = inUse.LinkID
 		return e
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"etpay-dashboard/models"
+	"etpay-dashboard/seed"
 )
 
 func TestAPICreatesGetsAndCancelsALink(t *testing.T) {
@@ -220,6 +221,53 @@ func TestLinkMadeThroughTheAPISaysWhichKey(t *testing.T) {
 		page := staff.get(path).body
 		if !strings.Contains(page, who) || strings.Contains(page, "línea de comandos") {
 			t.Errorf("%s does not name the key:\n%s", path, page)
+		}
+	}
+}
+
+// A body two JSON readers could read differently is refused, not guessed
+// at: a member named twice (encoding/json keeps the last, many readers the
+// first: the shop's checks could see one amount and the link get another),
+// and text that is not UTF-8 (encoding/json would store U+FFFD in its place).
+// The document's validator reads JSON as encoding/json does, so it sees
+// nothing wrong with either: call, not callInvalid.
+func TestAPIRefusesAmbiguousJSON(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	api := h.api(h.apiKey("ERP", models.APIScopeWrite))
+	api.call(http.MethodPost, "/api/v1/links", `{"merchant_order_id":"A-1","order_amount":100,"order_amount":99999}`).
+		problem(t, http.StatusBadRequest, "invalid_json")
+	api.call(http.MethodPost, "/api/v1/links", `{"merchant_order_id":"A-1","order_amount":100,"merchant_\u006frder_id":"A-2"}`).
+		problem(t, http.StatusBadRequest, "invalid_json")
+	api.call(http.MethodPost, "/api/v1/links", "{\"merchant_order_id\":\"A-1\",\"order_amount\":100,\"description\":\"caf\xe9\"}").
+		problem(t, http.StatusBadRequest, "invalid_json")
+	if n, _ := h.store.CountLinks(context.Background(), models.LinkFilter{Now: time.Now()}); n != 0 {
+		t.Errorf("%d links made by ambiguous bodies", n)
+	}
+}
+
+// A problem's detail writes a link's id as an id (1001), not grouped like
+// an amount (1.001 in Spanish, 1,001 in English), so a developer can look
+// it up as read.
+func TestAPIProblemsWriteLinkIDsAsIDs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if _, err := seed.Run(context.Background(), h.store, 1000); err != nil { // ids past 1000
+		t.Fatal(err)
+	}
+	paid, _ := h.paidLink("PED-4001", "live", 9990)
+	if paid.ID < 1000 {
+		t.Fatalf("paid link %d: the test needs an id of four digits", paid.ID)
+	}
+	for _, lang := range []string{"es", "en"} {
+		api := &apiCaller{h: h, key: h.apiKey("ERP "+lang, models.APIScopeWrite), lang: lang}
+		inUse := api.call(http.MethodPost, "/api/v1/links", linkBody("merchant_order_id", "PED-4001", "order_amount", 9990)).
+			problem(t, http.StatusConflict, "order_in_use")
+		isPaid := api.call(http.MethodPost, "/api/v1/links/"+itoa(paid.ID)+"/cancel", "").problem(t, http.StatusConflict, "link_paid")
+		for _, p := range []apiProblem{inUse, isPaid} {
+			if !strings.Contains(p.Detail, " "+itoa(paid.ID)+" ") && !strings.HasSuffix(p.Detail, " "+itoa(paid.ID)+".") {
+				t.Errorf("%s: %q does not name link %d as its id", lang, p.Detail, paid.ID)
+			}
 		}
 	}
 }

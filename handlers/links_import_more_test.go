@@ -186,3 +186,33 @@ func a11yImports(t *testing.T, h *harness, user *models.User) (preview, result s
 	}
 	return pages[0], pages[1]
 }
+
+// The result .xlsx keeps each cell as typed: its cells are text, which a
+// spreadsheet never runs as a formula, so it needs no leading ' (the CSV
+// does), and a result corrected and imported again keeps its descriptions.
+func TestImportResultXLSXKeepsCellsAsTyped(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
+	preview := staff.uploadOK("pedidos.xlsx", sheet(t, [][]any{
+		{"merchant_order_id", "order_amount", "description"},
+		{"OC-30", int64(9990), "-2 poleras"},
+		{"OC-31", int64(9990), `=HYPERLINK("https://evil.example","x")`},
+	}))
+	if r := staff.submit(preview, preview, url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("confirm: %d", r.status)
+	}
+	x := staff.get(preview + "/result.xlsx")
+	f, err := excelize.OpenReader(strings.NewReader(x.body))
+	if err != nil {
+		t.Fatalf("result.xlsx: %d %v", x.status, err)
+	}
+	defer f.Close()
+	for cell, want := range map[string]string{"D2": "-2 poleras", "D3": `=HYPERLINK("https://evil.example","x")`} {
+		got, _ := f.GetCellValue("Sheet1", cell, excelize.Options{RawCellValue: true})
+		formula, _ := f.GetCellFormula("Sheet1", cell)
+		if got != want || formula != "" {
+			t.Errorf("%s = %q (formula %q), want the text %q", cell, got, formula, want)
+		}
+	}
+}

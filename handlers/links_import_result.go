@@ -68,10 +68,10 @@ func (a *app) exportImportXLSX(c *fiber.Ctx) error {
 	return c.Send(buf.Bytes())
 }
 
-// importCells is a result row for the spreadsheet: the CSV's cells, with the
-// amount as a number when it was read.
+// importCells is a result row for the spreadsheet: the CSV's cells as typed
+// (text cells, no leading '), with the amount as a number when it was read.
 func importCells(w *sheetWriter, l views.Locale, r *linkimport.Row, url func(string) string) []any {
-	rec := linkimport.Record(l, r, url)
+	rec := linkimport.Cells(l, r, url)
 	cells := make([]any, len(rec))
 	for i, v := range rec {
 		cells[i] = v

@@ -43,14 +43,25 @@ func Amount(r *Row) string {
 	return strconv.FormatInt(r.Input.Amount, 10)
 }
 
-// Record is a row of the result, in ResultColumns' order; url makes a link's
-// public URL from its code.
-func Record(l views.Locale, r *Row, url func(code string) string) []string {
+// Cells is a row of the result, in ResultColumns' order, its cells as
+// typed: for an .xlsx, whose text cells a spreadsheet never runs as
+// formulas. url makes a link's public URL from its code.
+func Cells(l views.Locale, r *Row, url func(code string) string) []string {
 	status, link, msg := StatusError, "", Message(l, r)
 	if r.Created() {
 		status, link, msg = StatusCreated, url(r.Code), ""
 	}
-	return []string{defuse(r.MerchantOrderID), defuse(Amount(r)), defuse(r.CustomerEmail), defuse(r.Description), status, link, msg}
+	return []string{r.MerchantOrderID, Amount(r), r.CustomerEmail, r.Description, status, link, msg}
+}
+
+// Record is a row of the result as CSV writes it: Cells, with the file's
+// four columns defused (a CSV cell is read as a formula when it looks like one).
+func Record(l views.Locale, r *Row, url func(code string) string) []string {
+	rec := Cells(l, r, url)
+	for i := range 4 {
+		rec[i] = defuse(rec[i])
+	}
+	return rec
 }
 
 // WriteCSV writes the result as CSV separated by comma, with a UTF-8 BOM

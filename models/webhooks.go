@@ -67,7 +67,9 @@ type WebhookEndpoint struct {
 	// Events are the subscribed types, comma-separated (see EventList).
 	Events string `gorm:"not null"`
 	// Secret is the whsec_ signing secret. PreviousSecret signs too until
-	// PreviousUntil (a rotation's overlap).
+	// PreviousUntil (a rotation's overlap): the secret a rotation replaced,
+	// and, after a rotation within the overlap, the ones before it
+	// (space-separated, newest first; see RotateWebhookSecret).
 	Secret         string `gorm:"not null"`
 	PreviousSecret string `gorm:"not null;default:''"`
 	PreviousUntil  *time.Time
@@ -96,11 +98,11 @@ func (e *WebhookEndpoint) Subscribes(typ string) bool {
 }
 
 // Secrets are the secrets signing a webhook sent at now: the current one,
-// and the previous one during a rotation's overlap.
+// and the previous ones during a rotation's overlap.
 func (e *WebhookEndpoint) Secrets(now time.Time) []string {
 	out := []string{e.Secret}
-	if e.PreviousSecret != "" && e.PreviousUntil != nil && now.Before(*e.PreviousUntil) {
-		out = append(out, e.PreviousSecret)
+	if e.PreviousUntil != nil && now.Before(*e.PreviousUntil) {
+		out = append(out, strings.Fields(e.PreviousSecret)...)
 	}
 	return out
 }
@@ -231,12 +233,28 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id uint) error {
 	})
 }
 
+// maxPreviousSecrets bounds how many replaced secrets sign during an
+// overlap, however often an admin rotates within it.
+const maxPreviousSecrets = 3
+
 // RotateWebhookSecret makes secret the endpoint's signing secret; the one
-// it replaces keeps signing for WebhookRotationOverlap.
+// it replaces keeps signing for WebhookRotationOverlap. So do the ones still
+// signing from an earlier rotation: a second rotation within the overlap (a
+// double click, a reload that posts again) must not cut off the secret the
+// shop still verifies with.
 func (s *Store) RotateWebhookSecret(ctx context.Context, id uint, secret string, now time.Time) error {
 	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var e WebhookEndpoint
+		if err := tx.Select("secret", "previous_secret", "previous_until").Where("id = ?", id).Take(&e).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		previous := e.Secrets(now) // the current one first, then any still signing
+		previous = previous[:min(len(previous), maxPreviousSecrets)]
 		return rowsOrNotFound(tx.Model(&WebhookEndpoint{}).Where("id = ?", id).Updates(map[string]any{
-			"previous_secret": gorm.Expr("secret"), "secret": secret, "previous_until": now.Add(WebhookRotationOverlap).UTC(),
+			"previous_secret": strings.Join(previous, " "), "secret": secret, "previous_until": now.Add(WebhookRotationOverlap).UTC(),
 		}))
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -412,6 +413,39 @@ func TestRotationOverlap(t *testing.T) {
 	}
 	if sec := got.Secrets(now.Add(24 * time.Hour)); len(sec) != 1 || sec[0] != "whsec_bmV3" {
 		t.Fatalf("after the overlap: %v", sec)
+	}
+}
+
+// A second rotation within the overlap (a double click on "Rotar secreto",
+// or a reload that posts it again) keeps every secret the shop may still
+// hold signing for a day: the first one, which the shop has not replaced
+// yet, and the one in between, which it may have.
+func TestRotationDuringTheOverlapKeepsEarlierSecrets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openHookStore(t)
+	e := mustEndpoint(t, s, "https://a.example/", EventLinkCreated)
+	now := time.Now()
+	if err := s.RotateWebhookSecret(ctx, e.ID, "whsec_bmV3", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RotateWebhookSecret(ctx, e.ID, "whsec_dGhpcmQ=", now.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.WebhookEndpointByID(ctx, e.ID)
+	if sec := got.Secrets(now.Add(23 * time.Hour)); !slices.Equal(sec, []string{"whsec_dGhpcmQ=", "whsec_bmV3", e.Secret}) {
+		t.Fatalf("during the overlap: %v, want the new, the one in between and the first", sec)
+	}
+	if sec := got.Secrets(now.Add(25 * time.Hour)); !slices.Equal(sec, []string{"whsec_dGhpcmQ="}) {
+		t.Fatalf("after the overlap: %v", sec)
+	}
+	// Past the overlap a rotation starts afresh: the expired secrets sign no more.
+	if err := s.RotateWebhookSecret(ctx, e.ID, "whsec_Zm91cnRo", now.Add(25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.WebhookEndpointByID(ctx, e.ID)
+	if sec := got.Secrets(now.Add(26 * time.Hour)); !slices.Equal(sec, []string{"whsec_Zm91cnRo", "whsec_dGhpcmQ="}) {
+		t.Fatalf("a rotation after the overlap: %v", sec)
 	}
 }
 

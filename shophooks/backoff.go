@@ -38,5 +38,6 @@ func retryAfter(resp *http.Response) time.Duration {
 	if err != nil || secs <= 0 {
 		return 0
 	}
-	return min(time.Duration(secs)*time.Second, maxRetryAfter)
+	// Capped in seconds, before the multiplication could overflow.
+	return time.Duration(min(secs, int(maxRetryAfter/time.Second))) * time.Second
 }
