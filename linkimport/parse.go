@@ -11,6 +11,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -130,6 +131,13 @@ func parseCSV(data []byte) ([]models.ImportRow, error) {
 			return nil, fileError("import.file.unreadable_csv")
 		}
 		line, _ := r.FieldPos(0)
+		// LazyQuotes reads a stray quote in a cell (15" x) as text, but a
+		// quoted cell with text after its closing quote ("Polera" talla M)
+		// would swallow the next lines into that cell, silently when the
+		// column is one we ignore. No cell we read spans lines: refuse it.
+		if slices.ContainsFunc(rec, func(cell string) bool { return strings.ContainsAny(cell, "\r\n") }) {
+			return nil, fileError("import.file.cell_spans_lines", line)
+		}
 		if err := t.add(line, rec); err != nil {
 			return nil, err
 		}

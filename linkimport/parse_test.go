@@ -111,7 +111,12 @@ func TestParseRefusesFiles(t *testing.T) {
 		{"old Excel", append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, "rest"...), "import.file.xls"},
 		{"UTF-16", []byte{0xFF, 0xFE, 'm', 0}, "import.file.utf16"},
 		{"broken zip", append([]byte("PK\x03\x04"), "not really"...), "import.file.unreadable_xlsx"},
-		{"bad quotes", []byte("merchant_order_id,order_amount\nOC-1,\"1\"2\"x\n"), ""},
+		// A quoted cell with text after its closing quote runs to the end of the file.
+		{"bad quotes", []byte("merchant_order_id,order_amount\nOC-1,\"1\"2\"x\n"), "import.file.cell_spans_lines"},
+		{"a stray quote inside a cell", []byte("merchant_order_id,order_amount,description\nOC-1,100,Pantalla 15\" x\n"), ""},
+		// Text after a closing quote, in a column nobody reads: the next
+		// rows once vanished into that cell.
+		{"rows swallowed by a quote", []byte("merchant_order_id,order_amount,notes\nOC-1,100,\"Polera\" talla M\nOC-2,200,x\nOC-3,300,\"y\"\n"), "import.file.cell_spans_lines"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
