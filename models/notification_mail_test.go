@@ -3,17 +3,24 @@ package models
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 )
 
 // errPanic asks receiptMail to panic instead of failing.
 var errPanic = errors.New("panic")
 
+// receiptCalls guards the counts of receiptMail's calls: the writer builds a
+// group's emails concurrently, and two hooks may share a count.
+var receiptCalls sync.Mutex
+
 // receiptMail is a NotificationMail that queues one receipt per paid session
 // and counts its calls.
 func receiptMail(calls *int, fail error) NotificationMail {
 	return func(ev MailEvent) ([]*OutboxMessage, error) {
+		receiptCalls.Lock()
 		*calls++
+		receiptCalls.Unlock()
 		if fail == errPanic {
 			panic("template blew up")
 		}

@@ -43,11 +43,15 @@ type NotificationInput struct {
 // customer's receipt and alerts to staff, the enabled users who opted in.
 // Messages with a DedupeKey already stored are skipped, so a receipt goes
 // out once per session. Rejected notifications reach staff as a digest (see
-// RejectedDigestsDue), never from here.
+// RejectedDigestsDue), never from here. It runs on goroutines beside the
+// writer while the transaction is open (calls may run at the same time), and
+// its messages are queued in that transaction.
 type NotificationMail func(MailEvent) ([]*OutboxMessage, error)
 
 // MailEvent is what a NotificationMail sees.
 type MailEvent struct {
+	// Notification is a copy of the notification as judged, before it is
+	// stored (its ID is not set yet).
 	Notification *Notification
 	// Session is the session as it is after the notification; nil when none.
 	Session *Session
