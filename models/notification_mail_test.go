@@ -108,3 +108,26 @@ func TestNotificationKeyDoesNotRememberMisses(t *testing.T) {
 		}
 	}
 }
+
+// TestNotificationKeyOfNewSessionNeedsNoSQL: AddSession leaves the key where
+// the webhook finds it without a query (a signature_token never changes, so
+// the stored one is altered here only to tell the two sources apart).
+func TestNotificationKeyOfNewSessionNeedsNoSQL(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	sess := mustSession(t, s, mustLink(t, s, "OC-1", "sandbox"), "tok-new")
+	if err := s.write.Exec("UPDATE sessions SET signature_token = 'from-sql' WHERE id = ?", sess.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if key, err := s.NotificationKey(ctx, "tok-new"); err != nil || key != "sig-tok-new" {
+		t.Errorf("NotificationKey = %q, %v; want sig-tok-new from memory", key, err)
+	}
+	// A session another process added (the CLI's seed) is found by SQL.
+	if err := s.write.Exec("INSERT INTO sessions (link_id, session_token, signature_token, mode, status, merchant_order_id, amount, created_at, updated_at) "+
+		"SELECT link_id, 'tok-other', 'sig-other', mode, status, merchant_order_id, amount, created_at, updated_at FROM sessions WHERE id = ?", sess.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if key, err := s.NotificationKey(ctx, "tok-other"); err != nil || key != "sig-other" {
+		t.Errorf("NotificationKey of a session added elsewhere = %q, %v; want sig-other", key, err)
+	}
+}
