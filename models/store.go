@@ -90,7 +90,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	rsql, _ := read.DB()
-	rsql.SetMaxOpenConns(4)
+	rsql.SetMaxOpenConns(readConns)
+	// Every connection kept: database/sql keeps two idle by default, and a
+	// new connection reads and parses the whole schema again (the webhook's
+	// key lookups spent half their CPU there under load).
+	rsql.SetMaxIdleConns(readConns)
 	s.read = read
 	if err := s.startNotifier(ctx); err != nil {
 		s.closePools()
@@ -98,6 +102,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	return s, nil
 }
+
+// readConns is how many connections the read pool opens, and keeps.
+const readConns = 4
 
 // dsn builds the driver string with the pragmas security.md asks for.
 // _txlock=immediate makes every transaction take the write lock up front, so a

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"golang.org/x/crypto/bcrypt"
@@ -755,5 +756,28 @@ func TestUsers(t *testing.T) {
 	}
 	if _, err := s.UserBySession(ctx, "sid-1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("UserBySession after delete error = %v, want ErrNotFound", err)
+	}
+}
+
+// TestReadPoolKeepsItsConnections: connections the read pool opened stay
+// open once idle (a new one re-reads the schema: see Open).
+func TestReadPoolKeepsItsConnections(t *testing.T) {
+	s := openTestStore(t)
+	db, err := s.read.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conns := make([]*sql.Conn, readConns)
+	for i := range conns {
+		if conns[i], err = db.Conn(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	if st := db.Stats(); st.MaxIdleClosed != 0 || st.Idle != readConns {
+		t.Errorf("after %d connections were used at once: %d idle, %d closed for being idle; want %d and 0", readConns, st.Idle, st.MaxIdleClosed, readConns)
 	}
 }
