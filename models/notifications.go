@@ -208,12 +208,8 @@ func (s *Store) NotificationKey(ctx context.Context, sessionToken string) (strin
 	if key, ok := s.notes.keys.get(sessionToken); ok {
 		return key, nil
 	}
-	db, err := s.read.DB()
-	if err != nil {
-		return "", fmt.Errorf("find signing key: %w", err)
-	}
 	var key string
-	err = db.QueryRowContext(ctx, "SELECT signature_token FROM sessions WHERE session_token = ? LIMIT 1", sessionToken).Scan(&key)
+	err := s.keys.QueryRowContext(ctx, "SELECT signature_token FROM sessions WHERE session_token = ? LIMIT 1", sessionToken).Scan(&key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}

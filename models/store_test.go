@@ -759,25 +759,22 @@ func TestUsers(t *testing.T) {
 	}
 }
 
-// TestReadPoolKeepsItsConnections: connections the read pool opened stay
-// open once idle (a new one re-reads the schema: see Open).
-func TestReadPoolKeepsItsConnections(t *testing.T) {
+// TestKeyPoolKeepsItsConnections: connections the signing-key pool opened
+// stay open once idle (a new one re-reads the schema: see openKeyPool).
+func TestKeyPoolKeepsItsConnections(t *testing.T) {
 	s := openTestStore(t)
-	db, err := s.read.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	conns := make([]*sql.Conn, readConns)
+	conns := make([]*sql.Conn, keyConns)
 	for i := range conns {
-		if conns[i], err = db.Conn(ctx); err != nil {
+		var err error
+		if conns[i], err = s.keys.Conn(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, c := range conns {
 		c.Close()
 	}
-	if st := db.Stats(); st.MaxIdleClosed != 0 || st.Idle != readConns {
-		t.Errorf("after %d connections were used at once: %d idle, %d closed for being idle; want %d and 0", readConns, st.Idle, st.MaxIdleClosed, readConns)
+	if st := s.keys.Stats(); st.MaxIdleClosed != 0 || st.Idle != keyConns {
+		t.Errorf("after %d connections were used at once: %d idle, %d closed for being idle; want %d and 0", keyConns, st.Idle, st.MaxIdleClosed, keyConns)
 	}
 }
