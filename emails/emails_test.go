@@ -102,3 +102,22 @@ func TestRejectedDigest(t *testing.T) {
 		t.Errorf("digest text lacks counts by reason, the start in Chile's time or the link:\n%s", m.TextBody)
 	}
 }
+
+// TestMessageIDsGrowInTime: Message-IDs sort in the order they were made
+// (the outbox's unique index on them then grows at its end) and stay unique.
+func TestMessageIDsGrowInTime(t *testing.T) {
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	prev := ""
+	for i := range 1000 {
+		id := messageIDLocal(at.Add(time.Duration(i*i) * time.Microsecond))
+		if id <= prev || seen[id] {
+			t.Fatalf("Message-ID %d %q does not sort after %q", i, id, prev)
+		}
+		seen[id], prev = true, id
+	}
+	// Microseconds far from now keep the same width (and so the order).
+	if a, b := messageIDLocal(time.Unix(1e9, 0)), messageIDLocal(time.Unix(4e9, 0)); len(a) != len(b) || a >= b {
+		t.Errorf("%q and %q", a, b)
+	}
+}

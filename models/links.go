@@ -84,9 +84,11 @@ func (s *Store) ReusableSession(ctx context.Context, linkID uint, since time.Tim
 	return &sess, nil
 }
 
-// AddSession stores a session ETpay has just created, if its link is still open.
+// AddSession stores a session ETpay has just created, if its link is still
+// open, and remembers its signing key for NotificationKey: ETpay's
+// notification of it comes minutes later, and then needs no SQL for the key.
 func (s *Store) AddSession(ctx context.Context, sess *Session) error {
-	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var link Link
 		if err := tx.Where("id = ?", sess.LinkID).Take(&link).Error; err != nil {
 			return notFound(err)
@@ -101,6 +103,11 @@ func (s *Store) AddSession(ctx context.Context, sess *Session) error {
 		sess.Amount = link.Amount
 		return tx.Create(sess).Error
 	})
+	if err == nil && sess.SignatureToken != "" {
+		// Once committed: a key in the cache is a session that exists.
+		s.notes.keys.put(sess.SessionToken, sess.SignatureToken)
+	}
+	return err
 }
 
 // LinkByID returns a link with its creator.

@@ -71,13 +71,17 @@ func applyGroup(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []erro
 			g.recordRejected(r)
 		}
 	}
+	// The emails render on other goroutines while this one writes the
+	// group: rendering is CPU the single writer need not spend itself.
+	built := startGroupMail(ctx, t, reqs, errs)
+	defer built.wait() // never leave them writing to reqs
 	if err := g.write(ctx, t); err != nil {
 		return err
 	}
 	if err := queueNoteEvents(ctx, t, reqs, errs); err != nil {
 		return err
 	}
-	queueGroupMail(ctx, t, reqs, errs)
+	queueGroupMail(ctx, t, reqs, built.wait())
 	return nil
 }
 

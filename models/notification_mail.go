@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 )
 
@@ -11,16 +13,57 @@ import (
 // bound parameters (20 a message).
 const maxOutboxRows = 1000
 
-// queueGroupMail queues the emails each notification calls for (a payment
-// applied or a notification rejected as a new row), a run of whole
-// notifications' emails per statement.
-func queueGroupMail(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []error) {
-	built := make([][]*OutboxMessage, len(reqs))
+// groupMail is a group's emails being built in the background.
+type groupMail struct {
+	wg    sync.WaitGroup
+	built [][]*OutboxMessage
+}
+
+// wait returns each notification's emails once all are built.
+func (m *groupMail) wait() [][]*OutboxMessage {
+	m.wg.Wait()
+	return m.built
+}
+
+// startGroupMail builds the emails each notification of reqs calls for (a
+// payment applied), on up to GOMAXPROCS goroutines, while the writer goes on
+// with the group's statements. They are built from the rows the rules left,
+// as before (only the notification's ID is not known yet); the staff to
+// alert are read here, on the writer's connection, before any goroutine starts.
+func startGroupMail(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []error) *groupMail {
+	m := &groupMail{built: make([][]*OutboxMessage, len(reqs))}
+	var todo []int
 	for i, r := range reqs {
-		if errs[i] == nil {
-			built[i] = buildNoteMail(ctx, t, r)
+		if errs[i] == nil && r.mail != nil && r.link != nil {
+			todo = append(todo, i)
 		}
 	}
+	if len(todo) == 0 {
+		return m
+	}
+	loadAlertStaff(ctx, t, reqs[todo[0]])
+	// Copies taken here: the writer sets the stored rows' IDs meanwhile.
+	notes := make([]Notification, len(todo))
+	for k, i := range todo {
+		notes[k] = *reqs[i].n
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	for w := range workers {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			for k := w; k < len(todo); k += workers {
+				i := todo[k]
+				m.built[i] = buildNoteMail(t.staff, reqs[i], &notes[k])
+			}
+		}()
+	}
+	return m
+}
+
+// queueGroupMail queues the emails built for each notification, a run of
+// whole notifications' emails per statement.
+func queueGroupMail(ctx context.Context, t *noteTx, reqs []*noteRequest, built [][]*OutboxMessage) {
 	for start := 0; start < len(reqs); {
 		end, rows := start, 0
 		for end < len(reqs) && (end == start || rows+len(built[end]) <= maxOutboxRows) {
@@ -62,29 +105,31 @@ func queueMail(ctx context.Context, t *noteTx, reqs []*noteRequest, built [][]*O
 	}
 }
 
+// loadAlertStaff reads the staff to alert, once per transaction; when that
+// fails, r says why (the customer's receipt needs no staff: it still goes out).
+func loadAlertStaff(ctx context.Context, t *noteTx, r *noteRequest) {
+	if t.staffLoaded {
+		return
+	}
+	staff, err := alertRecipients(ctx, t)
+	if err != nil {
+		r.mailErr = fmt.Errorf("load alert recipients: %w", err)
+		staff = nil
+	}
+	t.staff, t.staffLoaded = staff, err == nil
+}
+
 // buildNoteMail runs r.mail for a payment applied. (Rejected notifications
 // alert staff through a digest, not from here: a stranger's junk must not
-// queue mail.) A panic in the hook is caught here: it runs in the writer,
-// where it would undo the batch.
-func buildNoteMail(ctx context.Context, t *noteTx, r *noteRequest) (msgs []*OutboxMessage) {
-	if r.mail == nil || r.link == nil {
-		return nil
-	}
+// queue mail.) A panic in the hook is caught here: it runs beside the
+// writer, where it would end the process.
+func buildNoteMail(staff []User, r *noteRequest, n *Notification) (msgs []*OutboxMessage) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.mailErr, msgs = fmt.Errorf("building the emails panicked: %v", p), nil
 		}
 	}()
-	if !t.staffLoaded {
-		staff, err := alertRecipients(ctx, t)
-		if err != nil {
-			// The customer's receipt needs no staff: it still goes out.
-			r.mailErr = fmt.Errorf("load alert recipients: %w", err)
-			staff = nil
-		}
-		t.staff, t.staffLoaded = staff, err == nil
-	}
-	msgs, err := r.mail(MailEvent{Notification: r.n, Session: r.sess, Link: r.link, Staff: t.staff})
+	msgs, err := r.mail(MailEvent{Notification: n, Session: r.sess, Link: r.link, Staff: staff})
 	if err != nil {
 		r.mailErr = errors.Join(r.mailErr, err)
 		return nil

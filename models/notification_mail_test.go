@@ -3,17 +3,24 @@ package models
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 )
 
 // errPanic asks receiptMail to panic instead of failing.
 var errPanic = errors.New("panic")
 
+// receiptCalls guards the counts of receiptMail's calls: the writer builds a
+// group's emails concurrently, and two hooks may share a count.
+var receiptCalls sync.Mutex
+
 // receiptMail is a NotificationMail that queues one receipt per paid session
 // and counts its calls.
 func receiptMail(calls *int, fail error) NotificationMail {
 	return func(ev MailEvent) ([]*OutboxMessage, error) {
+		receiptCalls.Lock()
 		*calls++
+		receiptCalls.Unlock()
 		if fail == errPanic {
 			panic("template blew up")
 		}
@@ -99,5 +106,28 @@ func TestNotificationKeyDoesNotRememberMisses(t *testing.T) {
 		if key, err := s.NotificationKey(ctx, "tok-later"); err != nil || key != "sig-tok-later" {
 			t.Fatalf("lookup %d: %q, %v; want sig-tok-later", i, key, err)
 		}
+	}
+}
+
+// TestNotificationKeyOfNewSessionNeedsNoSQL: AddSession leaves the key where
+// the webhook finds it without a query (a signature_token never changes, so
+// the stored one is altered here only to tell the two sources apart).
+func TestNotificationKeyOfNewSessionNeedsNoSQL(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	sess := mustSession(t, s, mustLink(t, s, "OC-1", "sandbox"), "tok-new")
+	if err := s.write.Exec("UPDATE sessions SET signature_token = 'from-sql' WHERE id = ?", sess.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if key, err := s.NotificationKey(ctx, "tok-new"); err != nil || key != "sig-tok-new" {
+		t.Errorf("NotificationKey = %q, %v; want sig-tok-new from memory", key, err)
+	}
+	// A session another process added (the CLI's seed) is found by SQL.
+	if err := s.write.Exec("INSERT INTO sessions (link_id, session_token, signature_token, mode, status, merchant_order_id, amount, created_at, updated_at) "+
+		"SELECT link_id, 'tok-other', 'sig-other', mode, status, merchant_order_id, amount, created_at, updated_at FROM sessions WHERE id = ?", sess.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if key, err := s.NotificationKey(ctx, "tok-other"); err != nil || key != "sig-other" {
+		t.Errorf("NotificationKey of a session added elsewhere = %q, %v; want sig-other", key, err)
 	}
 }

@@ -43,11 +43,15 @@ type NotificationInput struct {
 // customer's receipt and alerts to staff, the enabled users who opted in.
 // Messages with a DedupeKey already stored are skipped, so a receipt goes
 // out once per session. Rejected notifications reach staff as a digest (see
-// RejectedDigestsDue), never from here.
+// RejectedDigestsDue), never from here. It runs on goroutines beside the
+// writer while the transaction is open (calls may run at the same time), and
+// its messages are queued in that transaction.
 type NotificationMail func(MailEvent) ([]*OutboxMessage, error)
 
 // MailEvent is what a NotificationMail sees.
 type MailEvent struct {
+	// Notification is a copy of the notification as judged, before it is
+	// stored (its ID is not set yet).
 	Notification *Notification
 	// Session is the session as it is after the notification; nil when none.
 	Session *Session
@@ -204,12 +208,8 @@ func (s *Store) NotificationKey(ctx context.Context, sessionToken string) (strin
 	if key, ok := s.notes.keys.get(sessionToken); ok {
 		return key, nil
 	}
-	db, err := s.read.DB()
-	if err != nil {
-		return "", fmt.Errorf("find signing key: %w", err)
-	}
 	var key string
-	err = db.QueryRowContext(ctx, "SELECT signature_token FROM sessions WHERE session_token = ? LIMIT 1", sessionToken).Scan(&key)
+	err := s.keys.QueryRowContext(ctx, "SELECT signature_token FROM sessions WHERE session_token = ? LIMIT 1", sessionToken).Scan(&key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}

@@ -49,6 +49,8 @@ func TestHotPathQueriesUseIndexes(t *testing.T) {
 			"SEARCH notifications USING INDEX idx_notifications_session_id (session_id=?)"},
 		{"a group's session updates", movedSessionsQuery(2), make([]any, 20),
 			"SEARCH sessions USING INTEGER PRIMARY KEY (rowid=?)"},
+		{"a group's paid links' emails withdrawn", withdrawEmailsQuery(2), []any{MailWithdrawn, "t", MailLink, MailReminder, MailQueued, "t", 1, 2},
+			"SEARCH outbox_messages USING INDEX idx_outbox_messages_link_id (link_id=?)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

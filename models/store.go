@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -21,6 +22,8 @@ import (
 type Store struct {
 	write *gorm.DB
 	read  *gorm.DB
+	// keys is NotificationKey's own small pool (see openKeyPool).
+	keys *sql.DB
 	// notes group-commits notifications on the writer (see RecordNotification).
 	notes *notifier
 	// passwordCost is bcrypt's cost for new hashes (see WithPasswordCost).
@@ -92,11 +95,35 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	rsql, _ := read.DB()
 	rsql.SetMaxOpenConns(4)
 	s.read = read
+	if s.keys, err = openKeyPool(path, o.busyTimeout); err != nil {
+		s.closePools()
+		return nil, err
+	}
 	if err := s.startNotifier(ctx); err != nil {
 		s.closePools()
 		return nil, err
 	}
 	return s, nil
+}
+
+// keyConns is how many connections the signing-key pool opens, and keeps.
+const keyConns = 2
+
+// openKeyPool opens the read-only connections NotificationKey uses, all kept
+// open once opened. On the read pool, which database/sql lets keep only two
+// idle, 32 concurrent webhooks made it close and reopen connections all the
+// time, and a new connection reads and parses the whole schema again (half
+// the lookups' CPU under load). They are not the read pool's, kept open
+// instead: the staff's searches leave megabytes in the connections they ran
+// on, which the read pool gives back by closing the ones beyond two.
+func openKeyPool(path string, busy time.Duration) (*sql.DB, error) {
+	db, err := sql.Open(sqlite.DriverName, dsn(path, false, busy))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(keyConns)
+	db.SetMaxIdleConns(keyConns)
+	return db, nil
 }
 
 // dsn builds the driver string with the pragmas security.md asks for.
@@ -242,6 +269,9 @@ func (s *Store) closePools() error {
 		if sqlDB, err := db.DB(); err == nil {
 			errs = append(errs, sqlDB.Close())
 		}
+	}
+	if s.keys != nil {
+		errs = append(errs, s.keys.Close())
 	}
 	return errors.Join(errs...)
 }

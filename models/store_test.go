@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"golang.org/x/crypto/bcrypt"
@@ -755,5 +756,25 @@ func TestUsers(t *testing.T) {
 	}
 	if _, err := s.UserBySession(ctx, "sid-1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("UserBySession after delete error = %v, want ErrNotFound", err)
+	}
+}
+
+// TestKeyPoolKeepsItsConnections: connections the signing-key pool opened
+// stay open once idle (a new one re-reads the schema: see openKeyPool).
+func TestKeyPoolKeepsItsConnections(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	conns := make([]*sql.Conn, keyConns)
+	for i := range conns {
+		var err error
+		if conns[i], err = s.keys.Conn(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	if st := s.keys.Stats(); st.MaxIdleClosed != 0 || st.Idle != keyConns {
+		t.Errorf("after %d connections were used at once: %d idle, %d closed for being idle; want %d and 0", keyConns, st.Idle, st.MaxIdleClosed, keyConns)
 	}
 }
