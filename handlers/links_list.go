@@ -52,7 +52,7 @@ func (a *app) listLinks(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, err := a.Store.ListLinks(ctx, models.LinkPage{LinkFilter: f, After: p.after, Before: p.before, Limit: pageSize + 1, Matches: n})
+	rows, err := a.Store.ListLinks(ctx, models.LinkPage{LinkFilter: f, After: p.after, Before: p.before, Limit: pageSize + 1, Found: &n})
 	if err != nil {
 		return err
 	}
@@ -63,6 +63,9 @@ func (a *app) listLinks(c *fiber.Ctx) error {
 	}
 	data["Links"] = shown
 	data["Pager"] = pg
-	data["Count"] = l.T("lists.count_links", n)
+	data["Count"] = l.T("lists.count_links", n.Count)
+	if n.More { // a broad search, counted up to models.BroadSearch
+		data["Count"] = l.T("lists.count_links_more", n.Count)
+	}
 	return a.render(c, fiber.StatusOK, "admin/links", data)
 }

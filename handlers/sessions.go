@@ -50,18 +50,28 @@ func (a *app) listSessions(c *fiber.Ctx) error {
 		return err
 	}
 	rows, err := a.Store.ListSessions(ctx, models.SessionPage{SessionFilter: p.filter, After: p.after, Before: p.before,
-		Limit: pageSize + 1, Matches: totals.Count})
+		Limit: pageSize + 1, Found: &totals.Found})
 	if err != nil {
 		return err
 	}
 	rows, pg := paged("/admin/sessions", p, rows, func(s *models.Session) models.SessionCursor { return p.filter.CursorAfter(s) })
 	data["Sessions"] = rows
 	data["Pager"] = pg
-	data["Count"] = l.T("lists.count_sessions", totals.Count, l.CLP(totals.Paid))
-	if !totals.Summed {
-		data["Count"] = l.T("lists.count_sessions_all", totals.Count)
-	}
+	data["Count"] = sessionsCount(l, totals)
 	return a.render(c, fiber.StatusOK, "admin/sessions", data)
+}
+
+// sessionsCount says how many sessions the list holds and, when they were
+// summed, what they paid. A broad search is counted only up to
+// models.BroadSearch, and then not summed: the page says so.
+func sessionsCount(l views.Locale, t models.SessionTotals) string {
+	switch {
+	case t.More:
+		return l.T("lists.count_sessions_more", t.Count)
+	case !t.Summed:
+		return l.T("lists.count_sessions_all", t.Count)
+	}
+	return l.T("lists.count_sessions", t.Count, l.CLP(t.Paid))
 }
 
 // searchHint says what the search box finds for this user: viewers search
