@@ -69,12 +69,14 @@ func (lk *lookup) add(sel, where string, args []any, filter *listConds) {
 func (lk *lookup) sql() string { return strings.Join(lk.branches, " UNION ") }
 
 // sessionLookup builds the lookup of the sessions matching f's search
-// (sr), each row giving the id, the amount and whether it is paid; fts is
-// the text's FTS5 query (textLookup), "" for none.
+// (sr), each row a session's id; fts is the text's FTS5 query (textLookup),
+// "" for none. Only ids: without a filter, each branch reads an index
+// alone, never the sessions themselves, which a broad search would do a
+// thousand times for nothing.
 func sessionLookup(f SessionFilter, sr search, fts string) *lookup {
 	filter := &listConds{hide: true}
 	sessionFilters(filter, f, planLookup)
-	const cols = "SELECT s.id AS id, s.amount AS amount, s.status = '" + StatusPaid + "' AS paid "
+	const cols = "SELECT s.id AS id "
 	lk := &lookup{}
 	lk.add(cols+"FROM sessions AS s", "(s.merchant_order_id = ? OR s.payment_token = ? OR s.session_token = ?)",
 		[]any{sr.exact, sr.exact, sr.exact}, filter)
@@ -96,7 +98,7 @@ func sessionLookup(f SessionFilter, sr search, fts string) *lookup {
 }
 
 // findSessions looks f's search up once: a narrow search is counted and
-// summed from the rows found, and keeps their ids for its pages.
+// summed from the sessions found, and keeps their ids for its pages.
 func (s *Store) findSessions(ctx context.Context, f SessionFilter) (SessionTotals, error) {
 	var t SessionTotals
 	sr := parseSearch(f.Q, f.ExactOnly)
@@ -105,30 +107,36 @@ func (s *Store) findSessions(ctx context.Context, f SessionFilter) (SessionTotal
 		return t, err
 	}
 	lk := sessionLookup(f, sr, fts)
-	rows, err := s.read.WithContext(ctx).Raw(lk.sql()+" LIMIT "+strconv.Itoa(BroadSearch+1), lk.args...).Rows()
-	if err != nil {
-		return t, err
+	found, err := s.lookUp(ctx, lk)
+	if err != nil || found.More {
+		return SessionTotals{Found: found}, err
 	}
-	defer rows.Close()
-	set := &matchSet{}
-	for rows.Next() {
-		var id uint
-		var amount int64
-		var paid bool
-		if err := rows.Scan(&id, &amount, &paid); err != nil {
-			return t, err
-		}
-		if len(set.ids) == BroadSearch {
-			return SessionTotals{Found: Found{Count: BroadSearch, More: true}}, rows.Close()
-		}
-		set.ids = append(set.ids, id)
-		if paid {
-			t.Paid += amount
-		}
-	}
-	t.Found = Found{Count: int64(len(set.ids)), set: set}
+	t.Found = found
 	t.Summed = true
-	return t, rows.Err()
+	if len(found.set.ids) > 0 {
+		err = s.read.WithContext(ctx).Raw(paidAmongQuery(found.set)).Row().Scan(&t.Paid)
+	}
+	return t, err
+}
+
+// paidAmongQuery sums what the sessions found paid, reading them by id
+// only: "WHERE … AND status = 'paid'" would let SQLite walk the index
+// entries of every paid session instead.
+func paidAmongQuery(set *matchSet) string {
+	return "SELECT COALESCE(SUM(CASE WHEN status = '" + StatusPaid + "' THEN amount END), 0) FROM sessions WHERE id IN (" + set.sql() + ")"
+}
+
+// lookUp runs a lookup: the ids it found, or More when they are more than
+// BroadSearch.
+func (s *Store) lookUp(ctx context.Context, lk *lookup) (Found, error) {
+	var ids []uint
+	if err := s.read.WithContext(ctx).Raw(lk.sql()+" LIMIT "+strconv.Itoa(BroadSearch+1), lk.args...).Scan(&ids).Error; err != nil {
+		return Found{}, err
+	}
+	if len(ids) > BroadSearch {
+		return Found{Count: BroadSearch, More: true}, nil
+	}
+	return Found{Count: int64(len(ids)), set: &matchSet{ids: ids}}, nil
 }
 
 // linkLookup builds the lookup of the links matching f's search (sr), each
@@ -164,13 +172,5 @@ func (s *Store) findLinks(ctx context.Context, f LinkFilter) (Found, error) {
 	if err != nil {
 		return Found{}, err
 	}
-	lk := linkLookup(f, sr, fts)
-	var ids []uint
-	if err := s.read.WithContext(ctx).Raw(lk.sql()+" LIMIT "+strconv.Itoa(BroadSearch+1), lk.args...).Scan(&ids).Error; err != nil {
-		return Found{}, err
-	}
-	if len(ids) > BroadSearch {
-		return Found{Count: BroadSearch, More: true}, nil
-	}
-	return Found{Count: int64(len(ids)), set: &matchSet{ids: ids}}, nil
+	return s.lookUp(ctx, linkLookup(f, sr, fts))
 }

@@ -496,4 +496,14 @@ func TestSessionCountsUseIndexes(t *testing.T) {
 	}
 }
 
+// What a narrow search found is summed by id, never by walking the paid
+// sessions' index.
+func TestPaidAmongFoundUsesIDs(t *testing.T) {
+	s := listStore(t)
+	text := explain(t, s, paidAmongQuery(&matchSet{ids: []uint{7, 3}}))
+	if !strings.Contains(text, "SEARCH sessions USING INTEGER PRIMARY KEY (rowid=?)") || strings.Contains(text, "INDEX idx_") {
+		t.Errorf("plan:\n%s", text)
+	}
+}
+
 func (c *SessionCursor) at() time.Time { return time.Unix(0, c.Key).UTC() }
