@@ -75,11 +75,11 @@ func linkQuery(f LinkFilter, cur *pageCursor, limit int, set *matchSet) (string,
 func linkConds(f LinkFilter, set *matchSet, count bool) *listConds {
 	c := &listConds{}
 	switch {
-	case set != nil:
+	case set.byID():
 		c.add("l.id IN (" + set.sql() + ")")
 		c.hide = true
 	case f.Q != "":
-		cond, args := linkSearchRow(parseSearch(f.Q, f.ExactOnly))
+		cond, args := linkSearchRow(set.walked(parseSearch(f.Q, f.ExactOnly)))
 		c.add(cond, args...)
 	}
 	linkFilters(c, f, count)
@@ -108,8 +108,7 @@ func linkFilters(c *listConds, f LinkFilter, count bool) {
 	c.created(c.hide || hider(!count && f.byAmount()), "l.created_at", f.SessionFilter)
 }
 
-// linkPageSet is the set of links a page of f is read from, or nil when it
-// walks the list (see pageSet).
+// linkPageSet is what a page of f reads from (see pageSet).
 func (s *Store) linkPageSet(ctx context.Context, f LinkFilter, found *Found, matches int64) (*matchSet, error) {
 	switch {
 	case f.Q == "":
@@ -117,7 +116,7 @@ func (s *Store) linkPageSet(ctx context.Context, f LinkFilter, found *Found, mat
 	case found != nil:
 		return found.set, nil
 	case matches > BroadSearch:
-		return nil, nil
+		return &matchSet{broad: true}, nil
 	}
 	n, err := s.findLinks(ctx, f)
 	return n.set, err

@@ -20,15 +20,33 @@ type Found struct {
 	// more rows match: a broad search is not counted to the end.
 	Count int64
 	More  bool
-	// set holds the rows a narrow search found, for its pages (see
-	// SessionPage.Found); nil when there is no search or it is broad.
+	// set is what the search's lookup found, for its pages (see
+	// SessionPage.Found); nil when there is no search.
 	set *matchSet
 }
 
-// matchSet is every row a narrow search matched, by id.
+// matchSet is what a search's lookup found.
 type matchSet struct {
-	ids []uint
+	// ids are every row the search matches, unless broad.
+	ids   []uint
+	broad bool
+	// textless: a trigram of the search's words is in no link, so no
+	// link's text matches it, and a walk need not ask each row.
+	textless bool
 }
+
+// walked is sr as a walk tests it on each row: without its words when no
+// link can hold them.
+func (m *matchSet) walked(sr search) search {
+	if m != nil && m.textless {
+		sr.words = nil
+	}
+	return sr
+}
+
+// byID reports whether a page reads the rows found by id (a narrow search)
+// rather than walking the list and testing each row.
+func (m *matchSet) byID() bool { return m != nil && !m.broad }
 
 // sql is the ids as an SQL list, written out: integers the Store read, so
 // nothing in it comes from the user. (Bound one by one, a thousand
@@ -101,13 +119,7 @@ func sessionLookup(f SessionFilter, sr search, fts string) *lookup {
 // summed from the sessions found, and keeps their ids for its pages.
 func (s *Store) findSessions(ctx context.Context, f SessionFilter) (SessionTotals, error) {
 	var t SessionTotals
-	sr := parseSearch(f.Q, f.ExactOnly)
-	fts, err := s.textLookup(ctx, sr.words)
-	if err != nil {
-		return t, err
-	}
-	lk := sessionLookup(f, sr, fts)
-	found, err := s.lookUp(ctx, lk)
+	found, err := s.lookUpSessions(ctx, f)
 	if err != nil || found.More {
 		return SessionTotals{Found: found}, err
 	}
@@ -119,6 +131,16 @@ func (s *Store) findSessions(ctx context.Context, f SessionFilter) (SessionTotal
 	return t, err
 }
 
+// lookUpSessions looks f's search up: the sessions found, or More.
+func (s *Store) lookUpSessions(ctx context.Context, f SessionFilter) (Found, error) {
+	sr := parseSearch(f.Q, f.ExactOnly)
+	fts, err := s.textLookup(ctx, sr.words)
+	if err != nil {
+		return Found{}, err
+	}
+	return s.lookUp(ctx, sessionLookup(f, sr, fts), sr.words != nil && fts == "")
+}
+
 // paidAmongQuery sums what the sessions found paid, reading them by id
 // only: "WHERE … AND status = 'paid'" would let SQLite walk the index
 // entries of every paid session instead.
@@ -127,16 +149,29 @@ func paidAmongQuery(set *matchSet) string {
 }
 
 // lookUp runs a lookup: the ids it found, or More when they are more than
-// BroadSearch.
-func (s *Store) lookUp(ctx context.Context, lk *lookup) (Found, error) {
-	var ids []uint
-	if err := s.read.WithContext(ctx).Raw(lk.sql()+" LIMIT "+strconv.Itoa(BroadSearch+1), lk.args...).Scan(&ids).Error; err != nil {
+// BroadSearch. textless says no link's text can match (see matchSet).
+func (s *Store) lookUp(ctx context.Context, lk *lookup, textless bool) (Found, error) {
+	rows, err := s.read.WithContext(ctx).Raw(lk.sql()+" LIMIT "+strconv.Itoa(BroadSearch+1), lk.args...).Rows()
+	if err != nil {
 		return Found{}, err
 	}
-	if len(ids) > BroadSearch {
-		return Found{Count: BroadSearch, More: true}, nil
+	defer rows.Close()
+	set := &matchSet{textless: textless}
+	for rows.Next() {
+		var id uint
+		if err := rows.Scan(&id); err != nil {
+			return Found{}, err
+		}
+		set.ids = append(set.ids, id)
 	}
-	return Found{Count: int64(len(ids)), set: &matchSet{ids: ids}}, nil
+	if err := rows.Err(); err != nil {
+		return Found{}, err
+	}
+	if len(set.ids) > BroadSearch {
+		set.ids, set.broad = nil, true
+		return Found{Count: BroadSearch, More: true, set: set}, nil
+	}
+	return Found{Count: int64(len(set.ids)), set: set}, nil
 }
 
 // linkLookup builds the lookup of the links matching f's search (sr), each
@@ -172,5 +207,5 @@ func (s *Store) findLinks(ctx context.Context, f LinkFilter) (Found, error) {
 	if err != nil {
 		return Found{}, err
 	}
-	return s.lookUp(ctx, linkLookup(f, sr, fts))
+	return s.lookUp(ctx, linkLookup(f, sr, fts), sr.words != nil && fts == "")
 }

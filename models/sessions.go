@@ -160,11 +160,11 @@ func sessionConds(f SessionFilter, set *matchSet) *listConds {
 	c := &listConds{}
 	plan := planWalk
 	switch {
-	case set != nil:
+	case set.byID():
 		c.add("s.id IN (" + set.sql() + ")")
 		c.hide, plan = true, planLookup
 	case f.Q != "":
-		cond, args := sessionSearchRow(parseSearch(f.Q, f.ExactOnly))
+		cond, args := sessionSearchRow(set.walked(parseSearch(f.Q, f.ExactOnly)))
 		c.add(cond, args...)
 	}
 	sessionFilters(c, f, plan)
@@ -201,8 +201,8 @@ func walkHides(f SessionFilter) (status, mode, dates hider) {
 	return both, both, true
 }
 
-// pageSet is the set of sessions a page of f is read from, or nil when it
-// walks the list: without a search, or with a broad one.
+// pageSet is what a page of f reads from: the sessions a narrow search
+// found, or a broad one (walked); nil without a search.
 func (s *Store) pageSet(ctx context.Context, f SessionFilter, found *Found, matches int64) (*matchSet, error) {
 	switch {
 	case f.Q == "":
@@ -210,10 +210,10 @@ func (s *Store) pageSet(ctx context.Context, f SessionFilter, found *Found, matc
 	case found != nil:
 		return found.set, nil
 	case matches > BroadSearch:
-		return nil, nil
+		return &matchSet{broad: true}, nil
 	}
-	t, err := s.findSessions(ctx, f)
-	return t.set, err
+	looked, err := s.lookUpSessions(ctx, f)
+	return looked.set, err
 }
 
 // ListSessions returns one page of sessions matching p, in p's order. A
