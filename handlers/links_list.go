@@ -11,9 +11,11 @@ import (
 )
 
 // linkRow is one row of the links list, formatted once in Go (as
-// sessionLine is, for the same reason).
+// sessionLine is, for the same reasons: no methods called from the
+// template, no embedded structs searched for each field).
 type linkRow struct {
-	models.LinkRow
+	ID                    uint
+	MerchantOrderID, Mode string
 	// Status is the link's status as the list shows it (expired included).
 	Status string
 	// The cells' texts: the amount, the email (masked for viewers), the
@@ -35,9 +37,9 @@ func linkRows(l views.Locale, rows []models.LinkRow, mask, sandbox bool, now tim
 	shown := make([]linkRow, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		row := linkRow{LinkRow: *r, Status: r.ListStatus(now), Amount: l.CLP(r.Amount), Email: "—", CreatedBy: r.CreatedByEmail,
-			Created: l.Time(r.CreatedAt), LastOpened: l.Time(r.LastOpenedAt), MailStatus: r.EmailStatus,
-			ModeTag: (r.Mode == "sandbox") != sandbox, Cols: cols}
+		row := linkRow{ID: r.ID, MerchantOrderID: r.MerchantOrderID, Mode: r.Mode, Status: r.ListStatus(now), Amount: l.CLP(r.Amount),
+			Email: "—", CreatedBy: r.CreatedByEmail, Created: l.Time(r.CreatedAt), LastOpened: l.Time(r.LastOpenedAt),
+			MailStatus: r.EmailStatus, ModeTag: (r.Mode == "sandbox") != sandbox, Cols: cols}
 		row.StatusLabel = l.T("link_status." + row.Status)
 		if r.CustomerEmail != "" {
 			row.Email = r.CustomerEmail
