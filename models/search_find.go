@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // A search is looked up once per request: every way it can match (exact ids,
@@ -28,7 +29,11 @@ type Found struct {
 // matchSet is what a search's lookup found.
 type matchSet struct {
 	// ids are every row the search matches, unless broad.
-	ids   []uint
+	ids []uint
+	// keys, when CountSessions read them, place each session found in
+	// the list, so that its pages are cut in Go (foundPage) rather than by
+	// SQLite reading and sorting every session found again.
+	keys  []sessionKey
 	broad bool
 	// textless: a trigram of the search's words is in no link, so no
 	// link's text matches it, and a walk need not ask each row.
@@ -125,10 +130,28 @@ func (s *Store) findSessions(ctx context.Context, f SessionFilter) (SessionTotal
 	}
 	t.Found = found
 	t.Summed = true
-	if len(found.set.ids) > 0 {
-		err = s.read.WithContext(ctx).Raw(paidAmongQuery(found.set)).Row().Scan(&t.Paid)
+	if len(found.set.ids) == 0 {
+		return t, nil
 	}
-	return t, err
+	rows, err := s.read.WithContext(ctx).Raw(foundRowsQuery(found.set)).Rows()
+	if err != nil {
+		return t, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k sessionKey
+		var created time.Time
+		var paid bool
+		if err := rows.Scan(&k.id, &k.amount, &created, &paid); err != nil {
+			return t, err
+		}
+		k.created = created.UnixNano()
+		found.set.keys = append(found.set.keys, k)
+		if paid {
+			t.Paid += k.amount
+		}
+	}
+	return t, rows.Err()
 }
 
 // lookUpSessions looks f's search up: the sessions found, or More.
@@ -141,11 +164,12 @@ func (s *Store) lookUpSessions(ctx context.Context, f SessionFilter) (Found, err
 	return s.lookUp(ctx, sessionLookup(f, sr, fts), sr.words != nil && fts == "")
 }
 
-// paidAmongQuery sums what the sessions found paid, reading them by id
-// only: "WHERE … AND status = 'paid'" would let SQLite walk the index
-// entries of every paid session instead.
-func paidAmongQuery(set *matchSet) string {
-	return "SELECT COALESCE(SUM(CASE WHEN status = '" + StatusPaid + "' THEN amount END), 0) FROM sessions WHERE id IN (" + set.sql() + ")"
+// foundRowsQuery reads what the total and the pages need of each session
+// found (its amount, date and whether it is paid), by id only: a WHERE on
+// status would let SQLite walk the index entries of every paid session
+// instead.
+func foundRowsQuery(set *matchSet) string {
+	return "SELECT id, amount, created_at, status = '" + StatusPaid + "' FROM sessions WHERE id IN (" + set.sql() + ")"
 }
 
 // lookUp runs a lookup: the ids it found, or More when they are more than

@@ -224,6 +224,9 @@ func (s *Store) ListSessions(ctx context.Context, p SessionPage) ([]Session, err
 		return nil, err
 	}
 	cur := cursorOf(p.After, p.Before)
+	if set.byID() && set.keys != nil {
+		set = set.foundPage(p.SessionFilter, cur, pageLimit(p.Limit))
+	}
 	query, args := sessionQuery(sessionColumns, p.SessionFilter, cur, pageLimit(p.Limit), set)
 	var rows []Session
 	if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
