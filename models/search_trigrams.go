@@ -60,45 +60,84 @@ func spread(list []string, n int) []string {
 // over more of them. Link ids stay below 2^40.
 const rarityBits = 40
 
+// firstProbes is how many trigrams are probed first (the first, last and
+// middle ones): most searches that find a few rows have a rare one among
+// them (a token, an email with digits), and the rest need not be probed.
+const firstProbes = 3
+
 // textLookup is the FTS5 query that proposes the links that may hold words:
 // their rarest trigram, and the next rarest unless the first is rare
-// already. It is "" when there are no words, or when a trigram is in no
-// link: nothing can match.
+// already. It is "" when there are no words, or when a trigram probed is in
+// no link: nothing can match.
 func (s *Store) textLookup(ctx context.Context, words []string) (string, error) {
 	tris := spread(trigrams(words), maxProbes)
 	if len(tris) == 0 {
 		return "", nil
 	}
-	cols := make([]string, len(tris))
-	args := make([]any, len(tris))
-	for i, t := range tris {
-		cols[i] = "(SELECT (count(*) << " + strconv.Itoa(rarityBits) + ") - coalesce(max(r), 0) FROM " +
-			"(SELECT rowid AS r FROM links_fts WHERE links_fts MATCH ? ORDER BY rowid LIMIT " + strconv.Itoa(probeDepth) + "))"
-		args[i] = ftsString(t)
+	// First, last, middle; then the others.
+	first := []int{0, len(tris) - 1, len(tris) / 2}
+	if len(tris) <= firstProbes {
+		first = first[:0]
+		for i := range tris {
+			first = append(first, i)
+		}
+	}
+	rest := make([]int, 0, len(tris))
+	for i := range tris {
+		if !slices.Contains(first, i) {
+			rest = append(rest, i)
+		}
 	}
 	rarity := make([]int64, len(tris))
-	ptrs := make([]any, len(tris))
-	for i := range rarity {
-		ptrs[i] = &rarity[i]
-	}
-	if err := s.read.WithContext(ctx).Raw("SELECT "+strings.Join(cols, ", "), args...).Row().Scan(ptrs...); err != nil {
+	if err := s.probe(ctx, tris, first, rarity); err != nil {
 		return "", err
 	}
-	order := make([]int, len(tris))
-	for i := range order {
-		order[i] = i
+	probed := first
+	if rarestOf(rarity, first) >= probeDepth && len(rest) > 0 {
+		if err := s.probe(ctx, tris, rest, rarity); err != nil {
+			return "", err
+		}
+		probed = append(slices.Clone(first), rest...)
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(rarity[a], rarity[b]) })
-	rarest := order[0]
+	slices.SortFunc(probed, func(a, b int) int { return cmp.Compare(rarity[a], rarity[b]) })
+	rarest := probed[0]
 	if rarity[rarest] == 0 {
 		return "", nil
 	}
 	query := ftsString(tris[rarest])
-	// How many links the rarest is in, up to probeDepth: the rarity rounded up.
-	if n := (rarity[rarest] + 1<<rarityBits - 1) >> rarityBits; n == probeDepth && len(order) > 1 {
-		query += " AND " + ftsString(tris[order[1]])
+	if linksHolding(rarity[rarest]) == probeDepth && len(probed) > 1 {
+		query += " AND " + ftsString(tris[probed[1]])
 	}
 	return query, nil
+}
+
+// probe measures the rarity of tris[i] for each i of which, in one
+// statement, into rarity[i].
+func (s *Store) probe(ctx context.Context, tris []string, which []int, rarity []int64) error {
+	cols := make([]string, len(which))
+	args := make([]any, len(which))
+	ptrs := make([]any, len(which))
+	for k, i := range which {
+		cols[k] = "(SELECT (count(*) << " + strconv.Itoa(rarityBits) + ") - coalesce(max(r), 0) FROM " +
+			"(SELECT rowid AS r FROM links_fts WHERE links_fts MATCH ? ORDER BY rowid LIMIT " + strconv.Itoa(probeDepth) + "))"
+		args[k] = ftsString(tris[i])
+		ptrs[k] = &rarity[i]
+	}
+	return s.read.WithContext(ctx).Raw("SELECT "+strings.Join(cols, ", "), args...).Row().Scan(ptrs...)
+}
+
+// linksHolding is how many links a probe found, up to probeDepth: its
+// rarity rounded up.
+func linksHolding(rarity int64) int64 { return (rarity + 1<<rarityBits - 1) >> rarityBits }
+
+// rarestOf is how many links hold the rarest of tris[i] for each i of
+// which, up to probeDepth.
+func rarestOf(rarity []int64, which []int) int64 {
+	n := int64(probeDepth)
+	for _, i := range which {
+		n = min(n, linksHolding(rarity[i]))
+	}
+	return n
 }
 
 // ftsString is s as one FTS5 string: the trigram tokenizer reads it as a run

@@ -24,8 +24,10 @@ func TestTrigrams(t *testing.T) {
 }
 
 // The index is asked for a word's rarest trigrams only: with forty orders
-// PED-0001…PED-0040, "ped-0001" is looked up by "000" (in nine of them),
-// never by "ped" (in all); a trigram in no link means nothing to look up.
+// PED-0001…PED-0040, "ped-0001" is looked up by "001" (in eleven of them,
+// rare already among the first three probed: ped, -00, 001), never by
+// "ped" (in all); when all are common, by the two rarest together; a
+// trigram in no link means nothing to look up.
 func TestTextLookupAsksForTheRarestTrigrams(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
@@ -36,10 +38,10 @@ func TestTextLookupAsksForTheRarestTrigrams(t *testing.T) {
 		words []string
 		want  string
 	}{
-		{[]string{"ped-0001"}, `"000"`},
-		// All common: the two rarest, read together (here, tied).
+		{[]string{"ped-0001"}, `"001"`},
+		{[]string{"ped-00"}, `"ped" AND "-00"`}, // all four in every order: the first two probed
+		{[]string{"ped-00x1"}, ""},              // 0x1 is in no order
 		{[]string{"ped-"}, `"ped" AND "ed-"`},
-		{[]string{"ped-00x1"}, ""}, // 0x1 is in no order
 		{nil, ""},
 	} {
 		got, err := s.textLookup(ctx, tt.words)
