@@ -156,10 +156,13 @@ func init() {
 }
 
 // textMatch is the condition that the link alias has sr's words, and its
-// bound values. search_text decides; before it, LIKE (which ignores the
-// case of ASCII letters only, and needs no call into Go) recognises most
-// matches on its own: whatever it finds, search_text would too, so it only
-// saves asking.
+// bound values. search_text decides, but is asked only when LIKE could be
+// wrong: LIKE ignores the case of ASCII letters only, and needs no call
+// into Go. Whatever LIKE finds, search_text would find too (fold lowers
+// ASCII letters as LIKE does and leaves any other character of a folded
+// word as it is). And where all three texts are ASCII, fold is LIKE's own
+// rule, so LIKE's "no" is final; only a text with another character (an
+// accent, a ñ) is asked of search_text when LIKE says no.
 func textMatch(alias string, sr search) (string, []any) {
 	cols := []string{alias + ".merchant_order_id", alias + ".customer_email", alias + ".description"}
 	likes := make([]string, len(sr.words))
@@ -175,8 +178,11 @@ func textMatch(alias string, sr search) (string, []any) {
 	for _, w := range sr.words {
 		args = append(args, w)
 	}
+	// A text is ASCII when its length in characters is its length in bytes.
+	chars := "length(" + strings.Join(cols, ") + length(") + ")"
+	bytes := "length(CAST(" + strings.Join(cols, " AS BLOB)) + length(CAST(") + " AS BLOB))"
 	marks := strings.Repeat(", ?", len(sr.words))
-	return "(" + strings.Join(likes, " AND ") + " OR search_text(" + strings.Join(cols, ", ") + marks + "))", args
+	return "(" + strings.Join(likes, " AND ") + " OR (" + chars + " <> " + bytes + " AND search_text(" + strings.Join(cols, ", ") + marks + ")))", args
 }
 
 // likePattern is a LIKE pattern for text containing w, its own % _ and \
@@ -236,10 +242,12 @@ func sessionSearchRow(sr search) (string, []any) {
 		args = append(args, sr.amount)
 	}
 	// A session's order id and customer are its link's: the text is its
-	// link's, read by primary key.
+	// link's, read by primary key. In EXISTS's WHERE, not as a value: only
+	// a condition stops at the first term it needs (a value of x OR y
+	// computes both), and search_text is to be asked only when LIKE fails.
 	if sr.words != nil {
 		cond, wargs := textMatch("t", sr)
-		branches = append(branches, "(SELECT "+cond+" FROM links AS t WHERE t.id = s.link_id)")
+		branches = append(branches, "EXISTS (SELECT 1 FROM links AS t WHERE t.id = s.link_id AND "+cond+")")
 		args = append(args, wargs...)
 	}
 	if sr.lo != "" {

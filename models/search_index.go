@@ -72,3 +72,14 @@ func (s *Store) ensureSearchIndex(ctx context.Context) error {
 		return nil
 	})
 }
+
+// MergeSearchIndex merges links_fts into one segment, in one transaction.
+// Every search opens each segment for every trigram it probes, and a bulk
+// load (the demo seed) leaves many: 15 after 200,000 demo links, which
+// made a search's probes and lookup about twice as slow as one segment
+// (~1.1 ms against ~0.6 ms). It takes about 2 s for 200,000 links.
+// (Links made one by one leave segments too, which FTS5 merges as it goes,
+// four at a time.)
+func (s *Store) MergeSearchIndex(ctx context.Context) error {
+	return s.write.WithContext(ctx).Exec("INSERT INTO links_fts (links_fts) VALUES ('optimize')").Error
+}

@@ -50,3 +50,32 @@ func TestTextLookupAsksForTheRarestTrigrams(t *testing.T) {
 		}
 	}
 }
+
+// MergeSearchIndex leaves links_fts in one segment, in step with links.
+func TestMergeSearchIndex(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	for i := range 5 {
+		mustLink(t, s, fmt.Sprintf("MERGE-%d", i), "live") // a segment each
+	}
+	segments := func() int64 {
+		var n int64
+		if err := s.read.Raw("SELECT count(DISTINCT segid) FROM links_fts_idx").Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := segments(); n < 2 {
+		t.Fatalf("%d segments before: the test proves nothing", n)
+	}
+	if err := s.MergeSearchIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := segments(); n != 1 {
+		t.Errorf("%d segments after merging, want 1", n)
+	}
+	ftsIntegrity(t, s)
+	if n, err := s.CountLinks(ctx, LinkFilter{SessionFilter: SessionFilter{Q: "merge-"}}); err != nil || n.Count != 5 {
+		t.Errorf("after merging: %+v, %v", n, err)
+	}
+}
