@@ -104,11 +104,9 @@ type sessionLine struct {
 
 // sessionLines formats rows for the sessions table; sandbox is the app's mode.
 func sessionLines(l views.Locale, rows []models.Session, sandbox bool) []sessionLine {
-	cols := map[string]string{}
-	for _, c := range []string{"order", "amount", "status", "payment_token", "created", "paid", "last_notification"} {
-		cols[c] = l.T("col." + c)
-	}
-	cols["link"] = l.T("links_list.order_link")
+	cols := map[string]string{"order": l.T("col.order"), "amount": l.T("col.amount"), "status": l.T("col.status"),
+		"payment_token": l.T("col.payment_token"), "created": l.T("col.created"), "paid": l.T("col.paid"),
+		"last_notification": l.T("col.last_notification"), "link": l.T("links_list.order_link")}
 	lines := make([]sessionLine, len(rows))
 	for i := range rows {
 		s := &rows[i]
