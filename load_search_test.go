@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,7 +83,11 @@ func (r *loadRun) searches(store *models.Store, clients []*http.Client, paid []m
 		if err != nil {
 			r.t.Fatal(err)
 		}
-		r.t.Logf("%s: q=%q matches %d sessions (counted alone in %v)", kind.name, f.Q, totals.Count, time.Since(begin).Round(time.Millisecond))
+		matches := strconv.FormatInt(totals.Count, 10)
+		if totals.More {
+			matches = "more than " + matches
+		}
+		r.t.Logf("%s: q=%q matches %s sessions (counted alone in %v)", kind.name, f.Q, matches, time.Since(begin).Round(time.Millisecond))
 		st := r.staff(kind.name, clients, func(i int) string {
 			return "/admin/sessions?q=" + url.QueryEscape(kind.q(samples[i%len(samples)], i))
 		})

@@ -271,6 +271,8 @@ type stats struct {
 	firstBad string
 	// writtenEach is what the server wrote per request (ingest only).
 	writtenEach float64
+	// cpuEach is the server's CPU time per request (staff pages only).
+	cpuEach time.Duration
 }
 
 func (s stats) rate() float64 { return float64(s.n) / s.elapsed.Seconds() }
@@ -413,7 +415,7 @@ func (r *loadRun) ratioFigure(name string, st, hz stats) {
 
 func (r *loadRun) latencyFigure(name string, st, hz stats) {
 	r.add(name+": p99 at 8 staff", st.pct(0.99).Round(100*time.Microsecond).String(), "<= 100ms",
-		fmt.Sprintf("%.0f req/s = %.3fx of /healthz %.0f/s; p50 %v; non-2xx %d", st.rate(), st.rate()/hz.rate(), hz.rate(), st.pct(0.5).Round(100*time.Microsecond), st.non2xx),
+		fmt.Sprintf("%.0f req/s = %.3fx of /healthz %.0f/s; p50 %v; server CPU %v a request; non-2xx %d", st.rate(), st.rate()/hz.rate(), hz.rate(), st.pct(0.5).Round(100*time.Microsecond), st.cpuEach.Round(10*time.Microsecond), st.non2xx),
 		st.pct(0.99) <= 100*time.Millisecond && st.non2xx == 0)
 }
 
@@ -473,6 +475,7 @@ func (r *loadRun) login() *http.Client {
 }
 
 func (r *loadRun) staff(name string, clients []*http.Client, path func(i int) string) stats {
+	cpu := cpuTime(r.cmd.Process.Pid)
 	st := hammer(staffConns, 2000, phaseMaxTime, func(w, i int) (int, string, error) {
 		code, body, err := get(clients[w], r.base+path(i))
 		if code == 200 && !strings.Contains(body, "<table") {
@@ -480,8 +483,26 @@ func (r *loadRun) staff(name string, clients []*http.Client, path func(i int) st
 		}
 		return code, body, err
 	})
-	r.t.Logf("%s: %d requests, %.0f/s, p50 %v p99 %v, non-2xx %d %s", name, st.n, st.rate(), st.pct(0.5), st.pct(0.99), st.non2xx, st.firstBad)
+	st.cpuEach = (cpuTime(r.cmd.Process.Pid) - cpu) / time.Duration(max(st.n, 1))
+	r.t.Logf("%s: %d requests, %.0f/s, p50 %v p99 %v, non-2xx %d %s; server CPU %v per request", name, st.n, st.rate(), st.pct(0.5), st.pct(0.99), st.non2xx, st.firstBad, st.cpuEach.Round(10*time.Microsecond))
 	return st
+}
+
+// cpuTime is the CPU time a process has used so far (user and system),
+// from /proc/<pid>/stat: what a request costs the server, whatever else the
+// machine is running at the time.
+func cpuTime(pid int) time.Duration {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	// The fields after the command name, which is in parentheses; utime and
+	// stime are the 14th and 15th fields of the line, in clock ticks (100 Hz).
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 func rssMB(pid int) float64 {

@@ -66,8 +66,8 @@ func TestAPIReadKeyMayNotWrite(t *testing.T) {
 	if got := reader.call(http.MethodGet, "/api/v1/links/"+itoa(link.ID), ""); got.status != http.StatusOK || got.link(t).Status != models.LinkOpen {
 		t.Errorf("a read key reading: %d %s", got.status, got.body)
 	}
-	if n, _ := h.store.CountLinks(context.Background(), models.LinkFilter{Now: time.Now()}); n != 1 {
-		t.Errorf("%d links after a read key's writes, want 1", n)
+	if n, _ := h.store.CountLinks(context.Background(), models.LinkFilter{Now: time.Now()}); n.Count != 1 {
+		t.Errorf("%d links after a read key's writes, want 1", n.Count)
 	}
 }
 

@@ -74,13 +74,15 @@ func (a *app) apiListLinks(c *fiber.Ctx) error {
 	f := models.LinkFilter{SessionFilter: p.filter, Now: now}
 	var rows []models.LinkRow
 	if !p.otherMode {
-		matches := int64(-1)
-		if f.Q != "" { // a search is read the way its count says (see models.BroadSearch)
-			if matches, err = a.Store.CountLinks(c.UserContext(), f); err != nil {
+		var found *models.Found
+		if f.Q != "" { // a search is looked up once, and its page read from what it found
+			n, err := a.Store.CountLinks(c.UserContext(), f)
+			if err != nil {
 				return err
 			}
+			found = &n
 		}
-		rows, err = a.Store.ListLinks(c.UserContext(), models.LinkPage{LinkFilter: f, After: p.after, Limit: p.limit + 1, Matches: matches})
+		rows, err = a.Store.ListLinks(c.UserContext(), models.LinkPage{LinkFilter: f, After: p.after, Limit: p.limit + 1, Found: found})
 		if err != nil {
 			return err
 		}

@@ -177,8 +177,8 @@ func TestAPIValidatesANewLinkFieldByField(t *testing.T) {
 	if p.Title != "Invalid data" || p.Errors["order_amount"].Detail != "The amount cannot exceed $100.000." {
 		t.Errorf("in English: %+v", p)
 	}
-	if n, _ := h.store.CountLinks(context.Background(), models.LinkFilter{Now: time.Now()}); n != 0 {
-		t.Errorf("%d links made by invalid requests", n)
+	if n, _ := h.store.CountLinks(context.Background(), models.LinkFilter{Now: time.Now()}); n.Count != 0 {
+		t.Errorf("%d links made by invalid requests", n.Count)
 	}
 }
 
@@ -241,8 +241,8 @@ func TestAPIRefusesAmbiguousJSON(t *testing.T) {
 		problem(t, http.StatusBadRequest, "invalid_json")
 	api.call(http.MethodPost, "/api/v1/links", "{\"merchant_order_id\":\"A-1\",\"order_amount\":100,\"description\":\"caf\xe9\"}").
 		problem(t, http.StatusBadRequest, "invalid_json")
-	if n, _ := h.store.CountLinks(context.Background(), models.LinkFilter{Now: time.Now()}); n != 0 {
-		t.Errorf("%d links made by ambiguous bodies", n)
+	if n, _ := h.store.CountLinks(context.Background(), models.LinkFilter{Now: time.Now()}); n.Count != 0 {
+		t.Errorf("%d links made by ambiguous bodies", n.Count)
 	}
 }
 

@@ -43,15 +43,15 @@ func (a *app) apiListSessions(c *fiber.Ctx) error {
 	}
 	var rows []models.Session
 	if !p.otherMode {
-		matches := int64(-1)
-		if p.filter.Q != "" { // a search is read the way its count says (see models.BroadSearch)
+		var found *models.Found
+		if p.filter.Q != "" { // a search is looked up once, and its page read from what it found
 			totals, err := a.Store.CountSessions(c.UserContext(), p.filter)
 			if err != nil {
 				return err
 			}
-			matches = totals.Count
+			found = &totals.Found
 		}
-		rows, err = a.Store.ListSessions(c.UserContext(), models.SessionPage{SessionFilter: p.filter, After: p.after, Limit: p.limit + 1, Matches: matches})
+		rows, err = a.Store.ListSessions(c.UserContext(), models.SessionPage{SessionFilter: p.filter, After: p.after, Limit: p.limit + 1, Found: found})
 		if err != nil {
 			return err
 		}

@@ -63,7 +63,7 @@ func linkCount(t *testing.T, h *harness) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return n.Count
 }
 
 func TestImportLinksFromChileanCSV(t *testing.T) {

@@ -5,14 +5,57 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"etpay-dashboard/config"
 	"etpay-dashboard/models"
+	"etpay-dashboard/views"
 )
 
-// linkRow is one row of the links list, as the page shows it.
+// linkRow is one row of the links list, formatted once in Go (as
+// sessionLine is, for the same reasons: no methods called from the
+// template, no embedded structs searched for each field).
 type linkRow struct {
-	models.LinkRow
+	ID                    uint
+	MerchantOrderID, Mode string
 	// Status is the link's status as the list shows it (expired included).
 	Status string
+	// The cells' texts: the amount, the email (masked for viewers), the
+	// status, who made the link, when it was made and last opened.
+	Amount, Email, StatusLabel, CreatedBy, Created, LastOpened string
+	// MailStatus is the status of its email; MailText says when none went.
+	MailStatus, MailText string
+	// ModeTag: the link's mode is not the app's, so the row says it.
+	ModeTag bool
+	// Cols names the columns, for each cell's data-label.
+	Cols map[string]string
+}
+
+// linkRows formats rows for the links list.
+func linkRows(l views.Locale, rows []models.LinkRow, mask, sandbox bool, now time.Time) []linkRow {
+	cols := map[string]string{"order": l.T("col.order"), "amount": l.T("col.amount"), "email": l.T("field.customer_email"),
+		"status": l.T("col.status"), "created_by": l.T("col.created_by"), "created": l.T("links_list.col.created"),
+		"last_opened": l.T("links_list.col.last_opened"), "link_email": l.T("links_list.col.email")}
+	shown := make([]linkRow, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		row := linkRow{ID: r.ID, MerchantOrderID: r.MerchantOrderID, Mode: r.Mode, Status: r.ListStatus(now), Amount: l.CLP(r.Amount),
+			Email: "—", CreatedBy: r.CreatedByEmail, Created: l.Time(r.CreatedAt), LastOpened: l.Time(r.LastOpenedAt),
+			MailStatus: r.EmailStatus, ModeTag: (r.Mode == "sandbox") != sandbox, Cols: cols}
+		row.StatusLabel = l.T("link_status." + row.Status)
+		if r.CustomerEmail != "" {
+			row.Email = r.CustomerEmail
+			if mask {
+				row.Email = views.MaskEmail(r.CustomerEmail)
+			}
+		}
+		if row.CreatedBy == "" {
+			row.CreatedBy = l.T("link.created_by_cli")
+		}
+		if r.EmailStatus == "" {
+			row.MailText = l.T("links_list.email_none")
+		}
+		shown[i] = row
+	}
+	return shown
 }
 
 // listLinks is GET /admin/links: every payment link, with the sessions
@@ -52,17 +95,16 @@ func (a *app) listLinks(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, err := a.Store.ListLinks(ctx, models.LinkPage{LinkFilter: f, After: p.after, Before: p.before, Limit: pageSize + 1, Matches: n})
+	rows, err := a.Store.ListLinks(ctx, models.LinkPage{LinkFilter: f, After: p.after, Before: p.before, Limit: pageSize + 1, Found: &n})
 	if err != nil {
 		return err
 	}
 	rows, pg := paged("/admin/links", p, rows, func(r *models.LinkRow) models.SessionCursor { return f.CursorAfter(&r.Link) })
-	shown := make([]linkRow, len(rows))
-	for i := range rows {
-		shown[i] = linkRow{LinkRow: rows[i], Status: rows[i].ListStatus(now)}
-	}
-	data["Links"] = shown
+	data["Links"] = linkRows(l, rows, views.ForViewer(currentUser(c)), a.Config.Mode == config.ModeSandbox, now)
 	data["Pager"] = pg
-	data["Count"] = l.T("lists.count_links", n)
+	data["Count"] = l.T("lists.count_links", n.Count)
+	if n.More { // a broad search, counted up to models.BroadSearch
+		data["Count"] = l.T("lists.count_links_more", n.Count)
+	}
 	return a.render(c, fiber.StatusOK, "admin/links", data)
 }

@@ -35,9 +35,19 @@ func (a *app) exportLinksXLSX(c *fiber.Ctx) error {
 	setDownload(c, "links", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	a.audit(c, models.AuditExport, "links xlsx "+string(c.Request().URI().QueryString()))
 	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
+		// A search is looked up once, and every page read from what it found.
+		var found *models.Found
+		if f.Q != "" {
+			n, err := a.Store.CountLinks(ctx, f)
+			if err != nil {
+				a.Logger.Error("xlsx export failed", "err", err)
+				return
+			}
+			found = &n
+		}
 		var after *models.SessionCursor
 		for {
-			rows, err := a.Store.ListLinks(ctx, models.LinkPage{LinkFilter: f, After: after, Limit: linksExportPage, Matches: -1})
+			rows, err := a.Store.ListLinks(ctx, models.LinkPage{LinkFilter: f, After: after, Limit: linksExportPage, Found: found})
 			if err == nil {
 				err = a.addLinkRows(w, l, rows, mask, now)
 			}

@@ -101,8 +101,8 @@ func TestCreateLinkOnceMakesOneLinkForManyCopies(t *testing.T) {
 			made++
 		}
 	}
-	if n, _ := s.CountLinks(ctx, LinkFilter{Now: now}); n != 1 || made != 1 {
-		t.Fatalf("%d links, %d made, want 1", n, made)
+	if n, _ := s.CountLinks(ctx, LinkFilter{Now: now}); n.Count != 1 || made != 1 {
+		t.Fatalf("%d links, %d made, want 1", n.Count, made)
 	}
 	other := req
 	other.RequestHash = "h-2"

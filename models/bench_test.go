@@ -4,10 +4,12 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"etpay-dashboard/clp"
 	"etpay-dashboard/models"
 	"etpay-dashboard/seed"
 )
@@ -94,4 +96,50 @@ func BenchmarkExport(b *testing.B) {
 		}
 	}
 	b.ReportMetric(20000, "rows/op")
+}
+
+// BenchmarkSearch runs what a list page does for each kind of search the
+// load script times: count (a lookup) and first page, of sessions and of
+// links. Profile it with -cpuprofile; the load script has the figures at
+// 200,000 sessions.
+func BenchmarkSearch(b *testing.B) {
+	s := benchStore(b, 20000)
+	ctx := context.Background()
+	paid, err := s.ListSessions(ctx, models.SessionPage{SessionFilter: models.SessionFilter{Status: models.StatusPaid}, Limit: 1})
+	if err != nil || len(paid) == 0 {
+		b.Fatalf("paid: %v", err)
+	}
+	link, err := s.LinkByID(ctx, paid[0].LinkID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	local, domain, _ := strings.Cut(link.CustomerEmail, "@")
+	order := paid[0].MerchantOrderID
+	for _, bc := range []struct{ name, q string }{
+		{"order id prefix", strings.ToLower(order[:len(order)-1])},
+		{"order id substring", order[len(order)-4:]},
+		{"email name", local},
+		{"email domain", domain},
+		{"amount", clp.Format(paid[0].Amount)},
+		{"description word", "pedido"},
+		{"payment_token", paid[0].PaymentToken},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := models.SessionFilter{Q: bc.q}
+			lf := models.LinkFilter{SessionFilter: f, Now: time.Now()}
+			for b.Loop() {
+				t, err := s.CountSessions(ctx, f)
+				if err == nil {
+					_, err = s.ListSessions(ctx, models.SessionPage{SessionFilter: f, Limit: 51, Found: &t.Found})
+				}
+				n, err2 := s.CountLinks(ctx, lf)
+				if err2 == nil {
+					_, err2 = s.ListLinks(ctx, models.LinkPage{LinkFilter: lf, Limit: 51, Found: &n})
+				}
+				if err != nil || err2 != nil {
+					b.Fatal(err, err2)
+				}
+			}
+		})
+	}
 }

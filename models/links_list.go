@@ -39,7 +39,8 @@ type LinkPage struct {
 	LinkFilter
 	After, Before *SessionCursor
 	Limit         int
-	// Matches is how many links the filter matches (CountLinks), or -1.
+	// Found and Matches say how the search is read, as in SessionPage.
+	Found   *Found
 	Matches int64
 }
 
@@ -59,30 +60,41 @@ type LinkRow struct {
 const linkListColumns = "l.*, COALESCE(u.email, l.created_via) AS created_by_email, " +
 	"COALESCE((SELECT o.status FROM outbox_messages AS o WHERE o.link_id = l.id AND o.kind = '" + MailLink + "' ORDER BY o.id DESC LIMIT 1), '') AS email_status"
 
-// linkQuery builds the statement behind a page of the links list.
-func linkQuery(f LinkFilter, cur *pageCursor, limit int, plan listPlan) (string, []any) {
+// linkQuery builds the statement behind a page of the links list: of the
+// links a narrow search found (set), or else of the whole list, walked.
+func linkQuery(f LinkFilter, cur *pageCursor, limit int, set *matchSet) (string, []any) {
 	var sb strings.Builder
 	sb.WriteString("SELECT " + linkListColumns + " FROM links AS l LEFT JOIN users AS u ON u.id = l.created_by_id")
-	c := linkConds(f, plan, false)
+	c := linkConds(f, set, false)
 	order := c.keyset(f.SessionFilter, "l.created_at", "l.amount", "l.id", cur)
 	sb.WriteString(c.sql() + order + " LIMIT ?")
 	return sb.String(), append(c.args, limit)
 }
 
-// linkConds is the WHERE of f for plan, as sessionConds is for sessions.
-// A page tests status and mode row by row: it walks its date or amount
-// index in order, and links have no index that pairs them with one. A count
-// may start from the status index.
-func linkConds(f LinkFilter, plan listPlan, count bool) *listConds {
+// linkConds is the WHERE of f, as sessionConds is for sessions: the links
+// found (set) by id, or else the search tested on each row.
+func linkConds(f LinkFilter, set *matchSet, count bool) *listConds {
 	c := &listConds{}
-	if f.Q != "" {
-		cond, args := linkSearch(parseSearch(f.Q, f.ExactOnly), plan == planWalk)
+	switch {
+	case set.byID():
+		c.add("l.id IN (" + set.sql() + ")")
+		c.hide = true
+	case f.Q != "":
+		cond, args := linkSearchRow(set.walked(parseSearch(f.Q, f.ExactOnly)))
 		c.add(cond, args...)
-		c.hide = plan == planLookup
 	}
 	if f.OrderID != "" { // through idx_links_order_nocase, then as written
 		c.add("l.merchant_order_id COLLATE NOCASE = ? AND l.merchant_order_id = ?", f.OrderID, f.OrderID)
 	}
+	linkFilters(c, f, count)
+	return c
+}
+
+// linkFilters adds f's status, mode and dates to c. A page tests status and
+// mode row by row: it walks its date or amount index in order, and links
+// have no index that pairs them with one. A count may start from the status
+// index.
+func linkFilters(c *listConds, f LinkFilter, count bool) {
 	now := f.Now.UTC()
 	rowTest := c.hide || hider(!count)
 	status, expires := rowTest.col("l.status"), rowTest.col("l.expires_at")
@@ -98,14 +110,31 @@ func linkConds(f LinkFilter, plan listPlan, count bool) *listConds {
 		c.add(rowTest.col("l.mode")+" = ?", f.Mode)
 	}
 	c.created(c.hide || hider(!count && f.byAmount()), "l.created_at", f.SessionFilter)
-	return c
+}
+
+// linkPageSet is what a page of f reads from (see pageSet).
+func (s *Store) linkPageSet(ctx context.Context, f LinkFilter, found *Found, matches int64) (*matchSet, error) {
+	switch {
+	case f.Q == "":
+		return nil, nil
+	case found != nil:
+		return found.set, nil
+	case matches > BroadSearch:
+		return &matchSet{broad: true}, nil
+	}
+	n, err := s.findLinks(ctx, f)
+	return n.set, err
 }
 
 // ListLinks returns one page of links matching p, in p's order; a Before
 // page is the Limit rows just before the cursor, still in p's order.
 func (s *Store) ListLinks(ctx context.Context, p LinkPage) ([]LinkRow, error) {
+	set, err := s.linkPageSet(ctx, p.LinkFilter, p.Found, p.Matches)
+	if err != nil {
+		return nil, err
+	}
 	cur := cursorOf(p.After, p.Before)
-	query, args := linkQuery(p.LinkFilter, cur, pageLimit(p.Limit), choosePlan(parseSearch(p.Q, p.ExactOnly), p.Matches))
+	query, args := linkQuery(p.LinkFilter, cur, pageLimit(p.Limit), set)
 	var rows []LinkRow
 	if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
 		return nil, err
@@ -116,10 +145,15 @@ func (s *Store) ListLinks(ctx context.Context, p LinkPage) ([]LinkRow, error) {
 	return rows, nil
 }
 
-// CountLinks counts the links matching f, with the list's own conditions.
-func (s *Store) CountLinks(ctx context.Context, f LinkFilter) (int64, error) {
-	c := linkConds(f, planLookup, true)
-	var n int64
-	err := s.read.WithContext(ctx).Raw("SELECT COUNT(*) FROM links AS l"+c.sql(), c.args...).Scan(&n).Error
+// CountLinks counts the links matching f: with the list's own conditions
+// when there is no search, else by looking the search up once (findLinks),
+// "more than BroadSearch" when it is broad.
+func (s *Store) CountLinks(ctx context.Context, f LinkFilter) (Found, error) {
+	if f.Q != "" {
+		return s.findLinks(ctx, f)
+	}
+	c := linkConds(f, nil, true)
+	var n Found
+	err := s.read.WithContext(ctx).Raw("SELECT COUNT(*) FROM links AS l"+c.sql(), c.args...).Row().Scan(&n.Count)
 	return n, err
 }

@@ -8,36 +8,25 @@ import (
 // What the panel's lists (sessions and links) share: how SQLite is steered
 // through a page, the WHERE being built, and keyset pages both ways.
 
-// listPlan is how a list page with a search is read.
+// listPlan is how a list page is read.
 type listPlan int
 
 const (
 	// planWalk reads an index already in the list's order (or narrowed by
 	// status or dates) and tests each row, the search included, until the
-	// page is full. Its cost is bounded by the rows it walks, a few
-	// milliseconds for the whole table, whatever the search matches.
+	// page is full. Its cost is bounded by the rows it walks: a few
+	// milliseconds when one row in a hundred matches.
 	planWalk listPlan = iota
-	// planLookup looks the search up first, one index per kind of match
-	// (a union: MULTI-INDEX OR), then sorts what it found: instant for a
-	// handful of rows, slower than walking for thousands.
+	// planLookup reads the rows a narrow search found, by id, and sorts
+	// them: at most BroadSearch.
 	planLookup
 )
 
-// BroadSearch is how many matching rows make a search "broad": its pages
-// walk the list's index (planWalk) instead of sorting every match.
+// BroadSearch is how many matching rows make a search "broad": it is not
+// counted further ("more than 1,000") nor summed, and its pages walk the
+// list's index instead of sorting every match. Proving that more match
+// costs the lookup about BroadSearch rows of its index: a few milliseconds.
 const BroadSearch = 1000
-
-// choosePlan picks the plan for a page of f, given how many rows f matches
-// (matches < 0: unknown, as in an export that has not counted).
-func choosePlan(sr search, matches int64) listPlan {
-	switch {
-	case sr.exact == "":
-		return planWalk // no search: the list's own index
-	case sr.exactOnly(), matches >= 0 && matches <= BroadSearch:
-		return planLookup
-	}
-	return planWalk
-}
 
 // listConds collects the WHERE conditions of a list query and their bound
 // values, in the order the placeholders appear.
@@ -45,7 +34,7 @@ type listConds struct {
 	where []string
 	args  []any
 	// hide keeps the filter's columns from driving the query, when the
-	// search's lookups should (planLookup).
+	// search's lookups or ids should (planLookup).
 	hide hider
 }
 

@@ -1,27 +1,31 @@
 package models
 
 import (
-	"context"
-	"strconv"
+	"database/sql/driver"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
-	"gorm.io/gorm"
+	gosqlite "github.com/glebarez/go-sqlite"
 
 	"etpay-dashboard/clp"
 )
 
 // The search of the panel's lists (the q of /admin/sessions and /admin/links)
-// is read once into the lookups that answer it; each is served by its own
-// index, so SQLite answers their OR as a union of index lookups:
+// is read once into the ways a row may match it, ORed:
 //
 //   - exact ids, always: merchant_order_id, payment_token, session_token;
 //   - unless ExactOnly (viewers): an amount as people type it ("12.990",
-//     "$12.990", "12990"), through the amount indexes;
+//     "$12.990", "12990");
 //   - and the text of the link: from 3 characters on, any part of its order
-//     id, customer email or description, through links_fts (FTS5 with the
-//     trigram tokenizer); shorter, the start of its order id or email,
-//     through their NOCASE indexes. Both ignore case.
+//     id, customer email or description (searchText); shorter, the start of
+//     its order id or email. Both ignore case.
+//
+// A request looks its search up once (search_find.go): each way through its
+// own index, links_fts (FTS5 with the trigram tokenizer) for the text, at
+// most BroadSearch+1 rows each. A narrow search keeps the ids it found for
+// its count, total and page; a broad one is not counted to the end, and its
+// page walks the list's own index, testing each row (searchConds).
 //
 // docs/design.md ("Search") says why it is built this way.
 
@@ -35,10 +39,12 @@ type search struct {
 	exact string
 	// amount is the amount q spells, or 0 when it spells none.
 	amount int64
-	// fts is the FTS5 query for q's text, or "" when q is too short.
-	fts string
+	// words are the texts a matching link contains, folded (see fold):
+	// every word of q of at least minSubstring characters, or q as a whole
+	// when all its words are shorter; none when q itself is shorter.
+	words []string
 	// lo and hi bound the order ids and emails that start with a short q
-	// (see prefixRange); empty when q is long enough for fts.
+	// (see prefixRange); empty when q is long enough for words.
 	lo, hi string
 }
 
@@ -54,7 +60,7 @@ func parseSearch(q string, exactOnly bool) search {
 		sr.amount = n
 	}
 	if utf8.RuneCountInString(q) >= minSubstring {
-		sr.fts = ftsQuery(q)
+		sr.words = searchWords(q)
 	} else {
 		sr.lo, sr.hi = prefixRange(q)
 	}
@@ -63,30 +69,127 @@ func parseSearch(q string, exactOnly bool) search {
 
 // exactOnly reports whether only the exact ids are searched: a handful of
 // rows at most, whatever the data.
-func (sr search) exactOnly() bool { return sr.amount == 0 && sr.fts == "" && sr.lo == "" }
+func (sr search) exactOnly() bool { return sr.amount == 0 && sr.words == nil && sr.lo == "" }
 
-// ftsQuery is q as an FTS5 query over the trigram index: every word of at
-// least minSubstring characters must occur, in any of the three columns, in
-// any case ("zapatillas rojas" finds "Zapatillas ROJAS talla 42"). A q whose
-// words are all shorter is looked for as it is written ("a b").
-// Each word is one quoted FTS5 string, which the trigram tokenizer reads as
-// a run of consecutive characters: quoting makes every other character
-// (* : ^ - AND NEAR …) plain text.
-func ftsQuery(q string) string {
+// searchWords are q's words of at least minSubstring characters, folded:
+// "zapatillas 42 rojas" finds "Zapatillas ROJAS talla 42". A q whose words
+// are all shorter is looked for as it is written ("a b").
+func searchWords(q string) []string {
 	var words []string
 	for _, w := range strings.Fields(q) {
 		if utf8.RuneCountInString(w) >= minSubstring {
-			words = append(words, ftsString(w))
+			words = append(words, fold(w))
 		}
 	}
 	if len(words) == 0 {
-		return ftsString(q)
+		return []string{fold(q)}
 	}
-	return strings.Join(words, " AND ")
+	return words
 }
 
-func ftsString(s string) string {
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+// fold is how the search ignores case: Unicode lower case ("SUSCRIPCIÓN"
+// finds "Suscripción"; accents still count), except for the letters
+// links_fts's trigram tokenizer does not fold the same way. The index
+// proposes the links search_text decides on, so it must find every text
+// that fold makes equal (TestFoldAgreesWithTheIndex checks each letter).
+func fold(s string) string { return strings.Map(foldRune, s) }
+
+func foldRune(r rune) rune {
+	switch {
+	case r < utf8.RuneSelf:
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	case unicode.Is(indexKeepsCase, r):
+		return r
+	}
+	return unicode.ToLower(r)
+}
+
+// indexKeepsCase are the capitals the bundled SQLite's tokenizer leaves
+// as they are, though Go's Unicode tables lower them: İ (which it does
+// not turn into i), and the capitals of later Unicode versions (Cherokee,
+// Georgian Mtavruli, Osage, Adlam and some Latin, Greek and Cyrillic).
+// Found by TestFoldAgreesWithTheIndex, which fails if the list is wrong.
+var indexKeepsCase = &unicode.RangeTable{
+	R16: []unicode.Range16{
+		{0x0130, 0x0130, 1}, {0x037F, 0x037F, 1}, {0x0528, 0x052E, 2}, {0x13A0, 0x13F5, 1},
+		{0x1C90, 0x1CBA, 1}, {0x1CBD, 0x1CBF, 1}, {0x2C2F, 0x2C2F, 1}, {0xA698, 0xA69A, 2},
+		{0xA796, 0xA79E, 2}, {0xA7AB, 0xA7AE, 1}, {0xA7B0, 0xA7B4, 1}, {0xA7B6, 0xA7C4, 2},
+		{0xA7C5, 0xA7C7, 1}, {0xA7C9, 0xA7C9, 1}, {0xA7D0, 0xA7D0, 1}, {0xA7D6, 0xA7D8, 2},
+		{0xA7F5, 0xA7F5, 1},
+	},
+	R32: []unicode.Range32{
+		{0x104B0, 0x104D3, 1}, {0x10570, 0x1057A, 1}, {0x1057C, 0x1058A, 1}, {0x1058C, 0x10592, 1},
+		{0x10594, 0x10595, 1}, {0x10C80, 0x10CB2, 1}, {0x118A0, 0x118BF, 1}, {0x16E40, 0x16E5F, 1},
+		{0x1E900, 0x1E921, 1},
+	},
+}
+
+// searchText is the SQL function search_text(order, email, description,
+// word...): 1 when every word (already folded) is part of one of the three
+// texts, folded, else 0. It is the one definition of a text match: the
+// trigram index only narrows down which links to ask it about (see
+// textLookup), and a broad search's page asks it of each row it walks.
+func searchText(_ *gosqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	if len(args) < 3 {
+		return int64(0), nil
+	}
+	var texts [3]string
+	for i := range texts {
+		s, _ := args[i].(string)
+		texts[i] = fold(s)
+	}
+	for _, w := range args[3:] {
+		word, _ := w.(string)
+		if !strings.Contains(texts[0], word) && !strings.Contains(texts[1], word) && !strings.Contains(texts[2], word) {
+			return int64(0), nil
+		}
+	}
+	return int64(1), nil
+}
+
+func init() {
+	// Registered with the driver, so every connection the Store opens has it.
+	gosqlite.MustRegisterDeterministicScalarFunction("search_text", -1, searchText)
+}
+
+// textMatch is the condition that the link alias has sr's words, and its
+// bound values. search_text decides, but is asked only when LIKE could be
+// wrong: LIKE ignores the case of ASCII letters only, and needs no call
+// into Go. Whatever LIKE finds, search_text would find too (fold lowers
+// ASCII letters as LIKE does and leaves any other character of a folded
+// word as it is). And where all three texts are ASCII, fold is LIKE's own
+// rule, so LIKE's "no" is final; only a text with another character (an
+// accent, a ñ) is asked of search_text when LIKE says no.
+func textMatch(alias string, sr search) (string, []any) {
+	cols := []string{alias + ".merchant_order_id", alias + ".customer_email", alias + ".description"}
+	likes := make([]string, len(sr.words))
+	args := make([]any, 0, 4*len(sr.words))
+	for i, w := range sr.words {
+		var ors []string
+		for _, c := range cols {
+			ors = append(ors, c+` LIKE ? ESCAPE '\'`)
+			args = append(args, likePattern(w))
+		}
+		likes[i] = "(" + strings.Join(ors, " OR ") + ")"
+	}
+	for _, w := range sr.words {
+		args = append(args, w)
+	}
+	// A text is ASCII when its length in characters is its length in bytes.
+	chars := "length(" + strings.Join(cols, ") + length(") + ")"
+	bytes := "length(CAST(" + strings.Join(cols, " AS BLOB)) + length(CAST(") + " AS BLOB))"
+	marks := strings.Repeat(", ?", len(sr.words))
+	return "(" + strings.Join(likes, " AND ") + " OR (" + chars + " <> " + bytes + " AND search_text(" + strings.Join(cols, ", ") + marks + ")))", args
+}
+
+// likePattern is a LIKE pattern for text containing w, its own % _ and \
+// escaped.
+func likePattern(w string) string {
+	r := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+	return "%" + r.Replace(w) + "%"
 }
 
 // prefixRange turns a prefix into bounds for a NOCASE index range: every
@@ -119,63 +222,6 @@ func (h hider) col(name string) string {
 	return name
 }
 
-// sessionSearch is the condition that a session (alias s) matches sr. With
-// hide, no branch can drive the query, which then walks the list's own
-// index and tests each row (see listPlan).
-func sessionSearch(sr search, hide hider) (string, []any) {
-	branches := []string{hide.col("s.merchant_order_id") + " = ?", hide.col("s.payment_token") + " = ?", hide.col("s.session_token") + " = ?"}
-	args := []any{sr.exact, sr.exact, sr.exact}
-	if sr.amount > 0 {
-		branches = append(branches, hide.col("s.amount")+" = ?")
-		args = append(args, sr.amount)
-	}
-	// A session's order id, amount and customer are its link's, so the text
-	// is found in the link's index and reaches sessions by link_id.
-	if sr.fts != "" {
-		branches = append(branches, hide.col("s.link_id")+" IN ("+ftsLinkIDs+")")
-		args = append(args, sr.fts)
-	}
-	if sr.lo != "" {
-		// Looked up: the links in the NOCASE ranges, then their sessions.
-		// Walked: each row's own link, by its primary key; a short prefix
-		// may match nearly every link, too many to gather first.
-		cond := "s.link_id IN (SELECT id FROM links AS p WHERE " + prefixConds("p", false) + ")"
-		if hide {
-			cond = "EXISTS (SELECT 1 FROM links AS p WHERE p.id = s.link_id AND " + prefixConds("p", true) + ")"
-		}
-		branches = append(branches, cond)
-		args = append(args, sr.lo, sr.hi, sr.lo, sr.hi)
-	}
-	return "(" + strings.Join(branches, " OR ") + ")", args
-}
-
-// linkSearch is the condition that a link (alias l) matches sr; see sessionSearch.
-func linkSearch(sr search, hide hider) (string, []any) {
-	// links' order id index is NOCASE (it serves prefixes too): the exact
-	// match narrows through it, then compares as written.
-	branches := []string{
-		"(" + hide.col("l.merchant_order_id") + " COLLATE NOCASE = ? AND l.merchant_order_id = ?)",
-		hide.col("l.id") + " IN (SELECT link_id FROM sessions WHERE payment_token = ? OR session_token = ?)",
-	}
-	args := []any{sr.exact, sr.exact, sr.exact, sr.exact}
-	if sr.amount > 0 {
-		branches = append(branches, hide.col("l.amount")+" = ?")
-		args = append(args, sr.amount)
-	}
-	if sr.fts != "" {
-		branches = append(branches, hide.col("l.id")+" IN ("+ftsLinkIDs+")")
-		args = append(args, sr.fts)
-	}
-	if sr.lo != "" {
-		branches = append(branches, prefixConds("l", bool(hide)))
-		args = append(args, sr.lo, sr.hi, sr.lo, sr.hi)
-	}
-	return "(" + strings.Join(branches, " OR ") + ")", args
-}
-
-// ftsLinkIDs selects the ids of the links whose text matches an FTS5 query.
-const ftsLinkIDs = "SELECT rowid FROM links_fts WHERE links_fts MATCH ?"
-
 // prefixConds: the link's order id or email starts with a prefix (bound as
 // lo, hi, lo, hi), through their NOCASE indexes.
 func prefixConds(alias string, hide bool) string {
@@ -185,68 +231,52 @@ func prefixConds(alias string, hide bool) string {
 		email + " COLLATE NOCASE >= ? AND " + email + " COLLATE NOCASE < ?)"
 }
 
-// links_fts indexes what a link never changes once made: its order id,
-// customer email and description, as trigrams (every run of 3 characters,
-// case folded), so any part of them of 3 characters or more is found
-// without reading the links. It is an external-content table: it keeps only
-// the index, the text stays in links. columnsize=0: no ranking is ever
-// asked of it, so it keeps no per-row sizes (a write less per link).
-const linksFTSTable = "CREATE VIRTUAL TABLE links_fts USING fts5(merchant_order_id, customer_email, description, " +
-	"content='links', content_rowid='id', tokenize='trigram', columnsize=0)"
-
-// linksFTSTriggers keep links_fts in step with links. Only making or deleting
-// a link writes to it: payments, cancellations and opens update other
-// columns, which the update trigger does not watch, so recording a
-// notification never touches the index. (Nothing updates the three columns
-// today; the update trigger keeps the index right if something ever does.)
-var linksFTSTriggers = []string{
-	`CREATE TRIGGER IF NOT EXISTS links_fts_insert AFTER INSERT ON links BEGIN
-  INSERT INTO links_fts (rowid, merchant_order_id, customer_email, description) VALUES (new.id, new.merchant_order_id, new.customer_email, new.description);
-END`,
-	`CREATE TRIGGER IF NOT EXISTS links_fts_delete AFTER DELETE ON links BEGIN
-  INSERT INTO links_fts (links_fts, rowid, merchant_order_id, customer_email, description) VALUES ('delete', old.id, old.merchant_order_id, old.customer_email, old.description);
-END`,
-	`CREATE TRIGGER IF NOT EXISTS links_fts_update AFTER UPDATE OF merchant_order_id, customer_email, description ON links BEGIN
-  INSERT INTO links_fts (links_fts, rowid, merchant_order_id, customer_email, description) VALUES ('delete', old.id, old.merchant_order_id, old.customer_email, old.description);
-  INSERT INTO links_fts (rowid, merchant_order_id, customer_email, description) VALUES (new.id, new.merchant_order_id, new.customer_email, new.description);
-END`,
+// sessionSearchRow is the condition that a session (alias s) matches sr,
+// tested on each row a broad search's page walks: nothing in it may drive
+// the query, which walks the list's own index (see listPlan).
+func sessionSearchRow(sr search) (string, []any) {
+	branches := []string{"+s.merchant_order_id = ?", "+s.payment_token = ?", "+s.session_token = ?"}
+	args := []any{sr.exact, sr.exact, sr.exact}
+	if sr.amount > 0 {
+		branches = append(branches, "+s.amount = ?")
+		args = append(args, sr.amount)
+	}
+	// A session's order id and customer are its link's: the text is its
+	// link's, read by primary key. In EXISTS's WHERE, not as a value: only
+	// a condition stops at the first term it needs (a value of x OR y
+	// computes both), and search_text is to be asked only when LIKE fails.
+	if sr.words != nil {
+		cond, wargs := textMatch("t", sr)
+		branches = append(branches, "EXISTS (SELECT 1 FROM links AS t WHERE t.id = s.link_id AND "+cond+")")
+		args = append(args, wargs...)
+	}
+	if sr.lo != "" {
+		branches = append(branches, "EXISTS (SELECT 1 FROM links AS p WHERE p.id = s.link_id AND "+prefixConds("p", true)+")")
+		args = append(args, sr.lo, sr.hi, sr.lo, sr.hi)
+	}
+	return "(" + strings.Join(branches, " OR ") + ")", args
 }
 
-// ftsHashSize is how much new index FTS5 gathers in memory before writing
-// it out as a segment (1 MB by default). A demo batch of 20,000 links fits
-// in a few segments instead of dozens, which then need no merging: filling
-// the index for 200,000 links takes about a third of the time. It is only
-// reached inside a large transaction; a link made from the panel adds a few
-// hundred bytes.
-const ftsHashSize = 16 << 20
-
-// ensureSearchIndex creates links_fts and its triggers. On a database made
-// before them, the index is filled from the links already stored, in the
-// same transaction, so no link made meanwhile (the command line may write
-// too) is missed or indexed twice.
-func (s *Store) ensureSearchIndex(ctx context.Context) error {
-	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Raw("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'links_fts'").Scan(&n).Error; err != nil {
-			return err
-		}
-		if n == 0 {
-			for _, stmt := range []string{
-				linksFTSTable,
-				"INSERT INTO links_fts (links_fts, rank) VALUES ('hashsize', " + strconv.Itoa(ftsHashSize) + ")",
-				"INSERT INTO links_fts (rowid, merchant_order_id, customer_email, description) " +
-					"SELECT id, merchant_order_id, customer_email, description FROM links",
-			} {
-				if err := tx.Exec(stmt).Error; err != nil {
-					return err
-				}
-			}
-		}
-		for _, stmt := range linksFTSTriggers {
-			if err := tx.Exec(stmt).Error; err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+// linkSearchRow is the condition that a link (alias l) matches sr, tested
+// on each row; see sessionSearchRow.
+func linkSearchRow(sr search) (string, []any) {
+	branches := []string{
+		"+l.merchant_order_id = ?",
+		"+l.id IN (SELECT link_id FROM sessions WHERE payment_token = ? OR session_token = ?)",
+	}
+	args := []any{sr.exact, sr.exact, sr.exact}
+	if sr.amount > 0 {
+		branches = append(branches, "+l.amount = ?")
+		args = append(args, sr.amount)
+	}
+	if sr.words != nil {
+		cond, wargs := textMatch("l", sr)
+		branches = append(branches, cond)
+		args = append(args, wargs...)
+	}
+	if sr.lo != "" {
+		branches = append(branches, prefixConds("l", true))
+		args = append(args, sr.lo, sr.hi, sr.lo, sr.hi)
+	}
+	return "(" + strings.Join(branches, " OR ") + ")", args
 }

@@ -116,9 +116,13 @@ type SessionPage struct {
 	SessionFilter
 	After, Before *SessionCursor
 	Limit         int
-	// Matches is how many sessions the filter matches (CountSessions), or
-	// -1 when unknown. A search matching more than BroadSearch is read by
-	// walking the list's index instead of sorting every match.
+	// Found, when set, is what CountSessions found for this filter: a
+	// narrow search's page is read from the sessions it found, without
+	// searching again.
+	Found *Found
+	// Matches, when Found is not set, says how the search is read: more
+	// than BroadSearch walks the list's index as a broad search does;
+	// anything else looks the search up first (tests read both ways).
 	Matches int64
 }
 
@@ -130,15 +134,16 @@ const (
 )
 
 // sessionQuery builds the one SQL statement behind a page of the list and
-// a chunk of the export. Every value is a bound parameter; only fixed
-// fragments are concatenated.
-func sessionQuery(columns string, f SessionFilter, cur *pageCursor, limit int, plan listPlan) (string, []any) {
+// a chunk of the export: of the sessions a narrow search found (set), or
+// else of the whole list, walked. Every value is a bound parameter; only
+// fixed fragments and the ids the Store found are concatenated.
+func sessionQuery(columns string, f SessionFilter, cur *pageCursor, limit int, set *matchSet) (string, []any) {
 	var sb strings.Builder
 	sb.WriteString("SELECT " + columns + " FROM sessions AS s")
 	if columns == exportColumns {
 		sb.WriteString(" JOIN links AS l ON l.id = s.link_id")
 	}
-	c := sessionConds(f, plan)
+	c := sessionConds(f, set)
 	order := c.keyset(f, "s.created_at", "s.amount", "s.id", cur)
 	sb.WriteString(c.sql() + order)
 	if limit > 0 {
@@ -148,20 +153,31 @@ func sessionQuery(columns string, f SessionFilter, cur *pageCursor, limit int, p
 	return sb.String(), c.args
 }
 
-// sessionConds is the WHERE of f for plan: the search first, then the
-// columns. With planLookup the search's lookups drive the query and unary +
-// hides the other columns from the planner, which would otherwise walk a
-// status or date index and test the OR on every row it meets. With planWalk
-// the search is hidden instead, and a column may drive the query only where
-// an index pairs it with the page's order (see walkHides). A count reads
-// like a lookup: without a search, every column may drive it.
-func sessionConds(f SessionFilter, plan listPlan) *listConds {
+// sessionConds is the WHERE of a page of f. A narrow search's page reads
+// the sessions found (set) by id, and unary + hides every other column from
+// the planner, which would otherwise walk a status or date index and test
+// each row. Any other page walks an index in the page's order and tests
+// each row, the search included (sessionSearchRow); a column may drive it
+// only where an index pairs it with the page's order (see walkHides).
+func sessionConds(f SessionFilter, set *matchSet) *listConds {
 	c := &listConds{}
-	if f.Q != "" {
-		cond, args := sessionSearch(parseSearch(f.Q, f.ExactOnly), plan == planWalk)
+	plan := planWalk
+	switch {
+	case set.byID():
+		c.add("s.id IN (" + set.sql() + ")")
+		c.hide, plan = true, planLookup
+	case f.Q != "":
+		cond, args := sessionSearchRow(set.walked(parseSearch(f.Q, f.ExactOnly)))
 		c.add(cond, args...)
-		c.hide = plan == planLookup
 	}
+	sessionFilters(c, f, plan)
+	return c
+}
+
+// sessionFilters adds f's status, mode and dates to c. A lookup hides them
+// when c.hide says so (a count without a search lets them drive it); a walk
+// as walkHides says.
+func sessionFilters(c *listConds, f SessionFilter, plan listPlan) {
 	status, mode, dates := c.hide, c.hide, c.hide
 	if plan == planWalk {
 		status, mode, dates = walkHides(f)
@@ -176,7 +192,6 @@ func sessionConds(f SessionFilter, plan listPlan) *listConds {
 		c.add(mode.col("s.mode")+" = ?", f.Mode)
 	}
 	c.created(dates, "s.created_at", f)
-	return c
 }
 
 // walkHides says which filter columns a walked page hides: a date page walks
@@ -192,12 +207,33 @@ func walkHides(f SessionFilter) (status, mode, dates hider) {
 	return both, both, true
 }
 
+// pageSet is what a page of f reads from: the sessions a narrow search
+// found, or a broad one (walked); nil without a search.
+func (s *Store) pageSet(ctx context.Context, f SessionFilter, found *Found, matches int64) (*matchSet, error) {
+	switch {
+	case f.Q == "":
+		return nil, nil
+	case found != nil:
+		return found.set, nil
+	case matches > BroadSearch:
+		return &matchSet{broad: true}, nil
+	}
+	looked, err := s.lookUpSessions(ctx, f)
+	return looked.set, err
+}
+
 // ListSessions returns one page of sessions matching p, in p's order. A
 // Before page is the Limit rows just before the cursor, still in p's order.
 func (s *Store) ListSessions(ctx context.Context, p SessionPage) ([]Session, error) {
+	set, err := s.pageSet(ctx, p.SessionFilter, p.Found, p.Matches)
+	if err != nil {
+		return nil, err
+	}
 	cur := cursorOf(p.After, p.Before)
-	query, args := sessionQuery(sessionColumns, p.SessionFilter, cur, pageLimit(p.Limit),
-		choosePlan(parseSearch(p.Q, p.ExactOnly), p.Matches))
+	if set.byID() && set.keys != nil {
+		set = set.foundPage(p.SessionFilter, cur, pageLimit(p.Limit))
+	}
+	query, args := sessionQuery(sessionColumns, p.SessionFilter, cur, pageLimit(p.Limit), set)
 	var rows []Session
 	if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
 		return nil, err
@@ -210,8 +246,8 @@ func (s *Store) ListSessions(ctx context.Context, p SessionPage) ([]Session, err
 
 // SessionTotals is what a list says about all the rows its filter matches.
 type SessionTotals struct {
-	// Count is how many sessions match.
-	Count int64
+	// Found is how many sessions match (Count; More for a broad search).
+	Found
 	// Paid is the CLP paid among them (sessions with status paid), when
 	// Summed; see CountSessions.
 	Paid   int64
@@ -219,27 +255,34 @@ type SessionTotals struct {
 }
 
 // CountSessions counts the sessions matching f and, when f narrows the list,
-// sums what they paid, in one aggregate query over the list's conditions.
-// Without a search, it reads idx_sessions_status_mode_amount alone (or the
-// date index for dates). With no filter at all it only counts, which SQLite
-// does from an index's page headers in well under a millisecond: the total
-// paid by every session would read all the paid ones (~20 ms for 144,000
-// on two cores, at every load of the live table), and the overview already
-// shows what was collected.
+// sums what they paid. Without a search, one aggregate query reads
+// idx_sessions_status_mode_amount alone (or the date index for dates). With
+// no filter at all it only counts, which SQLite does from an index's page
+// headers in about a millisecond: the total paid by every session would read
+// all the paid ones (~20 ms for 144,000 on two cores, at every load of the
+// live table), and the overview already shows what was collected. A search
+// is looked up once (findSessions): counted and summed when narrow, "more
+// than BroadSearch" and not summed when broad.
 func (s *Store) CountSessions(ctx context.Context, f SessionFilter) (SessionTotals, error) {
 	var t SessionTotals
-	if !f.Active() {
+	switch {
+	case !f.Active():
 		err := s.read.WithContext(ctx).Raw("SELECT COUNT(*) FROM sessions").Scan(&t.Count).Error
 		return t, err
+	case f.Q != "":
+		return s.findSessions(ctx, f)
 	}
 	query, args := sessionCountQuery(f)
-	err := s.read.WithContext(ctx).Raw(query, args...).Scan(&t).Error
+	err := s.read.WithContext(ctx).Raw(query, args...).Row().Scan(&t.Count, &t.Paid)
 	t.Summed = true
 	return t, err
 }
 
+// sessionCountQuery counts and sums the sessions matching f's columns
+// (status, mode, dates), each free to drive the query.
 func sessionCountQuery(f SessionFilter) (string, []any) {
-	c := sessionConds(f, planLookup)
+	c := &listConds{}
+	sessionFilters(c, f, planLookup)
 	return "SELECT COUNT(*) AS count, COALESCE(SUM(CASE WHEN s.status = '" + StatusPaid + "' THEN s.amount END), 0) AS paid " +
 		"FROM sessions AS s" + c.sql(), c.args
 }
@@ -256,21 +299,16 @@ type SessionExport struct {
 const exportChunk = 1000
 
 // EachSession calls fn for every session matching f, in f's order, reading
-// keyset pages of exportChunk rows. A search is counted first, to read it
-// the way its pages are read.
+// keyset pages of exportChunk rows. A search is looked up once, as for a
+// page.
 func (s *Store) EachSession(ctx context.Context, f SessionFilter, fn func(*SessionExport) error) error {
-	sr := parseSearch(f.Q, f.ExactOnly)
-	plan := choosePlan(sr, -1)
-	if plan == planWalk && f.Q != "" {
-		t, err := s.CountSessions(ctx, f)
-		if err != nil {
-			return err
-		}
-		plan = choosePlan(sr, t.Count)
+	set, err := s.pageSet(ctx, f, nil, -1)
+	if err != nil {
+		return err
 	}
 	var cur *pageCursor
 	for {
-		query, args := sessionQuery(exportColumns, f, cur, exportChunk, plan)
+		query, args := sessionQuery(exportColumns, f, cur, exportChunk, set)
 		var chunk []SessionExport
 		if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&chunk).Error; err != nil {
 			return err

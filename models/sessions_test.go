@@ -234,12 +234,20 @@ func TestListSessionsSortAndKeysetPages(t *testing.T) {
 			if got := orders(all); !slices.Equal(got, want) {
 				t.Errorf("%s, %s: order %v, want %v", sortBy, fname, got, want)
 			}
+			// As the page handler reads it: cut in Go from what the count found.
+			counted, err := s.CountSessions(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, size := range []int{1, 2, 3} {
 				for _, matches := range []int64{0, BroadSearch + 1} { // looked up, or walked
 					t.Run(fmt.Sprintf("%s/%s/pages of %d/matches %d", sortBy, fname, size, matches), func(t *testing.T) {
 						keysetPages(t, s, SessionPage{SessionFilter: f, Limit: size, Matches: matches}, all, want)
 					})
 				}
+				t.Run(fmt.Sprintf("%s/%s/pages of %d/counted", sortBy, fname, size), func(t *testing.T) {
+					keysetPages(t, s, SessionPage{SessionFilter: f, Limit: size, Found: &counted.Found}, all, want)
+				})
 			}
 		}
 	}
@@ -349,9 +357,10 @@ func TestPrefixRange(t *testing.T) {
 }
 
 // TestSessionQueriesUseIndexes reads SQLite's plan for each list query: none
-// may scan a table without an index; a looked-up search is a union of index
-// lookups (the text through links_fts); a walked one, like every page
-// without a search, comes off an index already in order.
+// may scan a table without an index; a search's lookup is a union of index
+// lookups (the text through links_fts), and the page of a narrow one reads
+// the rows found by id; a broad one's page, like every page without a
+// search, comes off an index already in order.
 func TestSessionQueriesUseIndexes(t *testing.T) {
 	s := listStore(t)
 	cursor := &pageCursor{SessionCursor: SessionCursor{Key: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC).UnixNano(), ID: 10}}
@@ -386,33 +395,56 @@ func TestSessionQueriesUseIndexes(t *testing.T) {
 		{"search, previous page", SessionFilter{Q: "ana"}, back, nil},
 	}
 	for _, tt := range tests {
-		for _, plan := range []listPlan{planLookup, planWalk} {
-			if tt.filter.Q == "" && plan == planLookup {
-				continue // without a search there is only the walk
-			}
+		sets := []*matchSet{nil}
+		if tt.filter.Q != "" {
+			sets = append(sets, &matchSet{ids: []uint{3, 1, 2}}) // what a narrow search found
+		}
+		for _, set := range sets {
 			for _, columns := range []string{sessionColumns, exportColumns} {
 				limit := 51
 				if columns == exportColumns {
 					limit = exportChunk
 				}
-				query, args := sessionQuery(columns, tt.filter, tt.cur, limit, plan)
-				name := fmt.Sprintf("%s (plan %d, %s)", tt.name, plan, columns)
+				query, args := sessionQuery(columns, tt.filter, tt.cur, limit, set)
+				name := fmt.Sprintf("%s (found %v, %s)", tt.name, set != nil, columns)
 				text := explain(t, s, query, args...)
-				checkListPlan(t, name, text, plan == planLookup)
-				if plan == planLookup {
-					for _, want := range tt.want {
-						if !strings.Contains(text, want) {
-							t.Errorf("%s: plan does not use %s:\n%s", name, want, text)
-						}
-					}
-				}
+				checkListPlan(t, name, text, set != nil)
 				// Walked, a short prefix reads each row's own link: it may
 				// match every link, too many to gather first.
-				if plan == planWalk && len(tt.filter.Q) < minSubstring && tt.filter.Q != "" &&
+				if set == nil && len(tt.filter.Q) < minSubstring && tt.filter.Q != "" &&
 					(!strings.Contains(text, "SEARCH p USING INTEGER PRIMARY KEY") || strings.Contains(text, "LIST SUBQUERY")) {
 					t.Errorf("%s: a walked prefix gathers links first:\n%s", name, text)
 				}
 			}
+		}
+		if tt.filter.Q != "" {
+			lk := sessionLookup(tt.filter, parseSearch(tt.filter.Q, tt.filter.ExactOnly), testFTS(tt.filter))
+			checkLookupPlan(t, tt.name, explain(t, s, lk.sql(), lk.args...), tt.want)
+		}
+	}
+}
+
+// testFTS is an FTS5 query for f's words, as textLookup would choose it.
+func testFTS(f SessionFilter) string {
+	if sr := parseSearch(f.Q, f.ExactOnly); sr.words != nil {
+		return ftsString(trigrams(sr.words)[0])
+	}
+	return ""
+}
+
+// checkLookupPlan: a search's lookup is a union of index lookups, the text
+// through links_fts, each way of matching through its own index (want).
+func checkLookupPlan(t *testing.T, name, text string, want []string) {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		// SCAN (subquery-n) reads a branch's rows as they come.
+		if strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, "VIRTUAL TABLE INDEX 0:M") && !strings.HasPrefix(line, "SCAN (subquery-") {
+			t.Errorf("%s: the lookup scans %q:\n%s", name, line, text)
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s: the lookup does not use %s:\n%s", name, w, text)
 		}
 	}
 }
@@ -425,12 +457,12 @@ func checkListPlan(t *testing.T, name, text string, lookup bool) {
 		if fullScan {
 			t.Errorf("%s: full table scan %q in plan:\n%s", name, line, text)
 		}
-		if lookup && strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, "VIRTUAL TABLE") {
-			t.Errorf("%s: a looked-up search walks an index %q:\n%s", name, line, text)
+		if lookup && strings.HasPrefix(line, "SCAN ") {
+			t.Errorf("%s: a found search walks an index %q:\n%s", name, line, text)
 		}
 	}
-	if lookup && !strings.Contains(text, "MULTI-INDEX OR") {
-		t.Errorf("%s: search is not a union of index lookups:\n%s", name, text)
+	if lookup && !strings.Contains(text, "USING INTEGER PRIMARY KEY (rowid=?)") {
+		t.Errorf("%s: the rows found are not read by id:\n%s", name, text)
 	}
 	if !lookup && strings.Contains(text, "TEMP B-TREE") {
 		t.Errorf("%s: sorts the whole result instead of reading an index in order:\n%s", name, text)
@@ -451,19 +483,34 @@ func TestSessionCountsUseIndexes(t *testing.T) {
 		{"status and mode", SessionFilter{Status: StatusPending, Mode: "live"}, "COVERING INDEX idx_sessions_status_mode_amount (status=? AND mode=?)"},
 		{"mode", SessionFilter{Mode: "live"}, "COVERING INDEX idx_sessions_status_mode_amount"},
 		{"a day", SessionFilter{From: day, Until: day.Add(24 * time.Hour)}, "idx_sessions_created_at (created_at>? AND created_at<?)"},
-		{"search", SessionFilter{Q: "gmail.com", Status: StatusPaid}, "MULTI-INDEX OR"},
+		{"search", SessionFilter{Q: "gmail.com", Status: StatusPaid}, "links_fts VIRTUAL TABLE INDEX 0:M"},
 	}
 	for _, tt := range tests {
 		query, args := sessionCountQuery(tt.filter)
+		if tt.filter.Q != "" { // counted from its lookup
+			lk := sessionLookup(tt.filter, parseSearch(tt.filter.Q, false), testFTS(tt.filter))
+			query, args = lk.sql(), lk.args
+		}
 		text := explain(t, s, query, args...)
 		if !strings.Contains(text, tt.want) {
 			t.Errorf("%s: plan does not contain %q:\n%s", tt.name, tt.want, text)
 		}
 		for _, line := range strings.Split(text, "\n") {
-			if strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, " USING ") && !strings.Contains(line, "VIRTUAL TABLE INDEX 0:M") {
+			if strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, " USING ") && !strings.Contains(line, "VIRTUAL TABLE INDEX 0:M") &&
+				!strings.HasPrefix(line, "SCAN (subquery-") {
 				t.Errorf("%s: full table scan %q:\n%s", tt.name, line, text)
 			}
 		}
+	}
+}
+
+// What a narrow search found is read (and summed) by id, never by walking
+// the paid sessions' index.
+func TestFoundRowsAreReadByID(t *testing.T) {
+	s := listStore(t)
+	text := explain(t, s, foundRowsQuery(&matchSet{ids: []uint{7, 3}}))
+	if !strings.Contains(text, "SEARCH sessions USING INTEGER PRIMARY KEY (rowid=?)") || strings.Contains(text, "INDEX idx_") {
+		t.Errorf("plan:\n%s", text)
 	}
 }
 

@@ -89,6 +89,13 @@ func RunWith(ctx context.Context, store *models.Store, opt Options) (Summary, er
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
+	// A bulk load leaves the search index in many pieces, each opened by
+	// every search: merged, once the batches are in.
+	if sum.Links >= BatchSize {
+		if err := store.MergeSearchIndex(ctx); err != nil {
+			return sum, err
+		}
+	}
 	detail := fmt.Sprintf("links %d-%d, %d sessions, %d notifications, mode %s", sum.FirstLink, sum.LastLink, sum.Links, sum.Notifications, opt.Mode)
 	return sum, store.RecordAudit(ctx, nil, "seed", models.AuditDemoSeeded, detail, "")
 }

@@ -1,0 +1,148 @@
+package models
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The trigram index answers a word by reading the list of links that hold
+// each of its trigrams, and a phrase by reading all of them: "demo-h3kfjk-19"
+// reads the lists of dem, emo and mo-, which are in every demo order, to find
+// the hundred that end in 19. So a search asks the index only for the rarest
+// one or two of its trigrams, and search_text checks the whole words on the
+// few links they give. Which are rarest is measured at each search, on the
+// index itself: nothing is kept beside it.
+
+const (
+	// probeDepth is how many of a trigram's links a probe reads, oldest
+	// first (the order the index keeps them in: reading newest first
+	// would walk each list to its end): a trigram in fewer links is rare,
+	// and counted exactly; in more, the id of its probeDepth-th link
+	// tells how far the index had to read, so how common it is.
+	probeDepth = 32
+	// maxProbes bounds the trigrams probed for one search (a 64-character
+	// token has 62): those probed are spread over the words.
+	maxProbes = 8
+)
+
+// trigrams are the distinct runs of 3 characters in words, in order.
+func trigrams(words []string) []string {
+	var out []string
+	for _, w := range words {
+		r := []rune(w)
+		for i := 0; i+3 <= len(r); i++ {
+			if t := string(r[i : i+3]); !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// spread keeps at most n of list, evenly spaced, the first and last among them.
+func spread(list []string, n int) []string {
+	if len(list) <= n {
+		return list
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = list[i*(len(list)-1)/(n-1)]
+	}
+	return out
+}
+
+// rarityBits: a probe packs how many links hold a trigram (up to
+// probeDepth) above the id of the last link it read, subtracted, so that
+// the smaller number is the rarer trigram: fewer links, or, as many, spread
+// over more of them. Link ids stay below 2^40.
+const rarityBits = 40
+
+// firstProbes is how many trigrams are probed first (the first, last and
+// middle ones): most searches that find a few rows have a rare one among
+// them (a token, an email with digits), and the rest need not be probed.
+const firstProbes = 3
+
+// textLookup is the FTS5 query that proposes the links that may hold words:
+// their rarest trigram, and the next rarest unless the first is rare
+// already. It is "" when there are no words, or when a trigram probed is in
+// no link: nothing can match.
+func (s *Store) textLookup(ctx context.Context, words []string) (string, error) {
+	tris := spread(trigrams(words), maxProbes)
+	if len(tris) == 0 {
+		return "", nil
+	}
+	// First, last, middle; then the others.
+	first := []int{0, len(tris) - 1, len(tris) / 2}
+	if len(tris) <= firstProbes {
+		first = first[:0]
+		for i := range tris {
+			first = append(first, i)
+		}
+	}
+	rest := make([]int, 0, len(tris))
+	for i := range tris {
+		if !slices.Contains(first, i) {
+			rest = append(rest, i)
+		}
+	}
+	rarity := make([]int64, len(tris))
+	if err := s.probe(ctx, tris, first, rarity); err != nil {
+		return "", err
+	}
+	probed := first
+	if rarestOf(rarity, first) >= probeDepth && len(rest) > 0 {
+		if err := s.probe(ctx, tris, rest, rarity); err != nil {
+			return "", err
+		}
+		probed = append(slices.Clone(first), rest...)
+	}
+	slices.SortFunc(probed, func(a, b int) int { return cmp.Compare(rarity[a], rarity[b]) })
+	rarest := probed[0]
+	if rarity[rarest] == 0 {
+		return "", nil
+	}
+	query := ftsString(tris[rarest])
+	if linksHolding(rarity[rarest]) == probeDepth && len(probed) > 1 {
+		query += " AND " + ftsString(tris[probed[1]])
+	}
+	return query, nil
+}
+
+// probe measures the rarity of tris[i] for each i of which, in one
+// statement, into rarity[i].
+func (s *Store) probe(ctx context.Context, tris []string, which []int, rarity []int64) error {
+	cols := make([]string, len(which))
+	args := make([]any, len(which))
+	ptrs := make([]any, len(which))
+	for k, i := range which {
+		cols[k] = "(SELECT (count(*) << " + strconv.Itoa(rarityBits) + ") - coalesce(max(r), 0) FROM " +
+			"(SELECT rowid AS r FROM links_fts WHERE links_fts MATCH ? ORDER BY rowid LIMIT " + strconv.Itoa(probeDepth) + "))"
+		args[k] = ftsString(tris[i])
+		ptrs[k] = &rarity[i]
+	}
+	return s.read.WithContext(ctx).Raw("SELECT "+strings.Join(cols, ", "), args...).Row().Scan(ptrs...)
+}
+
+// linksHolding is how many links a probe found, up to probeDepth: its
+// rarity rounded up.
+func linksHolding(rarity int64) int64 { return (rarity + 1<<rarityBits - 1) >> rarityBits }
+
+// rarestOf is how many links hold the rarest of tris[i] for each i of
+// which, up to probeDepth.
+func rarestOf(rarity []int64, which []int) int64 {
+	n := int64(probeDepth)
+	for _, i := range which {
+		n = min(n, linksHolding(rarity[i]))
+	}
+	return n
+}
+
+// ftsString is s as one FTS5 string: the trigram tokenizer reads it as a run
+// of consecutive characters, and quoting makes every other character
+// (* : ^ - AND NEAR …) plain text.
+func ftsString(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}

@@ -1,0 +1,81 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+)
+
+func TestTrigrams(t *testing.T) {
+	if got, want := trigrams([]string{"pedido", "dido", "ab"}), []string{"ped", "edi", "did", "ido"}; !slices.Equal(got, want) {
+		t.Errorf("trigrams = %q, want %q", got, want)
+	}
+	if got, want := trigrams([]string{"añoñ"}), []string{"año", "ñoñ"}; !slices.Equal(got, want) {
+		t.Errorf("trigrams count characters, not bytes: %q, want %q", got, want)
+	}
+	list := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+	if got, want := spread(list, 4), []string{"a", "d", "g", "j"}; !slices.Equal(got, want) {
+		t.Errorf("spread = %q, want %q", got, want)
+	}
+	if got := spread(list[:3], 4); !slices.Equal(got, list[:3]) {
+		t.Errorf("spread of a short list = %q", got)
+	}
+}
+
+// The index is asked for a word's rarest trigrams only: with forty orders
+// PED-0001…PED-0040, "ped-0001" is looked up by "001" (in eleven of them,
+// rare already among the first three probed: ped, -00, 001), never by
+// "ped" (in all); when all are common, by the two rarest together; a
+// trigram in no link means nothing to look up.
+func TestTextLookupAsksForTheRarestTrigrams(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	for i := 1; i <= 40; i++ {
+		mustLink(t, s, fmt.Sprintf("PED-%04d", i), "live")
+	}
+	for _, tt := range []struct {
+		words []string
+		want  string
+	}{
+		{[]string{"ped-0001"}, `"001"`},
+		{[]string{"ped-00"}, `"ped" AND "-00"`}, // all four in every order: the first two probed
+		{[]string{"ped-00x1"}, ""},              // 0x1 is in no order
+		{[]string{"ped-"}, `"ped" AND "ed-"`},
+		{nil, ""},
+	} {
+		got, err := s.textLookup(ctx, tt.words)
+		if err != nil || got != tt.want {
+			t.Errorf("textLookup(%q) = %s, %v; want %s", tt.words, got, err, tt.want)
+		}
+	}
+}
+
+// MergeSearchIndex leaves links_fts in one segment, in step with links.
+func TestMergeSearchIndex(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	for i := range 5 {
+		mustLink(t, s, fmt.Sprintf("MERGE-%d", i), "live") // a segment each
+	}
+	segments := func() int64 {
+		var n int64
+		if err := s.read.Raw("SELECT count(DISTINCT segid) FROM links_fts_idx").Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := segments(); n < 2 {
+		t.Fatalf("%d segments before: the test proves nothing", n)
+	}
+	if err := s.MergeSearchIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := segments(); n != 1 {
+		t.Errorf("%d segments after merging, want 1", n)
+	}
+	ftsIntegrity(t, s)
+	if n, err := s.CountLinks(ctx, LinkFilter{SessionFilter: SessionFilter{Q: "merge-"}}); err != nil || n.Count != 5 {
+		t.Errorf("after merging: %+v, %v", n, err)
+	}
+}
