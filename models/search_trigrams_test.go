@@ -8,11 +8,17 @@ import (
 )
 
 func TestTrigrams(t *testing.T) {
-	if got, want := trigrams([]string{"pedido", "dido", "ab"}), []string{"ped", "edi", "did", "ido"}; !slices.Equal(got, want) {
-		t.Errorf("trigrams = %q, want %q", got, want)
+	// dido's trigrams are all pedido's; ab has none.
+	want := []trigram{{"ped", 0}, {"edi", 1}, {"did", 2}, {"ido", 3}}
+	if got := trigrams([]string{"pedido", "dido", "ab"}); !slices.Equal(got, want) {
+		t.Errorf("trigrams = %v, want %v", got, want)
 	}
-	if got, want := trigrams([]string{"añoñ"}), []string{"año", "ñoñ"}; !slices.Equal(got, want) {
-		t.Errorf("trigrams count characters, not bytes: %q, want %q", got, want)
+	// Characters, not bytes; a second word starts more than a trigram away.
+	if got, want := trigrams([]string{"añoñ", "xyz"}), []trigram{{"año", 0}, {"ñoñ", 1}, {"xyz", 7}}; !slices.Equal(got, want) {
+		t.Errorf("trigrams = %v, want %v", got, want)
+	}
+	if !(trigram{"abc", 0}).apart(trigram{"def", 3}) || (trigram{"abc", 0}).apart(trigram{"cde", 2}) {
+		t.Error("apart: trigrams sharing a character are not apart; those that share none are")
 	}
 	list := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
 	if got, want := spread(list, 4), []string{"a", "d", "g", "j"}; !slices.Equal(got, want) {
@@ -26,8 +32,9 @@ func TestTrigrams(t *testing.T) {
 // The index is asked for a word's rarest trigrams only: with forty orders
 // PED-0001…PED-0040, "ped-0001" is looked up by "001" (in eleven of them,
 // rare already among the first three probed: ped, -00, 001), never by
-// "ped" (in all); when all are common, by the two rarest together; a
-// trigram in no link means nothing to look up.
+// "ped" (in all); when all are common, by the two rarest together, and a
+// third apart from both unless it is in nearly every link; a trigram in no
+// link means nothing to look up.
 func TestTextLookupAsksForTheRarestTrigrams(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
@@ -39,7 +46,7 @@ func TestTextLookupAsksForTheRarestTrigrams(t *testing.T) {
 		want  string
 	}{
 		{[]string{"ped-0001"}, `"001"`},
-		{[]string{"ped-00"}, `"ped" AND "-00"`}, // all four in every order: the first two probed
+		{[]string{"ped-00"}, `"ped" AND "-00"`}, // all four in every order: no third
 		{[]string{"ped-00x1"}, ""},              // 0x1 is in no order
 		{[]string{"ped-"}, `"ped" AND "ed-"`},
 		{nil, ""},
@@ -77,5 +84,25 @@ func TestMergeSearchIndex(t *testing.T) {
 	ftsIntegrity(t, s)
 	if n, err := s.CountLinks(ctx, LinkFilter{SessionFilter: SessionFilter{Q: "merge-"}}); err != nil || n.Count != 5 {
 		t.Errorf("after merging: %+v, %v", n, err)
+	}
+}
+
+// The third trigram asked for shares no character with the first two, and
+// is in less than a quarter of the links.
+func TestTextLookupAddsAThirdTrigramApart(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	for i := 1; i <= 200; i++ {
+		order := fmt.Sprintf("ZZZ-%d", i)
+		if i%5 == 0 {
+			order = fmt.Sprintf("ABCDEFGHIJ-%d", i) // one link in five
+		}
+		mustLink(t, s, order, "live")
+	}
+	// All eight trigrams of abcdefghij are in the same 40 links: the first
+	// and last probed, then efg (abc and hij share none of its letters).
+	got, err := s.textLookup(ctx, []string{"abcdefghij"})
+	if want := `"abc" AND "hij" AND "efg"`; err != nil || got != want {
+		t.Errorf("textLookup = %s, %v; want %s", got, err, want)
 	}
 }

@@ -427,7 +427,7 @@ func TestSessionQueriesUseIndexes(t *testing.T) {
 // testFTS is an FTS5 query for f's words, as textLookup would choose it.
 func testFTS(f SessionFilter) string {
 	if sr := parseSearch(f.Q, f.ExactOnly); sr.words != nil {
-		return ftsString(trigrams(sr.words)[0])
+		return ftsString(trigrams(sr.words)[0].text)
 	}
 	return ""
 }
