@@ -146,34 +146,24 @@ func mailLang(lang string) string {
 // Link builds the email that carries link to its customer, in lang (es
 // or en), ready to queue. The command line uses it too.
 func Link(cfg *config.Config, shop Shop, link *models.Link, lang string) (*models.OutboxMessage, error) {
-	if link.CustomerEmail == "" {
-		return nil, models.ErrNoCustomerEmail
-	}
-	l := views.NewLocale(mailLang(lang))
-	m, err := newMail(cfg, shop, models.MailLink, link.CustomerEmail, l.Lang, mailData{
-		Subject:     l.T("mail.link.subject", shop.Name(), link.MerchantOrderID),
-		Order:       link.MerchantOrderID,
-		Amount:      link.Amount,
-		Description: link.Description,
-		URL:         cfg.URL("/pay/" + link.Code),
-		ExpiresAt:   link.ExpiresAt,
-	})
-	if err != nil {
-		return nil, err
-	}
-	m.LinkID = &link.ID
-	return m, nil
+	return linkMail(cfg, shop, models.MailLink, "mail.link.subject", link, lang)
 }
 
 // Reminder builds a reminder of an unpaid link to its customer, in lang (es
 // or en): the same link and facts as its first email.
 func Reminder(cfg *config.Config, shop Shop, link *models.Link, lang string) (*models.OutboxMessage, error) {
+	return linkMail(cfg, shop, models.MailReminder, "mail.reminder.subject", link, lang)
+}
+
+// linkMail is an email of kind carrying link to its customer, under the
+// subject subjectKey names (shop name, order id).
+func linkMail(cfg *config.Config, shop Shop, kind, subjectKey string, link *models.Link, lang string) (*models.OutboxMessage, error) {
 	if link.CustomerEmail == "" {
 		return nil, models.ErrNoCustomerEmail
 	}
 	l := views.NewLocale(mailLang(lang))
-	m, err := newMail(cfg, shop, models.MailReminder, link.CustomerEmail, l.Lang, mailData{
-		Subject:     l.T("mail.reminder.subject", shop.Name(), link.MerchantOrderID),
+	m, err := newMail(cfg, shop, kind, link.CustomerEmail, l.Lang, mailData{
+		Subject:     l.T(subjectKey, shop.Name(), link.MerchantOrderID),
 		Order:       link.MerchantOrderID,
 		Amount:      link.Amount,
 		Description: link.Description,
