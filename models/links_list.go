@@ -114,16 +114,7 @@ func linkFilters(c *listConds, f LinkFilter, count bool) {
 
 // linkPageSet is what a page of f reads from (see pageSet).
 func (s *Store) linkPageSet(ctx context.Context, f LinkFilter, found *Found, matches int64) (*matchSet, error) {
-	switch {
-	case f.Q == "":
-		return nil, nil
-	case found != nil:
-		return found.set, nil
-	case matches > BroadSearch:
-		return &matchSet{broad: true}, nil
-	}
-	n, err := s.findLinks(ctx, f)
-	return n.set, err
+	return searchSet(f.Q, found, matches, func() (Found, error) { return s.findLinks(ctx, f) })
 }
 
 // ListLinks returns one page of links matching p, in p's order; a Before

@@ -210,15 +210,22 @@ func walkHides(f SessionFilter) (status, mode, dates hider) {
 // pageSet is what a page of f reads from: the sessions a narrow search
 // found, or a broad one (walked); nil without a search.
 func (s *Store) pageSet(ctx context.Context, f SessionFilter, found *Found, matches int64) (*matchSet, error) {
+	return searchSet(f.Q, found, matches, func() (Found, error) { return s.lookUpSessions(ctx, f) })
+}
+
+// searchSet is what a page searching for q reads from: what its count
+// found, a broad walk when more than BroadSearch rows match, or else what
+// lookUp finds now; nil without a search. Sessions and links share it.
+func searchSet(q string, found *Found, matches int64, lookUp func() (Found, error)) (*matchSet, error) {
 	switch {
-	case f.Q == "":
+	case q == "":
 		return nil, nil
 	case found != nil:
 		return found.set, nil
 	case matches > BroadSearch:
 		return &matchSet{broad: true}, nil
 	}
-	looked, err := s.lookUpSessions(ctx, f)
+	looked, err := lookUp()
 	return looked.set, err
 }
 
