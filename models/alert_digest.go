@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -36,14 +37,14 @@ func (d RejectedDigest) Total() int64 {
 // old, what was rejected since it (or since they subscribed), when anything was.
 func (s *Store) RejectedDigestsDue(ctx context.Context, now time.Time) ([]RejectedDigest, error) {
 	now = now.UTC()
-	var latest string
+	var latest sql.NullString
 	// Cheap first: through the (verdict, last_received_at) index.
-	err := s.read.WithContext(ctx).Raw("SELECT COALESCE(MAX(last_received_at), '') FROM notifications WHERE verdict = ?", VerdictRejected).
+	err := s.read.WithContext(ctx).Raw("SELECT MAX(last_received_at) FROM notifications WHERE verdict = ?", VerdictRejected).
 		Scan(&latest).Error
-	if err != nil || latest == "" {
+	if err != nil || latest.String == "" {
 		return nil, err
 	}
-	lastRejected := parseStoredTime(latest)
+	lastRejected := parseStoredTime(latest.String)
 	rows, err := s.read.WithContext(ctx).Raw("SELECT u.id, u.email, u.lang, m.created_at, m.rejected_until FROM mail_alert_subscriptions m " +
 		"JOIN users u ON u.id = m.user_id WHERE NOT u.disabled ORDER BY u.id").Rows()
 	if err != nil {

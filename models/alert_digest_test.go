@@ -30,7 +30,7 @@ func TestRejectedDigestsAtMostEveryQuarterHour(t *testing.T) {
 	reject("b", "malformed")
 	reject("a", "malformed") // counted on its row
 	reject("c", "bad_signature")
-	now := time.Now()
+	now := time.Now().Truncate(time.Microsecond) // what PostgreSQL keeps
 	due, err := s.RejectedDigestsDue(ctx, now)
 	if err != nil || len(due) != 1 || due[0].User.ID != u.ID || due[0].Total() != 4 {
 		t.Fatalf("due = %+v, %v; want one digest of 4", due, err)

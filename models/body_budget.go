@@ -42,7 +42,7 @@ func (s *Store) loadBodyBudget(ctx context.Context, now time.Time) (bodyBudget, 
 	// body_size, not length(body): it needs no body read. Through the
 	// (verdict, last_received_at) index; rows first received earlier this
 	// hour and repeated since are a superset, which only errs on the safe side.
-	err := s.write.WithContext(ctx).Raw("SELECT COALESCE(SUM(CASE WHEN body_dropped THEN 0 ELSE MIN(body_size, ?) END), 0) "+
+	err := s.write.WithContext(ctx).Raw("SELECT COALESCE(SUM(CASE WHEN body_dropped THEN 0 ELSE "+s.d.least()+"(body_size, ?) END), 0) "+
 		"FROM notifications WHERE verdict = ? AND last_received_at >= ? AND received_at >= ?",
 		RejectedBodyKeep, VerdictRejected, hour, hour).Scan(&used).Error
 	if err != nil {

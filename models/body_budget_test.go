@@ -2,7 +2,7 @@ package models
 
 import (
 	"context"
-	"path/filepath"
+	"etpay-dashboard/testdb"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +31,7 @@ func TestBodyBudgetTakesUpToTheHourlyCapAndRenews(t *testing.T) {
 // the hour's rejected rows already took.
 func TestBodyBudgetSurvivesARestart(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "b.db")
+	path := testdb.URL(t, "b.db")
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,7 @@ package models
 
 import (
 	"context"
-	"path/filepath"
+	"etpay-dashboard/testdb"
 	"testing"
 	"time"
 )
@@ -36,7 +36,7 @@ func TestMarkLinkOpenedKeepsFirstAndLast(t *testing.T) {
 // A database from before last_opened_at gets it from opened_at.
 func TestLastOpenedFilledAtMigration(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
+	path := testdb.URL(t, "old.db")
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)

@@ -114,7 +114,7 @@ func linkFilters(c *listConds, f LinkFilter, count bool) {
 
 // linkPageSet is what a page of f reads from (see pageSet).
 func (s *Store) linkPageSet(ctx context.Context, f LinkFilter, found *Found, matches int64) (*matchSet, error) {
-	return searchSet(f.Q, found, matches, func() (Found, error) { return s.findLinks(ctx, f) })
+	return s.onEngine(searchSet(f.Q, found, matches, func() (Found, error) { return s.findLinks(ctx, f) }))
 }
 
 // ListLinks returns one page of links matching p, in p's order; a Before

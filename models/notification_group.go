@@ -19,6 +19,8 @@ type noteGroup struct {
 	groupChanges // what to write (see write)
 	// budget is what rejected bodies may still take this hour.
 	budget *bodyBudget
+	// d is the engine, whose clock the group's times are read from.
+	d dialect
 }
 
 // groupRows are the rows a group's rules need.
@@ -119,7 +121,7 @@ func (g *noteGroup) applyVerified(r *noteRequest) error {
 // changeSession records that the rules changed sess as out says.
 func (g *noteGroup) changeSession(sess *Session, out ruleOutcome) {
 	*sess = *out.Session
-	sess.UpdatedAt = time.Now().UTC()
+	sess.UpdatedAt = g.d.stored(time.Now().UTC())
 	if !slices.Contains(g.changedSessions, sess) {
 		g.changedSessions = append(g.changedSessions, sess)
 	}
@@ -131,7 +133,7 @@ func (g *noteGroup) changeSession(sess *Session, out ruleOutcome) {
 // changeLink records that the rules changed link to paid.
 func (g *noteGroup) changeLink(link, paid *Link) {
 	*link = *paid
-	link.UpdatedAt = time.Now().UTC()
+	link.UpdatedAt = g.d.stored(time.Now().UTC())
 	if !g.linkChanged[link.ID] {
 		g.linkChanged[link.ID] = true
 		g.changedLinks = append(g.changedLinks, link)

@@ -13,6 +13,7 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 		groupRows: groupRows{sessions: map[string]*Session{}, links: map[uint]*Link{}, results: map[resultKey]bool{},
 			rejected: map[rejectedKey]*Notification{}, unreadable: map[string][]string{}, unreadableLinks: map[uint]bool{}},
 		groupChanges: groupChanges{sessionMoved: map[uint]bool{}, linkChanged: map[uint]bool{}},
+		d:            dialect{postgres: connOnPostgres(t.conn)},
 	}
 	var tokens, bodyHashes []any
 	for _, r := range reqs {
@@ -58,7 +59,7 @@ func (g *groupRows) loadSessions(ctx context.Context, t *noteTx, tokens []any) e
 	if len(tokens) == 0 {
 		return nil
 	}
-	rows, err := t.conn.QueryContext(ctx, sessionsByTokenQuery(len(tokens)), tokens...)
+	rows, err := t.conn.QueryContext(ctx, sessionsByTokenQuery(len(tokens))+forUpdate(t.conn), tokens...)
 	if err != nil {
 		return err
 	}
@@ -132,7 +133,7 @@ func (g *groupRows) loadLinks(ctx context.Context, t *noteTx, ids []any) error {
 		return nil
 	}
 	rows, err := t.conn.QueryContext(ctx, "SELECT id, code, merchant_order_id, amount, customer_email, description, status, mode, "+
-		"review_reason, expires_at, paid_at FROM links WHERE id IN ("+placeholders(len(ids))+")", ids...)
+		"review_reason, expires_at, paid_at FROM links WHERE id IN ("+placeholders(len(ids))+")"+forUpdate(t.conn), ids...)
 	if err != nil {
 		return err
 	}

@@ -177,8 +177,11 @@ func insertQueued(ctx context.Context, t *noteTx, msgs []*OutboxMessage) error {
 			m.To, m.Lang, m.Subject, m.TextBody, m.HTMLBody, m.MessageID, m.Status, m.Priority, m.Attempts, m.NextAttemptAt.UTC(), m.LastError,
 			m.ServerAnswer, m.CreatedAt, m.UpdatedAt)
 	}
-	_, err := t.conn.ExecContext(ctx, "INSERT INTO outbox_messages ("+outboxColumns+") VALUES "+valueRows(len(msgs), 20)+
-		" ON CONFLICT (dedupe_key) DO NOTHING", args...)
+	err := alone(ctx, t.conn, func() error {
+		_, err := t.conn.ExecContext(ctx, "INSERT INTO outbox_messages ("+outboxColumns+") VALUES "+valueRows(len(msgs), 20)+
+			" ON CONFLICT (dedupe_key) DO NOTHING", args...)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("queue emails: %w", err)
 	}

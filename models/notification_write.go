@@ -24,13 +24,14 @@ func (g *groupChanges) write(ctx context.Context, t *noteTx) error {
 		}
 	}
 	if movedRows > 0 {
-		if _, err := t.conn.ExecContext(ctx, movedSessionsQuery(movedRows), moved...); err != nil {
+		rows := typedRows(t.conn, movedRows, "bigint", "text", "text", "text", "timestamptz", "timestamptz", "boolean", "timestamptz", "text", "timestamptz")
+		if _, err := t.conn.ExecContext(ctx, movedSessionsQuery(rows), moved...); err != nil {
 			return fmt.Errorf("update moved sessions: %w", err)
 		}
 	}
 	if notedRows > 0 {
 		if _, err := t.conn.ExecContext(ctx, "WITH v(id, conflict, last_notification_at, last_notification_note, updated_at) AS (VALUES "+
-			valueRows(notedRows, 5)+") UPDATE sessions SET conflict = v.conflict, last_notification_at = v.last_notification_at, "+
+			typedRows(t.conn, notedRows, "bigint", "boolean", "timestamptz", "text", "timestamptz")+") UPDATE sessions SET conflict = v.conflict, last_notification_at = v.last_notification_at, "+
 			"last_notification_note = v.last_notification_note, updated_at = v.updated_at FROM v WHERE sessions.id = v.id", noted...); err != nil {
 			return fmt.Errorf("update noted sessions: %w", err)
 		}
@@ -40,7 +41,8 @@ func (g *groupChanges) write(ctx context.Context, t *noteTx) error {
 		for _, l := range g.changedLinks {
 			args = append(args, l.ID, l.Status, utcPtr(l.PaidAt), l.ReviewReason, l.UpdatedAt)
 		}
-		if _, err := t.conn.ExecContext(ctx, "WITH v(id, status, paid_at, review_reason, updated_at) AS (VALUES "+valueRows(len(g.changedLinks), 5)+") "+
+		if _, err := t.conn.ExecContext(ctx, "WITH v(id, status, paid_at, review_reason, updated_at) AS (VALUES "+
+			typedRows(t.conn, len(g.changedLinks), "bigint", "text", "timestamptz", "text", "timestamptz")+") "+
 			"UPDATE links SET status = v.status, paid_at = v.paid_at, review_reason = v.review_reason, updated_at = v.updated_at "+
 			"FROM v WHERE links.id = v.id", args...); err != nil {
 			return fmt.Errorf("update links: %w", err)
@@ -64,10 +66,11 @@ func (g *groupChanges) write(ctx context.Context, t *noteTx) error {
 	return nil
 }
 
-// movedSessionsQuery updates n sessions whose status or payment moved.
-func movedSessionsQuery(n int) string {
+// movedSessionsQuery updates the sessions whose status or payment moved,
+// given as rows of VALUES (valueRows or typedRows of 10).
+func movedSessionsQuery(rows string) string {
 	return "WITH v(id, status, payment_status, payment_token, paid_at, failed_at, conflict, last_notification_at, " +
-		"last_notification_note, updated_at) AS (VALUES " + valueRows(n, 10) + ") " +
+		"last_notification_note, updated_at) AS (VALUES " + rows + ") " +
 		"UPDATE sessions SET status = v.status, payment_status = v.payment_status, payment_token = v.payment_token, " +
 		"paid_at = v.paid_at, failed_at = v.failed_at, conflict = v.conflict, last_notification_at = v.last_notification_at, " +
 		"last_notification_note = v.last_notification_note, updated_at = v.updated_at FROM v WHERE sessions.id = v.id"

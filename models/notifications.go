@@ -102,6 +102,7 @@ func (s *Store) RecordNotification(ctx context.Context, in NotificationInput) (*
 // Errors name what failed; one that means the database stayed busy (or ctx's
 // deadline passed first) is ErrBusy, and then nothing was stored.
 func (s *Store) ApplyNotification(ctx context.Context, in NotificationInput) (*NotificationResult, error) {
+	in.ReceivedAt = s.d.stored(in.ReceivedAt)
 	req := newNoteRequest(ctx, in)
 	if err := s.notes.submit(ctx, req); err != nil {
 		return nil, markBusy(err)

@@ -27,6 +27,7 @@ func explain(t *testing.T, s *Store, query string, args ...any) string {
 // TestHotPathQueriesUseIndexes checks the plans of the queries every
 // notification and every staff page runs: each must be an index lookup.
 func TestHotPathQueriesUseIndexes(t *testing.T) {
+	skipOnPostgres(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
 	s := listStore(t)
 	tests := []struct {
 		name, query string
@@ -47,7 +48,7 @@ func TestHotPathQueriesUseIndexes(t *testing.T) {
 			"SEARCH sessions USING INDEX idx_sessions_session_token (session_token=?)"},
 		{"a group's stored results", storedResultsQuery(3), []any{1, 2, 3},
 			"SEARCH notifications USING INDEX idx_notifications_session_id (session_id=?)"},
-		{"a group's session updates", movedSessionsQuery(2), make([]any, 20),
+		{"a group's session updates", movedSessionsQuery(valueRows(2, 10)), make([]any, 20),
 			"SEARCH sessions USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"a group's paid links' emails withdrawn", withdrawEmailsQuery(2), []any{MailWithdrawn, "t", MailLink, MailReminder, MailQueued, "t", 1, 2},
 			"SEARCH outbox_messages USING INDEX idx_outbox_messages_link_id (link_id=?)"},
@@ -142,6 +143,9 @@ func TestSessionPageIsOneQuery(t *testing.T) {
 		}},
 	}
 	want := map[string]int64{"first page": 1, "next page": 2, "search": 1, "search looked up by the page": 3, "export": 1}
+	if s.d.postgres {
+		want["search looked up by the page"] = 2 // no trigram probe: pg_trgm is asked by the lookup itself
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var rows int

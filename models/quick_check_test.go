@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 )
 
 func TestQuickCheck(t *testing.T) {
+	testdb.SkipOnPostgres(t, "PRAGMA quick_check of a damaged SQLite file")
 	path := filepath.Join(t.TempDir(), "q.db")
 	s, err := models.Open(context.Background(), path)
 	if err != nil {

@@ -24,8 +24,8 @@ var ErrSchemaTooNew = errors.New("the database was migrated by a newer etpay-das
 // storedSchemaVersion is the version a database was last migrated to: 0 for
 // one from before versions were kept, and isNew for an empty file.
 func (s *Store) storedSchemaVersion(ctx context.Context) (version int, isNew bool, err error) {
-	var tables int64
-	if err := s.write.WithContext(ctx).Raw("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").Scan(&tables).Error; err != nil {
+	tables, err := s.tableCount(ctx)
+	if err != nil {
 		return 0, false, err
 	}
 	if tables == 0 {
@@ -54,6 +54,10 @@ func (s *Store) backupBeforeMigration(ctx context.Context, path string, now time
 		return false, nil
 	case version > SchemaVersion:
 		return false, fmt.Errorf("%w (schema v%d, this binary migrates to v%d): use that version or a newer one", ErrSchemaTooNew, version, SchemaVersion)
+	case s.d.postgres:
+		// No file to copy: PostgreSQL's copies are pg_dump's (README,
+		// "When one server is not enough").
+		return true, nil
 	}
 	backup := fmt.Sprintf("%s.before-schema-v%d-%s", path, SchemaVersion, now.UTC().Format("20060102T150405Z"))
 	if err := s.Backup(ctx, backup); err != nil {

@@ -46,6 +46,8 @@ type search struct {
 	// lo and hi bound the order ids and emails that start with a short q
 	// (see prefixRange); empty when q is long enough for words.
 	lo, hi string
+	// pg: the Store runs on PostgreSQL (search_pg.go).
+	pg bool
 }
 
 // parseSearch reads q (already trimmed) for a list; exactOnly keeps only the
@@ -164,6 +166,9 @@ func init() {
 // rule, so LIKE's "no" is final; only a text with another character (an
 // accent, a ñ) is asked of search_text when LIKE says no.
 func textMatch(alias string, sr search) (string, []any) {
+	if sr.pg {
+		return textMatchPG(alias, sr)
+	}
 	cols := []string{alias + ".merchant_order_id", alias + ".customer_email", alias + ".description"}
 	likes := make([]string, len(sr.words))
 	args := make([]any, 0, 4*len(sr.words))
@@ -224,7 +229,10 @@ func (h hider) col(name string) string {
 
 // prefixConds: the link's order id or email starts with a prefix (bound as
 // lo, hi, lo, hi), through their NOCASE indexes.
-func prefixConds(alias string, hide bool) string {
+func prefixConds(sr search, alias string, hide bool) string {
+	if sr.pg {
+		return prefixCondsPG(alias)
+	}
 	h := hider(hide)
 	order, email := h.col(alias+".merchant_order_id"), h.col(alias+".customer_email")
 	return "(" + order + " COLLATE NOCASE >= ? AND " + order + " COLLATE NOCASE < ? OR " +
@@ -251,8 +259,8 @@ func sessionSearchRow(sr search) (string, []any) {
 		args = append(args, wargs...)
 	}
 	if sr.lo != "" {
-		branches = append(branches, "EXISTS (SELECT 1 FROM links AS p WHERE p.id = s.link_id AND "+prefixConds("p", true)+")")
-		args = append(args, sr.lo, sr.hi, sr.lo, sr.hi)
+		branches = append(branches, "EXISTS (SELECT 1 FROM links AS p WHERE p.id = s.link_id AND "+prefixConds(sr, "p", true)+")")
+		args = append(args, sr.prefixArgs()...)
 	}
 	return "(" + strings.Join(branches, " OR ") + ")", args
 }
@@ -275,8 +283,8 @@ func linkSearchRow(sr search) (string, []any) {
 		args = append(args, wargs...)
 	}
 	if sr.lo != "" {
-		branches = append(branches, prefixConds("l", true))
-		args = append(args, sr.lo, sr.hi, sr.lo, sr.hi)
+		branches = append(branches, prefixConds(sr, "l", true))
+		args = append(args, sr.prefixArgs()...)
 	}
 	return "(" + strings.Join(branches, " OR ") + ")", args
 }

@@ -2,7 +2,7 @@ package models_test
 
 import (
 	"context"
-	"path/filepath"
+	"etpay-dashboard/testdb"
 	"slices"
 	"testing"
 	"time"
@@ -17,7 +17,7 @@ const broadRows = models.BroadSearch + 300
 
 func broadStore(t *testing.T) *models.Store {
 	t.Helper()
-	s, err := models.Open(context.Background(), filepath.Join(t.TempDir(), "broad.db"))
+	s, err := models.Open(context.Background(), testdb.URL(t, "broad.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,8 @@ type matchSet struct {
 	// textless: a trigram of the search's words is in no link, so no
 	// link's text matches it, and a walk need not ask each row.
 	textless bool
+	// pg: the set's Store runs on PostgreSQL (see Store.onEngine).
+	pg bool
 }
 
 // walked is sr as a walk tests it on each row: without its words when no
@@ -45,6 +47,9 @@ type matchSet struct {
 func (m *matchSet) walked(sr search) search {
 	if m != nil && m.textless {
 		sr.words = nil
+	}
+	if m != nil {
+		sr.pg = m.pg
 	}
 	return sr
 }
@@ -85,7 +90,7 @@ func (lk *lookup) add(sel, where string, args []any, filter *listConds) {
 	for _, w := range filter.where {
 		where += " AND " + w
 	}
-	lk.branches = append(lk.branches, "SELECT * FROM ("+sel+" WHERE "+where+" LIMIT "+strconv.Itoa(BroadSearch+1)+")")
+	lk.branches = append(lk.branches, "SELECT * FROM ("+sel+" WHERE "+where+" LIMIT "+strconv.Itoa(BroadSearch+1)+") AS b")
 	lk.args = append(append(lk.args, args...), filter.args...)
 }
 
@@ -109,13 +114,12 @@ func sessionLookup(f SessionFilter, sr search, fts string) *lookup {
 	if fts != "" {
 		// The index proposes links; search_text decides; their sessions are
 		// reached by link_id.
-		cond, args := textMatch("t", sr)
-		lk.add(cols+"FROM links_fts CROSS JOIN links AS t CROSS JOIN sessions AS s",
-			"links_fts MATCH ? AND t.id = links_fts.rowid AND "+cond+" AND s.link_id = t.id", append([]any{fts}, args...), filter)
+		from, where, args := textBranch(sr, fts, "t", true)
+		lk.add(cols+from, where, args, filter)
 	}
 	if sr.lo != "" {
-		lk.add(cols+"FROM links AS p CROSS JOIN sessions AS s", prefixConds("p", false)+" AND s.link_id = p.id",
-			[]any{sr.lo, sr.hi, sr.lo, sr.hi}, filter)
+		lk.add(cols+"FROM links AS p CROSS JOIN sessions AS s", prefixConds(sr, "p", false)+" AND s.link_id = p.id",
+			sr.prefixArgs(), filter)
 	}
 	return lk
 }
@@ -157,6 +161,7 @@ func (s *Store) findSessions(ctx context.Context, f SessionFilter) (SessionTotal
 // lookUpSessions looks f's search up: the sessions found, or More.
 func (s *Store) lookUpSessions(ctx context.Context, f SessionFilter) (Found, error) {
 	sr := parseSearch(f.Q, f.ExactOnly)
+	sr.pg = s.d.postgres
 	fts, err := s.textLookup(ctx, sr.words)
 	if err != nil {
 		return Found{}, err
@@ -180,7 +185,7 @@ func (s *Store) lookUp(ctx context.Context, lk *lookup, textless bool) (Found, e
 		return Found{}, err
 	}
 	defer rows.Close()
-	set := &matchSet{textless: textless}
+	set := &matchSet{textless: textless, pg: s.d.postgres}
 	for rows.Next() {
 		var id uint
 		if err := rows.Scan(&id); err != nil {
@@ -214,12 +219,11 @@ func linkLookup(f LinkFilter, sr search, fts string) *lookup {
 		lk.add(cols+"FROM links AS l", "l.amount = ?", []any{sr.amount}, filter)
 	}
 	if fts != "" {
-		cond, args := textMatch("l", sr)
-		lk.add(cols+"FROM links_fts CROSS JOIN links AS l", "links_fts MATCH ? AND l.id = links_fts.rowid AND "+cond,
-			append([]any{fts}, args...), filter)
+		from, where, args := textBranch(sr, fts, "l", false)
+		lk.add(cols+from, where, args, filter)
 	}
 	if sr.lo != "" {
-		lk.add(cols+"FROM links AS l", prefixConds("l", false), []any{sr.lo, sr.hi, sr.lo, sr.hi}, filter)
+		lk.add(cols+"FROM links AS l", prefixConds(sr, "l", false), sr.prefixArgs(), filter)
 	}
 	return lk
 }
@@ -227,6 +231,7 @@ func linkLookup(f LinkFilter, sr search, fts string) *lookup {
 // findLinks looks f's search up once, as findSessions does for sessions.
 func (s *Store) findLinks(ctx context.Context, f LinkFilter) (Found, error) {
 	sr := parseSearch(f.Q, f.ExactOnly)
+	sr.pg = s.d.postgres
 	fts, err := s.textLookup(ctx, sr.words)
 	if err != nil {
 		return Found{}, err

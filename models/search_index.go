@@ -81,5 +81,9 @@ func (s *Store) ensureSearchIndex(ctx context.Context) error {
 // (Links made one by one leave segments too, which FTS5 merges as it goes,
 // four at a time.)
 func (s *Store) MergeSearchIndex(ctx context.Context) error {
+	if s.d.postgres {
+		// No segments; a bulk load leaves the planner without statistics.
+		return s.write.WithContext(ctx).Exec("ANALYZE links, sessions").Error
+	}
 	return s.write.WithContext(ctx).Exec("INSERT INTO links_fts (links_fts) VALUES ('optimize')").Error
 }

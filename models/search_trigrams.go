@@ -89,6 +89,9 @@ const firstProbes = 3
 // their rarest trigram, or, when even that one is common, three together. It is "" when there are no words, or when a trigram probed is in
 // no link: nothing can match.
 func (s *Store) textLookup(ctx context.Context, words []string) (string, error) {
+	if s.d.postgres && len(words) > 0 {
+		return pgTextLookup, nil // the words are the lookup (search_pg.go)
+	}
 	tris := spread(trigrams(words), maxProbes)
 	if len(tris) == 0 {
 		return "", nil

@@ -56,11 +56,15 @@ func (s *Store) InsertDemo(ctx context.Context, rows []DemoLink) (DemoRange, err
 		return r, err
 	}
 	defer release()
-	tx, err := conn.BeginTx(ctx, nil)
+	sqlTx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return r, err
 	}
-	defer tx.Rollback()
+	defer sqlTx.Rollback()
+	tx, err := s.d.demoTx(ctx, sqlTx)
+	if err != nil {
+		return r, err
+	}
 
 	last, err := lastDemoIDs(ctx, tx)
 	if err != nil {
@@ -81,7 +85,10 @@ func (s *Store) InsertDemo(ctx context.Context, rows []DemoLink) (DemoRange, err
 	if len(notes) == 0 {
 		r.Notifications = [2]uint{}
 	}
-	return r, tx.Commit()
+	if err := s.d.demoInserted(ctx, tx); err != nil {
+		return r, err
+	}
+	return r, sqlTx.Commit()
 }
 
 // bulkWriteConn takes the writer connection and sets it up for a demo batch;
@@ -109,6 +116,9 @@ func (s *Store) bulkWriteConn(ctx context.Context) (conn *sql.Conn, release func
 	if err != nil {
 		return nil, nil, err
 	}
+	if s.d.postgres {
+		return pgBulkConn(ctx, conn)
+	}
 	for _, p := range []string{"PRAGMA cache_size = -262144", "PRAGMA foreign_keys = OFF", "PRAGMA synchronous = NORMAL"} {
 		if _, err := conn.ExecContext(ctx, p); err != nil {
 			conn.Close()
@@ -130,7 +140,7 @@ type demoIDs struct {
 
 // lastDemoIDs reads the largest id of each table inside tx, so that no other
 // writer can take the ones after it before the batch commits.
-func lastDemoIDs(ctx context.Context, tx *sql.Tx) (demoIDs, error) {
+func lastDemoIDs(ctx context.Context, tx demoTx) (demoIDs, error) {
 	var last demoIDs
 	for _, q := range []struct {
 		table string
@@ -189,7 +199,7 @@ func demoNotificationValues(n *Notification, sessID uint) []any {
 }
 
 // insertRows inserts values with multi-row INSERTs of insertChunk rows.
-func insertRows(ctx context.Context, tx *sql.Tx, table string, columns []string, values [][]any) error {
+func insertRows(ctx context.Context, tx demoTx, table string, columns []string, values [][]any) error {
 	for len(values) > 0 {
 		n := min(len(values), insertChunk)
 		args := make([]any, 0, n*len(columns))
@@ -251,6 +261,9 @@ func (s *Store) NotificationBodyCounts(ctx context.Context) (map[string]int, err
 // ForeignKeyProblems counts rows whose references point nowhere (PRAGMA
 // foreign_key_check): bulk inserts run with foreign keys off, so tests check.
 func (s *Store) ForeignKeyProblems(ctx context.Context) (int, error) {
+	if s.d.postgres {
+		return 0, nil // demo batches keep PostgreSQL's foreign keys on
+	}
 	var rows []map[string]any
 	err := s.read.WithContext(ctx).Raw("PRAGMA foreign_key_check").Scan(&rows).Error
 	return len(rows), err

@@ -210,7 +210,7 @@ func walkHides(f SessionFilter) (status, mode, dates hider) {
 // pageSet is what a page of f reads from: the sessions a narrow search
 // found, or a broad one (walked); nil without a search.
 func (s *Store) pageSet(ctx context.Context, f SessionFilter, found *Found, matches int64) (*matchSet, error) {
-	return searchSet(f.Q, found, matches, func() (Found, error) { return s.lookUpSessions(ctx, f) })
+	return s.onEngine(searchSet(f.Q, found, matches, func() (Found, error) { return s.lookUpSessions(ctx, f) }))
 }
 
 // searchSet is what a page searching for q reads from: what its count
@@ -364,6 +364,9 @@ func (s *Store) ensureSessionIndexes(ctx context.Context) error {
 		if err := s.write.WithContext(ctx).Exec(stmt).Error; err != nil {
 			return err
 		}
+	}
+	if s.d.postgres {
+		return s.ensureSearchIndexPG(ctx)
 	}
 	return s.ensureSearchIndex(ctx)
 }

@@ -130,6 +130,9 @@ func dailyCollected(tx *gorm.DB, mode string, starts []time.Time, end time.Time)
 	args := make([]any, 0, len(starts)+4)
 	for i, start := range starts {
 		values[i] = "(?, ?)"
+		if onPostgres(tx) {
+			values[i] = "(?::integer, ?::timestamptz)"
+		}
 		args = append(args, i, start.UTC())
 	}
 	sql := "WITH days(i, start) AS (VALUES " + strings.Join(values, ", ") + ") " +

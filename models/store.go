@@ -23,7 +23,9 @@ type Store struct {
 	write *gorm.DB
 	read  *gorm.DB
 	// keys is NotificationKey's own small pool (see openKeyPool).
-	keys *sql.DB
+	keys keyPool
+	// d is the engine the Store runs on (see engine.go).
+	d dialect
 	// notes group-commits notifications on the writer (see RecordNotification).
 	notes *notifier
 	// passwordCost is bcrypt's cost for new hashes (see WithPasswordCost).
@@ -39,10 +41,10 @@ type Store struct {
 	hooksMu      sync.Mutex
 }
 
-// migrateWithBackup migrates the database at path, first copying it next
-// to itself when the migration changes its schema version.
-func (s *Store) migrateWithBackup(ctx context.Context, path string) error {
-	upgrading, err := s.backupBeforeMigration(ctx, path, time.Now())
+// migrateWithBackup migrates the database at url, first copying it next
+// to itself when the migration changes its schema version (SQLite only).
+func (s *Store) migrateWithBackup(ctx context.Context, url string) error {
+	upgrading, err := s.backupBeforeMigration(ctx, url, time.Now())
 	if err != nil {
 		return err
 	}
@@ -52,8 +54,10 @@ func (s *Store) migrateWithBackup(ctx context.Context, path string) error {
 	return s.recordSchemaVersion(ctx)
 }
 
-// Open opens (creating if needed) the SQLite file at path and migrates it.
-func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+// Open opens the database DATABASE_URL names and migrates it: a postgres://
+// or postgresql:// URL is a PostgreSQL database (see engine.go), anything
+// else the SQLite file at that path, created if needed.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	o := options{busyTimeout: DefaultBusyTimeout}
 	for _, opt := range opts {
 		opt(&o)
@@ -68,34 +72,19 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		// Every write path opens its own transaction where it needs one.
 		SkipDefaultTransaction: true,
 	}
-	write, err := gorm.Open(sqlite.Open(dsn(path, true, o.busyTimeout)), gcfg)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	wsql, err := write.DB()
-	if err != nil {
+	s := &Store{passwordCost: cost, baseURL: o.baseURL, d: dialect{postgres: IsPostgresURL(url)}}
+	if err := s.openWriter(url, o.busyTimeout, gcfg); err != nil {
 		return nil, err
 	}
-	wsql.SetMaxOpenConns(1)
-	wsql.SetConnMaxLifetime(0)
-	s := &Store{write: write, passwordCost: cost, baseURL: o.baseURL}
-	if err := s.migrateWithBackup(ctx, path); err != nil {
-		wsql.Close()
+	if err := s.withMigrationLock(ctx, url, o.busyTimeout, func() error { return s.migrateWithBackup(ctx, url) }); err != nil {
+		s.closePools()
 		return nil, err
 	}
 	if err := s.loadHookSubs(ctx); err != nil {
-		wsql.Close()
+		s.closePools()
 		return nil, fmt.Errorf("read webhook endpoints: %w", err)
 	}
-	read, err := gorm.Open(sqlite.Open(dsn(path, false, o.busyTimeout)), gcfg)
-	if err != nil {
-		wsql.Close()
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	rsql, _ := read.DB()
-	rsql.SetMaxOpenConns(4)
-	s.read = read
-	if s.keys, err = openKeyPool(path, o.busyTimeout); err != nil {
+	if err := s.openReaders(url, o.busyTimeout, gcfg); err != nil {
 		s.closePools()
 		return nil, err
 	}
@@ -104,6 +93,63 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openWriter opens the write pool: one connection, kept open.
+func (s *Store) openWriter(url string, busy time.Duration, gcfg *gorm.Config) error {
+	var err error
+	if s.d.postgres {
+		s.write, err = openPostgresGorm(url, false, busy, gcfg)
+	} else {
+		s.write, err = gorm.Open(sqlite.Open(dsn(url, true, busy)), gcfg)
+	}
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	wsql, err := s.write.DB()
+	if err != nil {
+		return err
+	}
+	wsql.SetMaxOpenConns(1)
+	wsql.SetConnMaxLifetime(0)
+	return nil
+}
+
+// openReaders opens the read pool and the signing keys' pool.
+func (s *Store) openReaders(url string, busy time.Duration, gcfg *gorm.Config) error {
+	var err error
+	if s.d.postgres {
+		s.read, err = openPostgresGorm(url, true, busy, gcfg)
+	} else {
+		s.read, err = gorm.Open(sqlite.Open(dsn(url, false, busy)), gcfg)
+	}
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	rsql, _ := s.read.DB()
+	rsql.SetMaxOpenConns(4)
+	if s.d.postgres {
+		pool, err := openPostgresPool(url, true, busy)
+		if err != nil {
+			return err
+		}
+		pool.db.SetMaxOpenConns(keyConns)
+		pool.db.SetMaxIdleConns(keyConns)
+		s.keys = pool
+		return nil
+	}
+	keys, err := openKeyPool(url, busy)
+	if err != nil {
+		return err
+	}
+	s.keys = keys
+	return nil
+}
+
+// keyPool is what NotificationKey needs of its pool.
+type keyPool interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	Close() error
 }
 
 // keyConns is how many connections the signing-key pool opens, and keeps.
@@ -160,6 +206,13 @@ func dsn(path string, writer bool, busy time.Duration) string {
 // from an older version: only then are its rows repaired (a full scan each,
 // which a start at the current version need not pay).
 func (s *Store) migrate(ctx context.Context, upgrading bool) error {
+	if s.d.postgres {
+		for _, stmt := range pgCompat {
+			if err := s.write.WithContext(ctx).Exec(stmt).Error; err != nil {
+				return fmt.Errorf("migrate database: %w", err)
+			}
+		}
+	}
 	hadLastOpened := s.write.Migrator().HasColumn(&Link{}, "LastOpenedAt")
 	err := s.write.WithContext(ctx).AutoMigrate(&User{}, &StaffSession{}, &Setting{}, &Link{}, &Session{}, &Notification{}, &AuditEntry{}, &OutboxMessage{}, &MailAlertSubscription{}, &SecondFactor{}, &RecoveryCode{},
 		&WebhookEndpoint{}, &WebhookEvent{}, &WebhookDelivery{}, &WebhookAttempt{}, &LinkImport{})
@@ -213,6 +266,9 @@ func (s *Store) migrate(ctx context.Context, upgrading bool) error {
 	// Alerts queued before priorities existed go after customers' emails.
 	if err := s.write.WithContext(ctx).Exec("UPDATE outbox_messages SET priority = 1 WHERE kind NOT IN ('link', 'receipt') AND priority = 0").Error; err != nil {
 		return fmt.Errorf("migrate database: %w", err)
+	}
+	if s.d.postgres {
+		return nil // a timestamptz is always readable: nothing to repair
 	}
 	if err := s.clearUnreadableExpiries(ctx); err != nil {
 		return fmt.Errorf("migrate database: %w", err)

@@ -45,6 +45,7 @@ func holdWriteLock(t *testing.T, path string) (release func()) {
 // is ErrBusy however it is wrapped, and keeps its message; an error that only
 // says "database is locked", or any other driver error, is not.
 func TestErrBusyIsDecidedByTheDriversCode(t *testing.T) {
+	skipOnPostgres(t, "SQLite's busy result codes, from a second SQLite connection")
 	path := filepath.Join(t.TempDir(), "busy.db")
 	s, err := Open(context.Background(), path)
 	if err != nil {
@@ -102,6 +103,7 @@ func TestErrBusyIsDecidedByTheDriversCode(t *testing.T) {
 // and writes nothing; once the lock is gone the same notification goes in.
 // (Its writer waits 200 ms for the lock, not production's 5 s.)
 func TestRecordNotificationWhileLockedIsErrBusy(t *testing.T) {
+	skipOnPostgres(t, "holds SQLite's write lock from a second connection")
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "busy.db")
@@ -139,10 +141,7 @@ func TestRecordNotificationWhileLockedIsErrBusy(t *testing.T) {
 func TestStoreErrorsNameTheOperation(t *testing.T) {
 	s := openTestStore(t)
 	mustSession(t, s, mustLink(t, s, "OC-1", "sandbox"), "tok-a")
-	if err := s.write.Exec("CREATE TRIGGER boom BEFORE INSERT ON notifications " +
-		"BEGIN SELECT RAISE(ABORT, 'boom'); END").Error; err != nil {
-		t.Fatal(err)
-	}
+	refuseInserts(t, s, "boom", "notifications", "", "boom")
 	_, err := s.RecordNotification(context.Background(), success("tok-a", "pay-1").input("OC-1"))
 	if err == nil || errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "insert notifications: ") {
 		t.Errorf("RecordNotification with a failing insert: %v, want a non-busy error naming the insert", err)

@@ -4,13 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"etpay-dashboard/testdb"
 	"fmt"
-	"golang.org/x/crypto/bcrypt"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"gorm.io/gorm"
 )
@@ -18,7 +19,7 @@ import (
 // openTestStore opens a fresh database file in a temp dir.
 func openTestStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), WithPasswordCost(bcrypt.MinCost))
+	s, err := Open(context.Background(), testdb.URL(t, "test.db"), WithPasswordCost(bcrypt.MinCost))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +66,7 @@ func countRows(t *testing.T, s *Store, model any) int64 {
 }
 
 func TestOpenPragmas(t *testing.T) {
+	skipOnPostgres(t, "SQLite's connection pragmas")
 	s := openTestStore(t)
 	tests := []struct {
 		pragma string
@@ -117,7 +119,7 @@ func TestOpenPragmas(t *testing.T) {
 
 func TestOpenTwiceKeepsData(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.db")
+	path := testdb.URL(t, "test.db")
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -764,17 +766,24 @@ func TestUsers(t *testing.T) {
 func TestKeyPoolKeepsItsConnections(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
+	var keys *sql.DB
+	switch k := s.keys.(type) {
+	case *sql.DB:
+		keys = k
+	case *pgPool:
+		keys = k.db
+	}
 	conns := make([]*sql.Conn, keyConns)
 	for i := range conns {
 		var err error
-		if conns[i], err = s.keys.Conn(ctx); err != nil {
+		if conns[i], err = keys.Conn(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, c := range conns {
 		c.Close()
 	}
-	if st := s.keys.Stats(); st.MaxIdleClosed != 0 || st.Idle != keyConns {
+	if st := keys.Stats(); st.MaxIdleClosed != 0 || st.Idle != keyConns {
 		t.Errorf("after %d connections were used at once: %d idle, %d closed for being idle; want %d and 0", keyConns, st.Idle, st.MaxIdleClosed, keyConns)
 	}
 }

@@ -3,10 +3,11 @@ package models
 import (
 	"context"
 	"errors"
-	"golang.org/x/crypto/bcrypt"
-	"path/filepath"
+	"etpay-dashboard/testdb"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestValidateLinkOrderID(t *testing.T) {
@@ -172,7 +173,7 @@ func TestHashPasswordRules(t *testing.T) {
 // opens it: bcrypt at cost 12, about 250 ms.
 func TestHashPasswordMatches(t *testing.T) {
 	const password = "contraseña12" // 12 characters, 13 bytes
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "prod.db"))
+	s, err := Open(context.Background(), testdb.URL(t, "prod.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +231,7 @@ func TestProductionRefusesAWeakPasswordCost(t *testing.T) {
 	}
 	inTestBinary = func() bool { return false } // as in the real binary
 	defer func() { inTestBinary = testing.Testing }()
-	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "weak.db"), WithPasswordCost(bcrypt.MinCost)); !errors.Is(err, ErrWeakPasswordCost) {
+	if _, err := Open(context.Background(), testdb.URL(t, "weak.db"), WithPasswordCost(bcrypt.MinCost)); !errors.Is(err, ErrWeakPasswordCost) {
 		t.Fatalf("Open with cost %d outside tests: %v, want ErrWeakPasswordCost", bcrypt.MinCost, err)
 	}
 }

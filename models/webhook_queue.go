@@ -201,7 +201,7 @@ func insertDeliveries(ctx context.Context, conn gorm.ConnPool, evs []shopEvent, 
 		return nil
 	}
 	args := append(subscribed, WebhookPending, now, now, now)
-	_, err := conn.ExecContext(ctx, "WITH v(event_id, pattern, link_id) AS (VALUES "+valueRows(rows, 3)+") "+
+	_, err := conn.ExecContext(ctx, "WITH v(event_id, pattern, link_id) AS (VALUES "+typedRows(conn, rows, "bigint", "text", "bigint")+") "+
 		"INSERT INTO webhook_deliveries ("+deliveryColumns+") SELECT v.event_id, e.id, v.link_id, ?, 0, ?, ?, ? "+
 		"FROM v JOIN webhook_endpoints e ON e.enabled AND instr(',' || e.events || ',', v.pattern) > 0 ORDER BY v.event_id, e.id", args...)
 	return err

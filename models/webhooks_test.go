@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
+	"etpay-dashboard/testdb"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +16,7 @@ import (
 // openHookStore opens a store whose webhooks carry links on base.
 func openHookStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), WithPasswordCost(bcrypt.MinCost),
+	s, err := Open(context.Background(), testdb.URL(t, "test.db"), WithPasswordCost(bcrypt.MinCost),
 		WithBaseURL("https://pagos.tienda.cl/"))
 	if err != nil {
 		t.Fatal(err)
@@ -124,18 +124,14 @@ func TestPaymentNeverRecordedWithoutItsEvent(t *testing.T) {
 	mustEndpoint(t, s, "https://shop.example/hook", EventPaymentSucceeded, EventPaymentFailed)
 	l := mustLink(t, s, "OC-9", "live")
 	sess := mustSession(t, s, l, "tok-a")
-	if err := s.write.Exec("CREATE TRIGGER refuse BEFORE INSERT ON webhook_deliveries BEGIN SELECT RAISE(ABORT, 'disk full'); END").Error; err != nil {
-		t.Fatal(err)
-	}
+	allow := refuseInserts(t, s, "refuse", "webhook_deliveries", "", "disk full")
 	if _, err := s.RecordNotification(ctx, success("tok-a", "pay-1").input("OC-9")); err == nil {
 		t.Fatal("recorded a payment whose event could not be queued")
 	}
 	if got := sessionStatus(t, s, sess.ID); got != StatusPending || countRows(t, s, &Notification{}) != 0 {
 		t.Fatalf("after a failed event the session is %s", got)
 	}
-	if err := s.write.Exec("DROP TRIGGER refuse").Error; err != nil {
-		t.Fatal(err)
-	}
+	allow()
 	if _, err := s.RecordNotification(ctx, success("tok-a", "pay-1").input("OC-9")); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,167 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The engine home (issue 16). SQLite, a file named by DATABASE_URL, is the
+// default and the heart of the product; a postgres:// or postgresql://
+// DATABASE_URL runs the same Store on PostgreSQL. Every difference between
+// the two lives here or in engine_pg.go, so that the queries elsewhere are
+// written once:
+//
+//   - Placeholders: queries are written with ?. GORM rewrites its own; the
+//     PostgreSQL pool (pgPool, engine_pg.go) rewrites those of the plain-SQL
+//     hot paths to $1, $2… and drops SQLite's INDEXED BY hints, which the
+//     PostgreSQL planner, having statistics, does not need.
+//   - Typed VALUES: PostgreSQL reads an untyped VALUES list as text, so the
+//     lists that UPDATE … FROM or INSERT … SELECT read are written with
+//     typedRows, which casts on PostgreSQL and is valueRows on SQLite.
+//   - Functions and collations SQLite has built in and PostgreSQL lacks are
+//     created in the schema at migration (pgCompat): the NOCASE collation
+//     (ICU, case-insensitive), instr(), and the pg_trgm extension for search.
+//   - Search: SQLite's FTS5 trigram index (search_index.go) becomes pg_trgm
+//     GIN indexes read with ILIKE (search_pg.go).
+//   - Backups (VACUUM INTO), integrity checks (PRAGMA quick_check) and
+//     SQLite's repairs of unreadable stored values are SQLite's; on
+//     PostgreSQL backups are pg_dump's and its health is the server's.
+//   - Two instances on one PostgreSQL: migrations take an advisory lock, the
+//     first admin and the session secret are made under a transaction's
+//     advisory lock, and the notification writer locks the rows it reads
+//     (FOR UPDATE), so the same notification applied by two instances at
+//     once is applied once.
+
+// ErrNotOnPostgres is returned for what only an SQLite database can do (a
+// file copy with VACUUM INTO, say).
+var ErrNotOnPostgres = errors.New("not available on PostgreSQL")
+
+// dialect is which engine a Store runs on.
+type dialect struct {
+	postgres bool
+}
+
+// IsPostgresURL says whether DATABASE_URL names a PostgreSQL database
+// rather than an SQLite file.
+func IsPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// OnPostgres says whether the Store runs on PostgreSQL.
+func (s *Store) OnPostgres() bool { return s.d.postgres }
+
+// onPostgres says whether db talks to PostgreSQL, for the helpers that get
+// a transaction rather than the Store.
+func onPostgres(db *gorm.DB) bool { return db.Dialector.Name() == "postgres" }
+
+// connOnPostgres says whether conn (a transaction's ConnPool) is PostgreSQL's.
+func connOnPostgres(conn gorm.ConnPool) bool {
+	switch conn.(type) {
+	case *pgPool, *pgTx:
+		return true
+	}
+	return false
+}
+
+// typedRows is valueRows for a VALUES list that a query reads as a table
+// (WITH v(…) AS (VALUES …)): on PostgreSQL each value is cast to its
+// column's type (bigint, text, boolean, timestamptz), since it would read
+// them all as text; on SQLite it is valueRows.
+func typedRows(conn gorm.ConnPool, rows int, types ...string) string {
+	if !connOnPostgres(conn) {
+		return valueRows(rows, len(types))
+	}
+	cells := make([]string, len(types))
+	for i, t := range types {
+		cells[i] = "?::" + t
+	}
+	row := "(" + strings.Join(cells, ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
+}
+
+// forUpdate is the locking clause the notification writer's reads of
+// sessions and links end with: on PostgreSQL, another instance applying a
+// notification for the same session waits for this transaction and then
+// reads what it wrote. Rows are locked in id order, so two instances
+// locking overlapping groups do not deadlock. SQLite has one writer at a
+// time already.
+func forUpdate(conn gorm.ConnPool) string {
+	if connOnPostgres(conn) {
+		return " ORDER BY id FOR UPDATE"
+	}
+	return ""
+}
+
+// lockStartup serializes, across instances sharing one PostgreSQL, a
+// transaction that must happen once (the first admin, the session secret):
+// a transaction-scoped advisory lock, released at its commit. SQLite's
+// immediate transactions serialize them already.
+func lockStartup(tx *gorm.DB) error {
+	if !onPostgres(tx) {
+		return nil
+	}
+	return tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", startupLockClass).Error
+}
+
+// startupLockClass is the advisory lock of migrations and of what happens
+// once at start (an arbitrary constant: "etpa" in ASCII), taken with the
+// schema's hash as its second key: instances sharing a schema wait for each
+// other, databases in other schemas of the same server do not.
+const startupLockClass = 0x65747061
+
+// tableCount counts the tables of the database (of the current schema on
+// PostgreSQL): zero means a new database.
+func (s *Store) tableCount(ctx context.Context) (int64, error) {
+	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+	if s.d.postgres {
+		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+	}
+	var n int64
+	err := s.write.WithContext(ctx).Raw(q).Scan(&n).Error
+	return n, err
+}
+
+// least is the function of the smaller of two values: SQLite's two-argument
+// min(), PostgreSQL's LEAST (its min() is the aggregate only).
+func (d dialect) least() string {
+	if d.postgres {
+		return "LEAST"
+	}
+	return "MIN"
+}
+
+// alone runs a statement whose failure must not undo its transaction (an
+// email that cannot be queued never undoes a payment). SQLite undoes only
+// the failed statement; PostgreSQL aborts the whole transaction on any
+// error, unless the statement ran under a savepoint of its own.
+func alone(ctx context.Context, conn gorm.ConnPool, fn func() error) error {
+	if !connOnPostgres(conn) {
+		return fn()
+	}
+	if _, err := conn.ExecContext(ctx, "SAVEPOINT alone"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rerr := conn.ExecContext(ctx, "ROLLBACK TO SAVEPOINT alone"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	_, err := conn.ExecContext(ctx, "RELEASE SAVEPOINT alone")
+	return err
+}
+
+// stored is t as the database keeps it: PostgreSQL keeps microseconds,
+// SQLite the nanoseconds of Go's text. Times the notification writer hands
+// back (to the live table, the webhooks) are so the times stored.
+func (d dialect) stored(t time.Time) time.Time {
+	if d.postgres {
+		return t.Truncate(time.Microsecond)
+	}
+	return t
+}

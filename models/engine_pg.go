@@ -1,0 +1,281 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+)
+
+// pgPool is a PostgreSQL connection pool as GORM and the plain-SQL paths
+// see it: every query is rebound (see rebind) before it goes to pgx, and a
+// transaction it begins is a pgTx that does the same.
+type pgPool struct{ db *sql.DB }
+
+// PrepareContext implements gorm.ConnPool.
+func (p *pgPool) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return p.db.PrepareContext(ctx, rebind(q))
+}
+
+// ExecContext implements gorm.ConnPool.
+func (p *pgPool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return p.db.ExecContext(ctx, rebind(q), args...)
+}
+
+// QueryContext implements gorm.ConnPool.
+func (p *pgPool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return p.db.QueryContext(ctx, rebind(q), args...)
+}
+
+// QueryRowContext implements gorm.ConnPool.
+func (p *pgPool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return p.db.QueryRowContext(ctx, rebind(q), args...)
+}
+
+// BeginTx implements gorm.ConnPoolBeginner.
+func (p *pgPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	tx, err := p.db.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &pgTx{tx}, nil
+}
+
+// GetDBConn implements gorm.GetDBConnector (GORM's DB()).
+func (p *pgPool) GetDBConn() (*sql.DB, error) { return p.db, nil }
+
+// Close closes the pool.
+func (p *pgPool) Close() error { return p.db.Close() }
+
+// pgTx is a transaction on a pgPool.
+type pgTx struct{ tx *sql.Tx }
+
+// PrepareContext implements gorm.ConnPool.
+func (t *pgTx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return t.tx.PrepareContext(ctx, rebind(q))
+}
+
+// ExecContext implements gorm.ConnPool.
+func (t *pgTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, rebind(q), args...)
+}
+
+// QueryContext implements gorm.ConnPool.
+func (t *pgTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, rebind(q), args...)
+}
+
+// QueryRowContext implements gorm.ConnPool.
+func (t *pgTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, rebind(q), args...)
+}
+
+// Commit implements gorm.TxCommitter.
+func (t *pgTx) Commit() error { return t.tx.Commit() }
+
+// Rollback implements gorm.TxCommitter.
+func (t *pgTx) Rollback() error { return t.tx.Rollback() }
+
+// indexedBy matches SQLite's index hints, which PostgreSQL does not know.
+var indexedBy = regexp.MustCompile(`\s+INDEXED BY\s+\w+`)
+
+// unaryPlus matches SQLite's other hint, a unary + before a column (+s.mode)
+// that keeps its index from driving a query: PostgreSQL has no unary + for
+// text or times. Arithmetic is written with spaces (a + b) and is not one.
+var unaryPlus = regexp.MustCompile(`([\s(])\+([a-z])`)
+
+// rebind turns a query written for SQLite into PostgreSQL's: its index hints
+// dropped, its ? placeholders numbered $1, $2… (outside quoted text). A query
+// GORM already bound has no ? left and passes unchanged.
+func rebind(q string) string {
+	if strings.Contains(q, "INDEXED BY") {
+		q = indexedBy.ReplaceAllString(q, "")
+	}
+	if strings.HasPrefix(q, "INSERT OR FAIL INTO") { // a demo batch's: one transaction fails whole anyway
+		q = "INSERT INTO" + strings.TrimPrefix(q, "INSERT OR FAIL INTO")
+	}
+	if strings.Contains(q, "+") {
+		q = unaryPlus.ReplaceAllString(q, "$1$2")
+	}
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// openPostgresPool opens a pool on the database url names. lock_timeout is
+// the busy timeout: a statement that waits longer for a lock fails as
+// ErrBusy, as SQLite's busy_timeout does. A read-only pool refuses writes,
+// as SQLite's query_only does. Times are read in UTC, as SQLite's are.
+func openPostgresPool(url string, readOnly bool, busy time.Duration) (*pgPool, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(busy.Milliseconds(), 10)
+	cfg.RuntimeParams["timezone"] = "UTC"
+	if readOnly {
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(_ context.Context, conn *pgx.Conn) error {
+		conn.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		return nil
+	}))
+	return &pgPool{db}, nil
+}
+
+// openPostgresGorm opens a GORM handle over a new pool on url.
+func openPostgresGorm(url string, readOnly bool, busy time.Duration, cfg *gorm.Config) (*gorm.DB, error) {
+	pool, err := openPostgresPool(url, readOnly, busy)
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: pool}), cfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return db, nil
+}
+
+// pgCompat gives a PostgreSQL schema what the queries expect SQLite to have
+// built in: NOCASE, a case-insensitive collation (ICU, so it also ignores
+// the case of accented letters, where SQLite's folds ASCII only); instr();
+// and pg_trgm for search (a trusted extension: the database's owner may
+// create it). Run at every migration, under the migration lock.
+var pgCompat = []string{
+	"CREATE EXTENSION IF NOT EXISTS pg_trgm",
+	"CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+	"CREATE OR REPLACE FUNCTION instr(text, text) RETURNS integer LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT strpos($1, $2)'",
+}
+
+// withMigrationLock runs fn holding PostgreSQL's session advisory lock of
+// migrations, on a connection of its own, so that two instances starting
+// together against one database migrate it (and check its version) one
+// after the other. On SQLite it just runs fn.
+func (s *Store) withMigrationLock(ctx context.Context, url string, busy time.Duration, fn func() error) error {
+	if !s.d.postgres {
+		return fn()
+	}
+	pool, err := openPostgresPool(url, false, busy)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	conn, err := pool.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer conn.Close()
+	// Waiting for another instance's migration is no lock timeout.
+	if _, err := conn.ExecContext(ctx, "SET lock_timeout = 0"); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1, hashtext(current_schema()))", startupLockClass); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1, hashtext(current_schema()))", startupLockClass)
+	return fn()
+}
+
+// PostgreSQL's error codes for a lock or a deadline: lock_not_available
+// (lock_timeout passed), serialization_failure, deadlock_detected and
+// query_canceled (a statement_timeout or a cancelled context).
+var pgBusyCodes = map[string]bool{"55P03": true, "40001": true, "40P01": true, "57014": true}
+
+// pgBusy says whether err is PostgreSQL's way of saying "busy, try again".
+func pgBusy(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pgBusyCodes[pe.Code]
+}
+
+// pgUniqueViolation says whether err is PostgreSQL's unique_violation.
+func pgUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// demoTx is what a demo batch (InsertDemo) writes through: the *sql.Tx
+// itself on SQLite, a pgTx over it on PostgreSQL.
+type demoTx interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// demoTx wraps a demo batch's transaction for the engine. On PostgreSQL it
+// first locks the three tables against other writers (SQLite's immediate
+// transaction does that): the batch picks its ids after the largest stored.
+func (d dialect) demoTx(ctx context.Context, tx *sql.Tx) (demoTx, error) {
+	if !d.postgres {
+		return tx, nil
+	}
+	t := &pgTx{tx}
+	if _, err := t.ExecContext(ctx, "LOCK TABLE links, sessions, notifications IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+		return nil, fmt.Errorf("lock demo tables: %w", err)
+	}
+	return t, nil
+}
+
+// demoInserted moves PostgreSQL's id sequences past the ids a demo batch
+// chose itself, so that the next link, session or notification made the
+// ordinary way does not take one of them. SQLite needs nothing.
+func (d dialect) demoInserted(ctx context.Context, tx demoTx) error {
+	if !d.postgres {
+		return nil
+	}
+	for _, table := range []string{"links", "sessions", "notifications"} {
+		if _, err := tx.ExecContext(ctx, "SELECT setval(pg_get_serial_sequence('"+table+"', 'id'), "+
+			"(SELECT MAX(id) FROM "+table+"))"); err != nil {
+			return fmt.Errorf("advance %s ids: %w", table, err)
+		}
+	}
+	return nil
+}
+
+// pgBulkConn sets up conn for demo batches on PostgreSQL: commits that do
+// not wait for the disk (synchronous_commit off, as SQLite's synchronous
+// NORMAL: a crash may lose the last demo batches, never anything else),
+// set back when released.
+func pgBulkConn(ctx context.Context, conn *sql.Conn) (*sql.Conn, func(), error) {
+	if _, err := conn.ExecContext(ctx, "SET synchronous_commit = off"); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, func() {
+		conn.ExecContext(context.WithoutCancel(ctx), "RESET synchronous_commit")
+		conn.Close()
+	}, nil
+}
