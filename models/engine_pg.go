@@ -208,7 +208,14 @@ func (s *Store) withMigrationLock(ctx context.Context, url string, busy time.Dur
 		return fmt.Errorf("migration lock: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1, hashtext(current_schema()))", startupLockClass)
-	return fn()
+	// One transaction (PostgreSQL's DDL is transactional): a migration is
+	// done whole or not at all, and costs one commit instead of a hundred.
+	write := s.write
+	defer func() { s.write = write }()
+	return write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		s.write = tx
+		return fn()
+	})
 }
 
 // PostgreSQL's error codes for a lock or a deadline: lock_not_available

@@ -90,7 +90,7 @@ func (lk *lookup) add(sel, where string, args []any, filter *listConds) {
 	for _, w := range filter.where {
 		where += " AND " + w
 	}
-	lk.branches = append(lk.branches, "SELECT * FROM ("+sel+" WHERE "+where+" LIMIT "+strconv.Itoa(BroadSearch+1)+") AS b")
+	lk.branches = append(lk.branches, "SELECT * FROM ("+sel+" WHERE "+where+" LIMIT "+strconv.Itoa(BroadSearch+1)+") AS branch")
 	lk.args = append(append(lk.args, args...), filter.args...)
 }
 
