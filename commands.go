@@ -281,6 +281,8 @@ func runBackup(ctx context.Context, env environment, args []string) error {
 	defer store.Close()
 	if err := store.Backup(ctx, *to); errors.Is(err, models.ErrBackupExists) {
 		return flagError(env, "to", err, "cli.backup.exists", *to)
+	} else if errors.Is(err, models.ErrNotOnPostgres) {
+		return sentence(env, "cli.backup.postgres")
 	} else if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func runDoctor(ctx context.Context, env environment, args []string) error {
 // openExistingStore opens the server's database, but never creates one: a
 // database that does not exist yet is no store and no error.
 func openExistingStore(ctx context.Context, env environment, cfg *config.Config) (*models.Store, error) {
-	if _, err := os.Stat(cfg.DatabaseURL); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(cfg.DatabaseURL); errors.Is(err, os.ErrNotExist) && !cfg.OnPostgres() {
 		return nil, nil
 	}
 	return models.Open(ctx, cfg.DatabaseURL, env.storeOptions...)

@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"path/filepath"
+	"etpay-dashboard/testdb"
 	"strings"
 	"testing"
 )
@@ -25,7 +25,7 @@ func TestSeedCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db := filepath.Join(t.TempDir(), "seed.db")
+			db := testdb.URL(t, "seed.db")
 			var out, errOut bytes.Buffer
 			env := environment{storeOptions: testStoreOptions, args: tt.args, stdout: &out, stderr: &errOut, getenv: func(k string) string {
 				if k == "DATABASE_URL" {

@@ -190,7 +190,9 @@ func startJobs(ctx context.Context, g *errgroup.Group, deps handlers.Deps) {
 		(&reminders.Job{Config: cfg, Store: deps.Store, Logger: deps.Logger, Shop: deps.Shop}).Run(ctx)
 		return nil
 	})
-	if cfg.BackupDir != "" {
+	if cfg.BackupDir != "" && cfg.OnPostgres() {
+		deps.Logger.Warn("BACKUP_DIR is ignored on PostgreSQL: back it up with pg_dump or your provider's backups")
+	} else if cfg.BackupDir != "" {
 		sched := &backups.Scheduler{Store: deps.Store, Dir: cfg.BackupDir, Every: cfg.BackupEvery, Keep: cfg.BackupKeep, Logger: deps.Logger}
 		g.Go(func() error { sched.Run(ctx); return nil })
 	}

@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"etpay-dashboard/testdb"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -53,7 +53,7 @@ func (b *syncBuffer) String() string {
 // newEnv returns settings with a fresh database file and the path of that file.
 func newEnv(t *testing.T, kv ...string) (map[string]string, string) {
 	t.Helper()
-	db := filepath.Join(t.TempDir(), "test.db")
+	db := testdb.URL(t, "test.db")
 	m := map[string]string{"DATABASE_URL": db}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
@@ -706,7 +706,7 @@ func TestSandboxCommandFlags(t *testing.T) {
 // TestMainExitStatus runs the program as a process: errors go to standard
 // error with exit status 1, and the URL is the last line on success.
 func TestMainExitStatus(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "test.db")
+	db := testdb.URL(t, "test.db")
 	tests := []struct {
 		name       string
 		args       []string

@@ -24,9 +24,33 @@ func (c *Config) ServesHTTPS() bool { return len(c.ACMEDomains) > 0 || c.TLSCert
 
 // ACMECacheDir is where the ACME account key and certificates are kept, so
 // a restart serves them again instead of asking the CA: a directory beside
-// the database, outside it (and so outside its backups).
+// the database, outside it (and so outside its backups). With a PostgreSQL
+// DATABASE_URL there is no such directory: acme-certs in the working
+// directory, one instance's own (issue 16 moves it into the database).
 func (c *Config) ACMECacheDir() string {
+	if c.OnPostgres() {
+		return "acme-certs"
+	}
 	return filepath.Join(filepath.Dir(c.DatabaseURL), "acme-certs")
+}
+
+// OnPostgres says whether DATABASE_URL names a PostgreSQL database
+// (postgres:// or postgresql://) rather than an SQLite file.
+func (c *Config) OnPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// DatabaseName is DATABASE_URL as pages and logs may show it: a
+// PostgreSQL URL without its password.
+func (c *Config) DatabaseName() string {
+	if !c.OnPostgres() {
+		return c.DatabaseURL
+	}
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil {
+		return "PostgreSQL"
+	}
+	return u.Redacted()
 }
 
 // loadHTTPS reads how this server serves HTTPS, if it does, and the

@@ -2,10 +2,10 @@ package doctor_test
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -33,7 +33,7 @@ func closedAddr(t *testing.T) string {
 // given), as the server would.
 func settings(t *testing.T, kv ...string) *config.Config {
 	t.Helper()
-	env := map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "d.db"), "BASE_URL": "http://" + closedAddr(t)}
+	env := map[string]string{"DATABASE_URL": testdb.URL(t, "d.db"), "BASE_URL": "http://" + closedAddr(t)}
 	for i := 0; i+1 < len(kv); i += 2 {
 		env[kv[i]] = kv[i+1]
 	}

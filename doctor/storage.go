@@ -12,7 +12,7 @@ import (
 // databaseCheck runs PRAGMA quick_check on the server's database.
 func databaseCheck(ctx context.Context, r *run) []Result {
 	const name = "system.check.database"
-	path := r.Config.DatabaseURL
+	path := r.Config.DatabaseName()
 	switch {
 	case r.StoreErr != nil:
 		return []Result{result(Fail, name, "system.database.open_failed", path, r.StoreErr.Error())}
@@ -21,6 +21,13 @@ func databaseCheck(ctx context.Context, r *run) []Result {
 	}
 	ctx, cancel := context.WithTimeout(ctx, databaseTimeout)
 	defer cancel()
+	if r.Store.OnPostgres() {
+		// Its integrity, disks and copies are PostgreSQL's (and its host's).
+		if err := r.Store.Ping(ctx); err != nil {
+			return []Result{result(Fail, name, "system.database.open_failed", path, err.Error())}
+		}
+		return []Result{result(Warn, name, "system.database.postgres", path)}
+	}
 	verdict, err := r.Store.QuickCheck(ctx)
 	if err != nil {
 		verdict = err.Error()
@@ -41,6 +48,9 @@ const (
 
 // diskCheck measures the free space in the database's folder.
 func diskCheck(_ context.Context, r *run) []Result {
+	if r.Config.OnPostgres() {
+		return []Result{result(Warn, "system.check.disk", "system.disk.postgres")}
+	}
 	dir := filepath.Dir(r.Config.DatabaseURL)
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
@@ -67,6 +77,9 @@ func DiskResult(free uint64, dir string) Result {
 
 // backupsCheck judges the scheduled backups BACKUP_DIR and BACKUP_EVERY ask for.
 func backupsCheck(_ context.Context, r *run) []Result {
+	if r.Config.OnPostgres() {
+		return []Result{result(Warn, "system.check.backups", "system.backups.postgres")}
+	}
 	return []Result{Backups(r.Config.BackupDir, r.Config.BackupEvery, time.Now())}
 }
 

@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glebarez/sqlite"
-	"gorm.io/gorm"
-
 	"etpay-dashboard/models"
 	"etpay-dashboard/views"
 )
@@ -101,22 +98,11 @@ func checkLinkPagesAnswer(t *testing.T, h *harness, staff *browser, l *models.Li
 	}
 }
 
-// openRaw opens the app's database file directly, as another program would.
-func openRaw(t *testing.T, h *harness) *gorm.DB {
-	t.Helper()
-	db, err := gorm.Open(sqlite.Open(h.cfg.DatabaseURL), &gorm.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, _ := db.DB()
-	t.Cleanup(func() { sqlDB.Close() })
-	return db
-}
-
 // A stored value no rule needs must never make a verified payment fail: an
 // expiry an older version stored as year 10000 reads as none, the payment is
 // recorded and acknowledged, and the link is flagged for a person.
 func TestUnreadableExpiryDoesNotStopAPayment(t *testing.T) {
+	skipOnPostgres(t, "stores text no reader can parse in a time column; a timestamptz cannot hold it")
 	t.Parallel()
 	h := newHarness(t)
 	for i, tt := range []struct{ name, stored string }{

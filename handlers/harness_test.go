@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"errors"
+	"etpay-dashboard/testdb"
 	"io"
 	"log/slog"
 	"net"
@@ -11,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -136,7 +136,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	base := "http://" + ln.Addr().String()
 	env := map[string]string{
 		"BASE_URL":                 base,
-		"DATABASE_URL":             filepath.Join(t.TempDir(), "test.db"),
+		"DATABASE_URL":             testdb.URL(t, "test.db"),
 		"ETPAY_API_URL":            "{sandbox}",
 		"ETPAY_PMT_URL":            "{sandbox}",
 		"ETPAY_MERCHANT_CODE":      testMerchant,

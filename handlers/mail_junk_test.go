@@ -2,10 +2,10 @@ package handlers_test
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +21,7 @@ import (
 func TestJunkAlertsAreADigest(t *testing.T) {
 	t.Parallel()
 	sink := newSMTPSink(t)
-	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
+	h := startMailApp(t, testdb.URL(t, "test.db"), sink.url())
 	ctx := context.Background()
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	admin := h.addUser("admin@shop.cl", models.RoleAdmin)
@@ -102,7 +102,7 @@ func receivedFor(sink *smtpSink, to string) bool {
 func TestClosedLinksSendNoEmail(t *testing.T) {
 	t.Parallel()
 	sink := newStoppedSMTPSink(t)
-	db := filepath.Join(t.TempDir(), "test.db")
+	db := testdb.URL(t, "test.db")
 	h := startMailApp(t, db, sink.url())
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	ctx := context.Background()

@@ -1,8 +1,8 @@
 package handlers_test
 
 import (
+	"etpay-dashboard/testdb"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +15,7 @@ import (
 func TestMailReceiptAndAlertsAfterARealPayment(t *testing.T) {
 	t.Parallel()
 	sink := newSMTPSink(t)
-	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
+	h := startMailApp(t, testdb.URL(t, "test.db"), sink.url())
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	if r := staff.submit("/admin/account", "/admin/account/alerts", url.Values{"alerts": {"on"}}); r.status != 303 {
 		t.Fatalf("alert opt-in: %d", r.status)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"etpay-dashboard/testdb"
 	"html"
 	"io"
 	"log/slog"
@@ -14,7 +15,6 @@ import (
 	"net/http/httptest"
 	netmail "net/mail"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -315,7 +315,7 @@ func waitOutbox(t *testing.T, s *models.Store, within time.Duration, what string
 func TestMailLinkFromStaffForm(t *testing.T) {
 	t.Parallel()
 	sink := newSMTPSink(t)
-	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
+	h := startMailApp(t, testdb.URL(t, "test.db"), sink.url())
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	page := createLinkWithEmail(t, staff, "OC-4711", "12990", "ana.perez@cliente.cl", "Zapatillas <talla 42> & calcetines")
 
@@ -375,7 +375,7 @@ func TestMailLinkFromStaffForm(t *testing.T) {
 func TestMailRetriesUntilSMTPComesBack(t *testing.T) {
 	t.Parallel()
 	sink := newStoppedSMTPSink(t)
-	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
+	h := startMailApp(t, testdb.URL(t, "test.db"), sink.url())
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	page := createLinkWithEmail(t, staff, "OC-1", "5000", "cliente@correo.cl", "")
 
@@ -406,7 +406,7 @@ func TestMailRetriesUntilSMTPComesBack(t *testing.T) {
 func TestMailSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	sink := newStoppedSMTPSink(t)
-	db := filepath.Join(t.TempDir(), "test.db")
+	db := testdb.URL(t, "test.db")
 	first := startMailApp(t, db, sink.url())
 	first.addUser("staff@shop.cl", models.RoleStaff)
 	staff := first.browser()
@@ -435,7 +435,7 @@ func TestMailSurvivesRestart(t *testing.T) {
 func TestMailGivesUp(t *testing.T) {
 	t.Parallel()
 	sink := newStoppedSMTPSink(t)
-	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
+	h := startMailApp(t, testdb.URL(t, "test.db"), sink.url())
 	link, err := h.store.CreateLink(context.Background(), models.LinkInput{MerchantOrderID: "OC-3", Amount: 1000, Mode: "live", CustomerEmail: "c@correo.cl"})
 	if err != nil {
 		t.Fatal(err)
@@ -463,7 +463,7 @@ func TestMailGivesUp(t *testing.T) {
 
 func TestMailWithoutSMTP(t *testing.T) {
 	t.Parallel()
-	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), "")
+	h := startMailApp(t, testdb.URL(t, "test.db"), "")
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	page := createLinkWithEmail(t, staff, "OC-5", "12990", "cliente@correo.cl", `<script>alert(1)</script>`)
 	inOrder(t, staff.get(page).body, "Correo en cola", "Aún no enviado.")
@@ -506,7 +506,7 @@ func TestMailWithoutSMTP(t *testing.T) {
 func TestMailSendAgain(t *testing.T) {
 	t.Parallel()
 	sink := newSMTPSink(t)
-	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
+	h := startMailApp(t, testdb.URL(t, "test.db"), sink.url())
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
 	page := strings.SplitN(createLinkWithEmail(t, staff, "OC-6", "3000", "cliente@correo.cl", ""), "?", 2)[0]
 	noEmail := strings.SplitN(createLinkWithEmail(t, staff, "OC-7", "3000", "", ""), "?", 2)[0]
@@ -555,7 +555,7 @@ func TestMailSendAgain(t *testing.T) {
 
 func TestMailAlertOptIn(t *testing.T) {
 	t.Parallel()
-	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), "")
+	h := startMailApp(t, testdb.URL(t, "test.db"), "")
 	u := h.addUser("viewer@shop.cl", models.RoleViewer)
 	b := h.browser()
 	b.login("viewer@shop.cl")

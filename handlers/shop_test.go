@@ -2,9 +2,9 @@ package handlers_test
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +116,7 @@ func TestShopNamePromptAndPage(t *testing.T) {
 func TestShopReplyToAndMerchantName(t *testing.T) {
 	t.Parallel()
 	sink := newSMTPSink(t)
-	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
+	h := startMailApp(t, testdb.URL(t, "test.db"), sink.url())
 	admin := h.loggedIn("admin@shop.cl", models.RoleAdmin)
 
 	page := admin.get("/admin/shop").body

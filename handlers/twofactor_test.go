@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -204,14 +202,7 @@ func TestTwoFactorEnrolment(t *testing.T) {
 		t.Error("the browser that turned 2FA on was logged out")
 	}
 	// Neither the secret nor any recovery code is in the database as typed.
-	var stored []byte
-	for _, suffix := range []string{"", "-wal"} {
-		data, _ := os.ReadFile(h.cfg.DatabaseURL + suffix)
-		stored = append(stored, data...)
-	}
-	if len(stored) == 0 {
-		t.Fatalf("database files not found next to %s", filepath.Base(h.cfg.DatabaseURL))
-	}
+	stored := storedData(t, h)
 	for _, plain := range append([]string{secret}, strings.ReplaceAll(codes[0][1], "-", ""), codes[0][1]) {
 		if strings.Contains(strings.ToLower(string(stored)), strings.ToLower(plain)) {
 			t.Errorf("the database holds %q in the clear", plain)

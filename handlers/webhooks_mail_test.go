@@ -2,8 +2,8 @@ package handlers_test
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,7 +16,7 @@ import (
 func TestSlowShopDoesNotDelayEmails(t *testing.T) {
 	t.Parallel()
 	sink := newSMTPSink(t)
-	h := startMailApp(t, filepath.Join(t.TempDir(), "test.db"), sink.url())
+	h := startMailApp(t, testdb.URL(t, "test.db"), sink.url())
 	h.cfg.WebhookAllowPrivate = true // the shop is on loopback
 	release := make(chan struct{})
 	slow := newShopReceiver(t, func(_ int, _ http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,9 @@ var ErrBackupExists = errors.New("already exists; choose a new file")
 // Backup writes a consistent copy of the live database to path with VACUUM
 // INTO (safe while the server writes), then opens the copy and checks it.
 func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.d.postgres {
+		return fmt.Errorf("backup: %w: back PostgreSQL up with pg_dump", ErrNotOnPostgres)
+	}
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("backup: %s %w", path, ErrBackupExists)
 	} else if !errors.Is(err, os.ErrNotExist) {

@@ -28,7 +28,7 @@ func (s *Store) GoLive(ctx context.Context, limit int) (*GoLiveFacts, error) {
 	db := s.read.WithContext(ctx)
 	var one int64
 	err := db.Raw("SELECT COUNT(*) FROM (SELECT 1 FROM notifications n JOIN sessions s ON s.id = n.session_id "+
-		"WHERE n.verdict = ? AND n.source = 'webhook' AND s.mode = 'live' LIMIT 1)", VerdictVerified).Scan(&one).Error
+		"WHERE n.verdict = ? AND n.source = 'webhook' AND s.mode = 'live' LIMIT 1) AS found", VerdictVerified).Scan(&one).Error
 	if err != nil {
 		return nil, err
 	}

@@ -3,10 +3,10 @@ package outbox
 import (
 	"context"
 	"errors"
+	"etpay-dashboard/testdb"
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -86,7 +86,7 @@ func newSink(t *testing.T) *sink {
 
 func newWorker(t *testing.T, smtpURL string) *Worker {
 	t.Helper()
-	env := map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "w.db"), "SMTP_URL": smtpURL, "MAIL_FROM": "Tienda <pagos@tienda.cl>"}
+	env := map[string]string{"DATABASE_URL": testdb.URL(t, "w.db"), "SMTP_URL": smtpURL, "MAIL_FROM": "Tienda <pagos@tienda.cl>"}
 	cfg, err := config.Load(nil, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

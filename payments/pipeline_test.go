@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"etpay-dashboard/testdb"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -36,7 +36,7 @@ func newWorld(t *testing.T) *world {
 	}})
 	srv := httptest.NewServer(sb)
 	t.Cleanup(func() { srv.Close(); sb.Close() })
-	env := map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "p.db"), "BASE_URL": "https://shop.cl",
+	env := map[string]string{"DATABASE_URL": testdb.URL(t, "p.db"), "BASE_URL": "https://shop.cl",
 		"ETPAY_API_URL": srv.URL, "ETPAY_PMT_URL": srv.URL, "ETPAY_MERCHANT_CODE": "m", "ETPAY_MERCHANT_API_TOKEN": "tok"}
 	cfg, err := config.Load(nil, func(k string) string { return env[k] })
 	if err != nil {

@@ -2,8 +2,8 @@ package reminders
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +25,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, env map[string]string) *fixture {
 	t.Helper()
-	env["DATABASE_URL"] = filepath.Join(t.TempDir(), "test.db")
+	env["DATABASE_URL"] = testdb.URL(t, "test.db")
 	env["MERCHANT_NAME"] = "Tienda Ñuñoa"
 	cfg, err := config.Load(nil, func(k string) string { return env[k] })
 	if err != nil {

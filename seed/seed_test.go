@@ -2,7 +2,7 @@ package seed
 
 import (
 	"context"
-	"path/filepath"
+	"etpay-dashboard/testdb"
 	"strings"
 	"testing"
 
@@ -15,7 +15,7 @@ import (
 // that verify with the session's key.
 func TestRunMakesConsistentDemoData(t *testing.T) {
 	ctx := context.Background()
-	s, err := models.Open(ctx, filepath.Join(t.TempDir(), "seed.db"))
+	s, err := models.Open(ctx, testdb.URL(t, "seed.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

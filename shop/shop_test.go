@@ -2,7 +2,7 @@ package shop_test
 
 import (
 	"context"
-	"path/filepath"
+	"etpay-dashboard/testdb"
 	"testing"
 
 	"etpay-dashboard/config"
@@ -12,7 +12,7 @@ import (
 
 func TestNameAndReplyTo(t *testing.T) {
 	ctx := context.Background()
-	store, err := models.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	store, err := models.Open(ctx, testdb.URL(t, "shop.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

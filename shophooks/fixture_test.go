@@ -3,11 +3,11 @@ package shophooks
 import (
 	"context"
 	"encoding/json"
+	"etpay-dashboard/testdb"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -34,7 +34,7 @@ func newFixture(t *testing.T, env map[string]string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := models.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), models.WithPasswordCost(bcrypt.MinCost),
+	store, err := models.Open(context.Background(), testdb.URL(t, "test.db"), models.WithPasswordCost(bcrypt.MinCost),
 		models.WithBaseURL("https://pagos.tienda.cl"))
 	if err != nil {
 		t.Fatal(err)

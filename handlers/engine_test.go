@@ -1,0 +1,72 @@
+package handlers_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+
+	"etpay-dashboard/testdb"
+)
+
+// skipOnPostgres skips a test that is SQLite's by nature, saying why.
+func skipOnPostgres(t testing.TB, reason string) {
+	t.Helper()
+	testdb.SkipOnPostgres(t, reason)
+}
+
+// openRaw opens the app's database directly, as another program would.
+func openRaw(t *testing.T, h *harness) *gorm.DB {
+	t.Helper()
+	dialector := sqlite.Open(h.cfg.DatabaseURL)
+	if h.cfg.OnPostgres() {
+		dialector = postgres.Open(h.cfg.DatabaseURL)
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	t.Cleanup(func() { sqlDB.Close() })
+	return db
+}
+
+// storedData is what the database keeps of the second factor, as someone
+// with a copy of it would read it: the SQLite files (with the WAL), or on
+// PostgreSQL the tables' rows as text.
+func storedData(t *testing.T, h *harness) []byte {
+	t.Helper()
+	var stored []byte
+	if h.cfg.OnPostgres() {
+		for _, table := range []string{"second_factors", "recovery_codes", "staff_sessions", "audit_entries"} {
+			var rows []string
+			if err := openRaw(t, h).Raw("SELECT CAST(r AS text) FROM " + table + " AS r").Scan(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				stored = append(stored, r...)
+			}
+		}
+		return stored
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		data, _ := os.ReadFile(h.cfg.DatabaseURL + suffix)
+		stored = append(stored, data...)
+	}
+	if len(stored) == 0 {
+		t.Fatalf("database files not found next to %s", filepath.Base(h.cfg.DatabaseURL))
+	}
+	return stored
+}
+
+// databaseLevel is the system page's verdict on a healthy database: ok
+// from SQLite's quick_check, warn on PostgreSQL ("managed by PostgreSQL").
+func databaseLevel() string {
+	if testdb.OnPostgres() {
+		return "warn"
+	}
+	return "ok"
+}
