@@ -172,6 +172,7 @@ func closedPort(t *testing.T) int {
 // the CA. tls-alpn-01 (tried first) cannot work here: Pebble checks it on a
 // closed port, so the certificate proves the redirector answered.
 func TestACMECertificateFromPebble(t *testing.T) {
+	skipOnPostgres(t, "not yet on PostgreSQL (issue 16): the certificate cache is a directory beside the SQLite file until it moves into the database")
 	t.Parallel()
 	start := time.Now()
 	const domain = "pagos.tienda.test"
@@ -215,6 +216,7 @@ func TestACMECertificateFromPebble(t *testing.T) {
 // handshake with the acme-tls/1 protocol on the https port itself. Pebble
 // checks http-01 on a closed port here, so only tls-alpn-01 can succeed.
 func TestACMEOverTLSALPN(t *testing.T) {
+	skipOnPostgres(t, "not yet on PostgreSQL (issue 16): the certificate cache is a directory beside the SQLite file until it moves into the database")
 	t.Parallel()
 	const domain = "tienda.test"
 	p := startPebble(t)
@@ -249,6 +251,7 @@ func checkACMERedirects(t *testing.T, addr, domain string) {
 // When no certificate can be had (here: the CA is down) the handshake
 // fails and the log says why, naming the domain.
 func TestACMEFailureIsLogged(t *testing.T) {
+	skipOnPostgres(t, "not yet on PostgreSQL (issue 16): the certificate cache is a directory beside the SQLite file until it moves into the database")
 	t.Parallel()
 	roots, _, _ := tlstest.SelfSigned(t, time.Now().Add(time.Hour), "ca.test") // trusted, but the CA is down anyway
 	vars, _ := newEnv(t, "ACME_DOMAINS", "pagos.tienda.test", "ACME_DIRECTORY_URL", "https://127.0.0.1:"+strconv.Itoa(closedPort(t))+"/dir",

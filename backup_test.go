@@ -11,6 +11,7 @@ import (
 )
 
 func TestBackup(t *testing.T) {
+	skipOnPostgres(t, "backup --to copies SQLite files (VACUUM INTO); TestBackupOnPostgresSaysPgDump covers PostgreSQL")
 	vars, _ := newEnv(t)
 	made := runCmd(t, vars, "", "links", "create", "--order", "OC-1", "--amount", "1000")
 	if made.err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"etpay-dashboard/etpay/sandbox"
+	"etpay-dashboard/testdb"
 )
 
 // checkLine is how every line of doctor's output starts: the level in a
@@ -85,7 +86,7 @@ func TestDoctorWhileServerRuns(t *testing.T) {
 		t.Fatalf("doctor: %v\n%s", err, strings.Join(lines, "\n"))
 	}
 	for _, check := range []string{"Server answers at BASE_URL", "Database"} {
-		if l := line(t, lines, check); !strings.HasPrefix(l, "ok") {
+		if l := line(t, lines, check); !strings.HasPrefix(l, "ok") && !(testdb.OnPostgres() && check == "Database" && strings.HasPrefix(l, "warn")) {
 			t.Errorf("%s", l)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"golang.org/x/crypto/bcrypt"
+	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
 	"etpay-dashboard/models"
@@ -101,15 +102,21 @@ func openTestStore(t *testing.T, path string) *models.Store {
 // never created holds none.
 func countLinks(t *testing.T, path string) int64 {
 	t.Helper()
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	dialector := sqlite.Open(path)
+	if testdb.OnPostgres() {
+		dialector = postgres.Open(path)
+	} else if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return 0
 	}
-	db, err := gorm.Open(sqlite.Open(path), &gorm.Config{})
+	db, err := gorm.Open(dialector, &gorm.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sqlDB, _ := db.DB()
 	defer sqlDB.Close()
+	if !db.Migrator().HasTable(&models.Link{}) { // a PostgreSQL schema never migrated
+		return 0
+	}
 	var n int64
 	if err := db.Model(&models.Link{}).Count(&n).Error; err != nil {
 		t.Fatal(err)

@@ -3,9 +3,12 @@ package doctor_test
 import (
 	"context"
 	"etpay-dashboard/testdb"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -33,7 +36,7 @@ func closedAddr(t *testing.T) string {
 // given), as the server would.
 func settings(t *testing.T, kv ...string) *config.Config {
 	t.Helper()
-	env := map[string]string{"DATABASE_URL": testdb.URL(t, "d.db"), "BASE_URL": "http://" + closedAddr(t)}
+	env := map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "d.db"), "BASE_URL": "http://" + closedAddr(t)}
 	for i := 0; i+1 < len(kv); i += 2 {
 		env[kv[i]] = kv[i+1]
 	}
@@ -202,5 +205,32 @@ func TestDatabase(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			want(t, only(t, doctor.Run(context.Background(), tt.env), "system.check.database"), tt.level, tt.key)
 		})
+	}
+}
+
+// TestDatabaseOnPostgres: on PostgreSQL the database, its disk and its
+// backups are PostgreSQL's own, said as warnings ("managed by PostgreSQL"),
+// and the URL the checks show carries no password.
+func TestDatabaseOnPostgres(t *testing.T) {
+	if !testdb.OnPostgres() {
+		t.Skip("PostgreSQL only: set TEST_DATABASE_URL (see .ci/postgres)")
+	}
+	t.Parallel()
+	cfg := settings(t, "DATABASE_URL", testdb.URL(t, "d.db"), "BACKUP_DIR", t.TempDir())
+	store, err := models.Open(context.Background(), cfg.DatabaseURL, models.WithPasswordCost(bcrypt.MinCost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	results := doctor.Run(context.Background(), doctor.Env{Config: cfg, Store: store})
+	want(t, only(t, results, "system.check.database"), doctor.Warn, "system.database.postgres")
+	want(t, only(t, results, "system.check.disk"), doctor.Warn, "system.disk.postgres")
+	want(t, only(t, results, "system.check.backups"), doctor.Warn, "system.backups.postgres")
+	u, _ := url.Parse(cfg.DatabaseURL)
+	pass, _ := u.User.Password()
+	for _, r := range results {
+		if pass != "" && strings.Contains(fmt.Sprint(r.Advice.Args...), pass) {
+			t.Errorf("%s shows the database password", r.Check.Key)
+		}
 	}
 }
