@@ -2,9 +2,11 @@ package handlers_test
 
 import (
 	"encoding/csv"
+	"etpay-dashboard/testdb"
 	"html"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +24,9 @@ func TestGoLiveChecklistFromRealState(t *testing.T) {
 	h := newHarness(t, withEnv("BASE_URL", "https://pagos.tienda.cl"), withEnv("MERCHANT_NAME", "Tienda Ñuñoa"), withClock(clock.Now))
 	admin := h.loggedInHTTPS("admin@shop.cl", models.RoleAdmin)
 	page := html.UnescapeString(admin.get("/admin/golive").body)
+	// Scheduled backups: none yet on SQLite; PostgreSQL's own, said so.
 	for _, want := range []string{`id="golive-live_mode" data-ok="true"`, `id="golive-https" data-ok="true"`,
-		`id="golive-notification" data-ok="false"`, `id="golive-payment" data-ok="false"`, `id="golive-backup" data-ok="false"`,
+		`id="golive-notification" data-ok="false"`, `id="golive-payment" data-ok="false"`, `id="golive-backup" data-ok="` + strconv.FormatBool(testdb.OnPostgres()) + `"`,
 		`id="golive-two_factor" data-ok="false"`,
 		"Aún falta algo"} {
 		if !strings.Contains(page, want) {
