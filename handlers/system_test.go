@@ -41,7 +41,7 @@ func TestSystemPage(t *testing.T) {
 		"El servidor responde en BASE_URL": "ok",   // the harness serves /healthz
 		"Credenciales de ETpay":            "ok",   // the sandbox takes them
 		"Reloj":                            "ok",
-		"Correo (SMTP)":                    "warn", // no SMTP_URL
+		"Correo (SMTP)":                    "warn",          // no SMTP_URL
 		"Base de datos":                    databaseLevel(), // warn on PostgreSQL: its own checks
 	} {
 		if got := rowLevel(t, page, check); got != want {

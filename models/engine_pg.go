@@ -229,12 +229,6 @@ func pgBusy(err error) bool {
 	return errors.As(err, &pe) && pgBusyCodes[pe.Code]
 }
 
-// pgUniqueViolation says whether err is PostgreSQL's unique_violation.
-func pgUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
-
 // demoTx is what a demo batch (InsertDemo) writes through: the *sql.Tx
 // itself on SQLite, a pgTx over it on PostgreSQL.
 type demoTx interface {

@@ -22,10 +22,14 @@ const (
 )
 
 // isBusy decides whether err means "busy" from the driver's result code
-// (glebarez/go-sqlite's *Error, which glebarez/sqlite hands GORM unchanged)
-// or from context.DeadlineExceeded, never from the error's text.
+// (glebarez/go-sqlite's *Error, which glebarez/sqlite hands GORM unchanged;
+// on PostgreSQL its SQLSTATE, see pgBusy) or from context.DeadlineExceeded,
+// never from the error's text.
 func isBusy(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if pgBusy(err) {
 		return true
 	}
 	var se *gosqlite.Error

@@ -39,6 +39,9 @@ func (s *Store) CreateUser(ctx context.Context, email, passwordHash, role string
 func (s *Store) CreateFirstAdmin(ctx context.Context, email, passwordHash string) (bool, error) {
 	created := false
 	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockStartup(tx); err != nil { // two instances starting at once
+			return err
+		}
 		var n int64
 		if err := tx.Model(&User{}).Count(&n).Error; err != nil || n > 0 {
 			return err
