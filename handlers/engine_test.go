@@ -1,8 +1,11 @@
 package handlers_test
 
 import (
+	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/glebarez/sqlite"
@@ -69,4 +72,42 @@ func databaseLevel() string {
 		return "warn"
 	}
 	return "ok"
+}
+
+// holdWriteLock makes another connection hold what a notification for
+// session id must wait for, until release: SQLite's write lock (BEGIN
+// IMMEDIATE), or on PostgreSQL the session's row (FOR UPDATE).
+func holdWriteLock(t *testing.T, h *harness, sessionID uint) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	driver, dsn, begin := "sqlite", h.cfg.DatabaseURL+"?_pragma=busy_timeout(1000)", "BEGIN IMMEDIATE"
+	if h.cfg.OnPostgres() {
+		driver, dsn, begin = "pgx", h.cfg.DatabaseURL, "BEGIN"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
+		t.Fatal(err)
+	}
+	if h.cfg.OnPostgres() {
+		if _, err := conn.ExecContext(ctx, "SELECT id FROM sessions WHERE id = $1 FOR UPDATE", sessionID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			conn.ExecContext(ctx, "ROLLBACK")
+			conn.Close()
+			db.Close()
+		})
+	}
+	t.Cleanup(release) // a test that fails holding it must not keep it
+	return release
 }

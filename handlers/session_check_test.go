@@ -1,8 +1,6 @@
 package handlers_test
 
 import (
-	"context"
-	"database/sql"
 	"net/http"
 	"net/url"
 	"strings"
@@ -123,31 +121,18 @@ func TestReplayOfAnAppliedNotificationChangesNothing(t *testing.T) {
 }
 
 func TestWebhookAnswers503WhileStorageIsBusy(t *testing.T) {
-	skipOnPostgres(t, "holds SQLite's write lock from another connection (PostgreSQL's busy is lock_timeout: not yet tested here)")
 	t.Parallel()
 	h := newHarness(t, withStoreOptions(models.WithBusyTimeout(200*time.Millisecond)))
 	s, key := h.pendingSession("OC-1")
 
-	// Another process holds the write lock longer than busy_timeout.
-	db, err := sql.Open("sqlite", h.cfg.DatabaseURL+"?_pragma=busy_timeout(1000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	// Another process holds the lock longer than the busy timeout.
+	release := holdWriteLock(t, h, s.ID)
 	body := notificationBody(signedNotification(t, s.SessionToken, "OC-1", "success", key))
 	r := h.postNotification(body)
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
 		t.Fatalf("answered %d (Retry-After %q), want 503 with Retry-After", r.status, r.header.Get("Retry-After"))
 	}
-	conn.ExecContext(context.Background(), "ROLLBACK")
-	conn.Close()
+	release()
 
 	if notes := h.notifications(s.ID); len(notes) != 0 {
 		t.Fatalf("a 503 left %d rows behind", len(notes))
