@@ -53,3 +53,23 @@ func sqliteWhen(when string) string {
 	}
 	return "WHEN " + when + " "
 }
+
+// TestRebind: SQLite's queries as PostgreSQL reads them.
+func TestRebind(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"placeholders", "SELECT a FROM t WHERE b = ? AND c IN (?, ?)", "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)"},
+		{"quoted ? stays", `SELECT '?' AS q, "a?" FROM t WHERE x = ?`, `SELECT '?' AS q, "a?" FROM t WHERE x = $1`},
+		{"bound by GORM", "SELECT * FROM t WHERE a = $1", "SELECT * FROM t WHERE a = $1"},
+		{"index hint", "SELECT * FROM notifications INDEXED BY idx_n WHERE id = ?", "SELECT * FROM notifications WHERE id = $1"},
+		{"unary plus", "WHERE (+s.mode = ? OR +l.amount = ?)", "WHERE (s.mode = $1 OR l.amount = $2)"},
+		{"arithmetic stays", "SELECT length(a) + length(b)", "SELECT length(a) + length(b)"},
+		{"insert or fail", "INSERT OR FAIL INTO links (a) VALUES (?)", "INSERT INTO links (a) VALUES ($1)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := rebind(tt.in); got != tt.want {
+				t.Errorf("rebind(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
