@@ -42,7 +42,6 @@ type Relay struct {
 	// listenerPID is the listening connection's backend, for tests that
 	// kill it.
 	listenerPID atomic.Uint32
-	ensureOnce  sync.Mutex // one CREATE SEQUENCE at a time in this process
 }
 
 // RelayOptions are a Relay's settings; the zero value of each is the
@@ -154,8 +153,6 @@ func (r *Relay) connect(ctx context.Context) (*pgx.Conn, error) {
 // fail on the catalogue's unique index), so it is done under the lock that
 // orders publishes.
 func (r *Relay) ensureSequence(ctx context.Context, conn *pgx.Conn) error {
-	r.ensureOnce.Lock()
-	defer r.ensureOnce.Unlock()
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockClass, r.channel); err != nil {
 			return err
