@@ -39,9 +39,12 @@ type Relay struct {
 	// waits (tests hold it to keep the listener away).
 	retryMin, retryMax time.Duration
 	wait               func(ctx context.Context, d time.Duration) bool
-	// listenerPID is the listening connection's backend, for tests that
-	// kill it.
-	listenerPID atomic.Uint32
+	// quiet is how long the listener waits for a notification before it
+	// pings (pingEvery; shorter in tests).
+	quiet time.Duration
+	// listenerPID and senderPID are the connections' backends, for tests
+	// that kill them.
+	listenerPID, senderPID atomic.Uint32
 }
 
 // RelayOptions are a Relay's settings; the zero value of each is the
@@ -107,6 +110,7 @@ func NewRelay(databaseURL string, opts RelayOptions) (*Relay, error) {
 		load:     opts.LoadSession, logger: opts.Logger,
 		queue:    make(chan models.Session, queueSize),
 		retryMin: 250 * time.Millisecond, retryMax: 10 * time.Second, wait: sleep,
+		quiet: pingEvery,
 	}
 	r.broker = New()
 	r.broker.relay = r

@@ -53,7 +53,7 @@ func (r *Relay) listenOnce(ctx context.Context) (listened bool, err error) {
 	// floor will arrive from now on, none before it can be caught up on.
 	r.broker.restart(floor)
 	for {
-		waitCtx, cancel := context.WithTimeout(ctx, pingEvery)
+		waitCtx, cancel := context.WithTimeout(ctx, r.quiet)
 		n, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		switch {
@@ -63,7 +63,7 @@ func (r *Relay) listenOnce(ctx context.Context) (listened bool, err error) {
 			return true, ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
 			// Quiet for a while: make sure the connection still answers.
-			pingCtx, cancel := context.WithTimeout(ctx, statementTimeout)
+			pingCtx, cancel := context.WithTimeout(ctx, min(statementTimeout, r.quiet))
 			err = conn.Ping(pingCtx)
 			cancel()
 			if err != nil {

@@ -60,7 +60,9 @@ func (r *Relay) send(ctx context.Context, conn *pgx.Conn, batch []models.Session
 		fresh := conn == nil
 		err := ctx.Err()
 		if fresh && err == nil {
-			conn, err = r.connect(ctx)
+			if conn, err = r.connect(ctx); err == nil {
+				r.senderPID.Store(conn.PgConn().PID())
+			}
 		}
 		if err == nil {
 			if _, err = conn.Exec(ctx, notifySQL, lockClass, r.channel, r.sequence, payloads); err == nil {

@@ -86,7 +86,13 @@ func testOptions(t *testing.T) RelayOptions {
 // returns it once it listens; setup, if any, changes it before it runs.
 func startRelay(t *testing.T, opts RelayOptions, setup ...func(*Relay)) *Relay {
 	t.Helper()
-	r, err := NewRelay(testDatabaseURL(t), opts)
+	return startRelayAt(t, testDatabaseURL(t), opts, setup...)
+}
+
+// startRelayAt is startRelay reaching the database at url.
+func startRelayAt(t *testing.T, url string, opts RelayOptions, setup ...func(*Relay)) *Relay {
+	t.Helper()
+	r, err := NewRelay(url, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
