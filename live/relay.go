@@ -155,8 +155,13 @@ func (r *Relay) connect(ctx context.Context) (*pgx.Conn, error) {
 // ensureSequence creates the event sequence when missing. Two instances
 // starting together would both try (and CREATE … IF NOT EXISTS can then
 // fail on the catalogue's unique index), so it is done under the lock that
-// orders publishes.
+// orders publishes. One that exists is left alone: a role that may use it
+// need not be allowed to create in its schema.
 func (r *Relay) ensureSequence(ctx context.Context, conn *pgx.Conn) error {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, r.sequence).Scan(&exists); err != nil || exists {
+		return err
+	}
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockClass, r.channel); err != nil {
 			return err

@@ -1,8 +1,10 @@
 package live
 
 import (
+	"log/slog"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -149,5 +151,25 @@ func (p *proxy) silence() {
 		c.mu.Lock()
 		c.silent = true
 		c.mu.Unlock()
+	}
+}
+
+// Instances starting together on an empty database create the sequence
+// once: none fails to listen on its first try.
+func TestInstancesStartingTogetherCreateTheSequenceOnce(t *testing.T) {
+	t.Parallel()
+	opts := testOptions(t)
+	logs := &logBuffer{}
+	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	var waits []func()
+	for range 8 { // each starts connecting at once
+		_, listening := runRelay(t, testDatabaseURL(t), opts)
+		waits = append(waits, listening)
+	}
+	for _, listening := range waits {
+		listening()
+	}
+	if strings.Contains(logs.String(), "cannot listen") {
+		t.Fatalf("an instance could not start listening:\n%s", logs.String())
 	}
 }

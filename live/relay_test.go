@@ -92,6 +92,15 @@ func startRelay(t *testing.T, opts RelayOptions, setup ...func(*Relay)) *Relay {
 // startRelayAt is startRelay reaching the database at url.
 func startRelayAt(t *testing.T, url string, opts RelayOptions, setup ...func(*Relay)) *Relay {
 	t.Helper()
+	r, listening := runRelay(t, url, opts, setup...)
+	listening()
+	return r
+}
+
+// runRelay starts a relay on the database at url until the test ends;
+// listening waits until it listens (call it from the test's goroutine).
+func runRelay(t *testing.T, url string, opts RelayOptions, setup ...func(*Relay)) (r *Relay, listening func()) {
+	t.Helper()
 	r, err := NewRelay(url, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -107,11 +116,13 @@ func startRelayAt(t *testing.T, url string, opts RelayOptions, setup ...func(*Re
 	done := make(chan struct{})
 	go func() { defer close(done); r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done; r.Broker().Close() })
-	if ev := nextEvent(t, watch, 10*time.Second); !ev.Resync {
-		t.Fatalf("first event %+v, want the resync of the first connection", ev)
+	return r, func() {
+		t.Helper()
+		if ev := nextEvent(t, watch, 10*time.Second); !ev.Resync {
+			t.Fatalf("first event %+v, want the resync of the first connection", ev)
+		}
+		r.Broker().Unsubscribe(watch)
 	}
-	r.Broker().Unsubscribe(watch)
-	return r
 }
 
 // run runs one statement on its own connection.
