@@ -3,7 +3,7 @@ package live
 import (
 	"log/slog"
 	"net"
-	"net/url"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -16,8 +16,8 @@ import (
 // nothing is published: the next event goes out on a new one, not lost.
 func TestASenderWhoseConnectionDiedIdleLosesNothing(t *testing.T) {
 	t.Parallel()
-	opts := testOptions(t)
-	a, b := startRelay(t, opts), startRelay(t, opts)
+	url, opts := testOptions(t)
+	a, b := startRelay(t, url, opts), startRelay(t, url, opts)
 	onB, _, _ := b.Broker().Subscribe("y", "", nil)
 	a.Broker().PublishSession(models.Session{ID: 1})
 	nextEvent(t, onB, time.Second)
@@ -37,15 +37,15 @@ func TestASenderWhoseConnectionDiedIdleLosesNothing(t *testing.T) {
 // the streams resync.
 func TestASilentListeningConnectionIsReplaced(t *testing.T) {
 	t.Parallel()
-	opts := testOptions(t)
-	u, err := url.Parse(testDatabaseURL(t))
+	url, opts := testOptions(t)
+	u, err := neturl.Parse(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := startProxy(t, u.Host)
 	u.Host = p.addr
-	a := startRelay(t, opts)
-	b := startRelayAt(t, u.String(), opts, func(r *Relay) { r.quiet = 100 * time.Millisecond })
+	a := startRelay(t, url, opts)
+	b := startRelay(t, u.String(), opts, func(r *Relay) { r.quiet = 100 * time.Millisecond })
 	onB, _, _ := b.Broker().Subscribe("y", "", nil)
 	p.silence() // every connection B has now goes quiet, new ones work
 	a.Broker().PublishSession(models.Session{ID: 1})
@@ -158,12 +158,12 @@ func (p *proxy) silence() {
 // once: none fails to listen on its first try.
 func TestInstancesStartingTogetherCreateTheSequenceOnce(t *testing.T) {
 	t.Parallel()
-	opts := testOptions(t)
+	url, opts := testOptions(t)
 	logs := &logBuffer{}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	var waits []func()
 	for range 8 { // each starts connecting at once
-		_, listening := runRelay(t, testDatabaseURL(t), opts)
+		_, listening := runRelay(t, url, opts)
 		waits = append(waits, listening)
 	}
 	for _, listening := range waits {

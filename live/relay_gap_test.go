@@ -16,8 +16,8 @@ import (
 // from it, and says resync.
 func TestCatchUpOnAnotherInstance(t *testing.T) {
 	t.Parallel()
-	opts := testOptions(t)
-	a, b := startRelay(t, opts).Broker(), startRelay(t, opts).Broker()
+	url, opts := testOptions(t)
+	a, b := startRelay(t, url, opts).Broker(), startRelay(t, url, opts).Broker()
 	onA, _, _ := a.Subscribe("x", "", nil)
 	onB, _, _ := b.Subscribe("y", "", nil)
 	var seen []Event // as A's browser saw them
@@ -51,7 +51,7 @@ func TestCatchUpOnAnotherInstance(t *testing.T) {
 	default:
 	}
 
-	c := startRelay(t, opts)
+	c := startRelay(t, url, opts)
 	if _, _, resync := c.Broker().Subscribe("browser", seen[3].ID, nil); !resync {
 		t.Fatalf("an instance that started after event %s catches up from it", seen[3].ID)
 	}
@@ -62,10 +62,10 @@ func TestCatchUpOnAnotherInstance(t *testing.T) {
 // catch-up across the gap resyncs, and events flow again.
 func TestAKilledListenerResyncsThenEventsFlowAgain(t *testing.T) {
 	t.Parallel()
-	opts := testOptions(t)
-	a := startRelay(t, opts)
+	url, opts := testOptions(t)
+	a := startRelay(t, url, opts)
 	gate := make(chan struct{}) // B listens again only when the test says
-	b := startRelay(t, opts, func(r *Relay) {
+	b := startRelay(t, url, opts, func(r *Relay) {
 		r.wait = func(ctx context.Context, _ time.Duration) bool {
 			select {
 			case <-gate:
@@ -124,7 +124,7 @@ func terminate(t *testing.T, pid uint32) {
 func TestARowTooLongForANotificationIsRead(t *testing.T) {
 	t.Parallel()
 	long := models.Session{ID: 9, MerchantOrderID: "OC-9", PaymentToken: strings.Repeat("t", 9000), Status: models.StatusPaid}
-	opts := testOptions(t)
+	url, opts := testOptions(t)
 	opts.LoadSession = func(_ context.Context, id uint) (*models.Session, error) {
 		if id != long.ID {
 			return nil, models.ErrNotFound
@@ -132,7 +132,7 @@ func TestARowTooLongForANotificationIsRead(t *testing.T) {
 		s := long
 		return &s, nil
 	}
-	a, b := startRelay(t, opts), startRelay(t, opts)
+	a, b := startRelay(t, url, opts), startRelay(t, url, opts)
 	onB, _, _ := b.Broker().Subscribe("y", "", nil)
 	a.Broker().PublishSession(long)
 	if ev := nextEvent(t, onB, time.Second); ev.Session.ID != 9 || ev.Session.PaymentToken != long.PaymentToken {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	neturl "net/url"
 	"os"
 	"runtime"
 	"strconv"
@@ -58,39 +59,44 @@ func (l *logBuffer) waitForLog(t *testing.T, s string) {
 }
 
 // instances starts n relays on the test database, as n instances of the
-// app, on a channel and sequence of this test's own, and returns them once
-// each listens.
+// app, in a schema and on a channel of this test's own, and returns them
+// once each listens.
 func instances(t *testing.T, n int) []*Relay {
 	t.Helper()
-	opts := testOptions(t)
+	url, opts := testOptions(t)
 	var relays []*Relay
 	for range n {
-		relays = append(relays, startRelay(t, opts))
+		relays = append(relays, startRelay(t, url, opts))
 	}
 	return relays
 }
 
-// testOptions names a channel and a sequence for this test alone (dropped
-// at its end), so tests run side by side on one database.
-func testOptions(t *testing.T) RelayOptions {
+// testOptions makes a schema for this test alone (dropped at its end) and
+// returns the test database's URL with that schema first on the search
+// path, and options naming a channel of the test's own: tests run side by
+// side on one database and leave nothing behind.
+func testOptions(t *testing.T) (string, RelayOptions) {
 	t.Helper()
-	url := testDatabaseURL(t)
+	base := testDatabaseURL(t)
 	name := "live_test_" + strings.ToLower(rand.Text()[:12])
+	schema := pgx.Identifier{name}.Sanitize()
+	run(t, base, "CREATE SCHEMA "+schema)
 	t.Cleanup(func() { // registered first, so it runs after every relay stopped
-		run(t, url, "DROP SEQUENCE IF EXISTS "+pgx.Identifier{name + "_seq"}.Sanitize())
+		run(t, base, "DROP SCHEMA "+schema+" CASCADE")
 	})
-	return RelayOptions{Channel: name, Sequence: name + "_seq", Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	u, err := neturl.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String(), RelayOptions{Channel: name, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
 }
 
-// startRelay runs a relay on the test database until the test ends and
+// startRelay runs a relay on the database at url until the test ends and
 // returns it once it listens; setup, if any, changes it before it runs.
-func startRelay(t *testing.T, opts RelayOptions, setup ...func(*Relay)) *Relay {
-	t.Helper()
-	return startRelayAt(t, testDatabaseURL(t), opts, setup...)
-}
-
-// startRelayAt is startRelay reaching the database at url.
-func startRelayAt(t *testing.T, url string, opts RelayOptions, setup ...func(*Relay)) *Relay {
+func startRelay(t *testing.T, url string, opts RelayOptions, setup ...func(*Relay)) *Relay {
 	t.Helper()
 	r, listening := runRelay(t, url, opts, setup...)
 	listening()
