@@ -38,6 +38,10 @@ type matchSet struct {
 	// textless: a trigram of the search's words is in no link, so no
 	// link's text matches it, and a walk need not ask each row.
 	textless bool
+	// amount, when set, is the search's amount, and the search matches
+	// every session of that amount and no other (see amountAlone); paid
+	// is then how many of them are paid, when not broad.
+	amount, paid int64
 }
 
 // walked is sr as a walk tests it on each row: without its words when no
@@ -136,6 +140,10 @@ func (s *Store) findSessions(ctx context.Context, f SessionFilter) (SessionTotal
 	}
 	t.Found = found
 	t.Summed = true
+	if found.set.amountAlone() {
+		t.Paid = found.set.amount * found.set.paid
+		return t, nil
+	}
 	if len(found.set.ids) == 0 {
 		return t, nil
 	}
@@ -167,7 +175,11 @@ func (s *Store) lookUpSessions(ctx context.Context, f SessionFilter) (Found, err
 	if err != nil {
 		return Found{}, err
 	}
-	return s.lookUp(ctx, sessionLookup(f, sr, text), sr.words != nil && text.fts == "")
+	found, err := s.lookUp(ctx, sessionLookup(f, sr, text), sr.words != nil && text.fts == "")
+	if err != nil || !amountOnly(f, sr, text) {
+		return found, err
+	}
+	return found, s.amountAlone(ctx, sr, found.set)
 }
 
 // foundRowsQuery reads what the total and the pages need of each session

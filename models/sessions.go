@@ -163,6 +163,9 @@ func sessionConds(f SessionFilter, set *matchSet) *listConds {
 	c := &listConds{}
 	plan := planWalk
 	switch {
+	case set.amountAlone():
+		// Every session of that amount, none else: its own index, in order.
+		c.add("s.amount = ?", set.amount)
 	case set.byID():
 		c.add("s.id IN (" + set.sql() + ")")
 		c.hide, plan = true, planLookup
@@ -344,6 +347,10 @@ func (s *Store) ensureSessionIndexes(ctx context.Context) error {
 		// costs every insert.
 		"DROP INDEX IF EXISTS idx_sessions_mode_created",
 		"CREATE INDEX IF NOT EXISTS idx_sessions_amount ON sessions(amount)",
+		// A search for an amount alone pages through it in date order
+		// without reading its sessions (amountAlone). Neither column ever
+		// changes: recording a notification never writes this index.
+		"CREATE INDEX IF NOT EXISTS idx_sessions_amount_created ON sessions(amount, created_at)",
 		// The list's counts and paid totals (by status, mode, both or
 		// neither) read this index alone, never the sessions themselves; it
 		// also orders the amount pages of one status and mode.
