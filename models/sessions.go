@@ -126,12 +126,9 @@ type SessionPage struct {
 	Matches int64
 }
 
-// sessionColumns is what the table reads; exportColumns adds the link's
-// customer email for the CSV.
-const (
-	sessionColumns = "s.*"
-	exportColumns  = "s.*, l.customer_email AS customer_email"
-)
+// exportColumns is what the export reads (see sessionColumns for a page):
+// the session and its link's customer email, for the CSV.
+const exportColumns = "s.*, l.customer_email AS customer_email"
 
 // sessionQuery builds the one SQL statement behind a page of the list and
 // a chunk of the export: of the sessions a narrow search found (set), or
@@ -244,8 +241,12 @@ func (s *Store) ListSessions(ctx context.Context, p SessionPage) ([]Session, err
 		set = set.foundPage(p.SessionFilter, cur, pageLimit(p.Limit))
 	}
 	query, args := sessionQuery(sessionColumns, p.SessionFilter, cur, pageLimit(p.Limit), set)
-	var rows []Session
-	if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
+	found, err := s.read.WithContext(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := scanSessions(found)
+	if err != nil {
 		return nil, err
 	}
 	if cur != nil && cur.back {
