@@ -71,8 +71,9 @@ func applyGroup(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []erro
 			g.recordRejected(r)
 		}
 	}
-	// The emails render on other goroutines while this one writes the
-	// group: rendering is CPU the single writer need not spend itself.
+	// The emails are built on other goroutines while this one writes the
+	// group (the receipt and alerts are queued as their data and rendered
+	// when sent: see emails.Render), CPU the single writer need not spend.
 	built := startGroupMail(ctx, t, reqs, errs)
 	defer built.wait() // never leave them writing to reqs
 	if err := g.write(ctx, t); err != nil {
