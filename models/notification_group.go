@@ -35,6 +35,9 @@ type groupRows struct {
 	// could not be read (a row damaged, or written by an older version).
 	unreadable      map[string][]string // by "table id"
 	unreadableLinks map[uint]bool
+	// queuedMail are the links with a link email or reminder
+	// queued when read: only those have emails for a payment to withdraw.
+	queuedMail map[uint]bool
 }
 
 // groupChanges is what a group's rules changed, in the order first changed.
