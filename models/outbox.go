@@ -99,8 +99,10 @@ type OutboxMessage struct {
 	SentAt       *time.Time
 	FailedAt     *time.Time
 	WithdrawnAt  *time.Time
-	CreatedAt    time.Time `gorm:"index"`
-	UpdatedAt    time.Time
+	// CreatedAt is not indexed: nothing looks emails up by it, and the
+	// notification writer would pay an index entry per queued email.
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // MailAlertSubscription is a staff member's opt-in to alerts by email when a

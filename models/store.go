@@ -196,6 +196,9 @@ func (s *Store) migrate(ctx context.Context, upgrading bool) error {
 		"CREATE INDEX IF NOT EXISTS idx_notifications_verdict_last ON notifications(verdict, last_received_at)",
 		// Replaced by idx_outbox_claim, which orders customers' emails first.
 		"DROP INDEX IF EXISTS idx_outbox_due",
+		// No query reads emails by creation time (the lists go by id); the
+		// index cost the notification writer an entry per receipt.
+		"DROP INDEX IF EXISTS idx_outbox_messages_created_at",
 		// The webhook worker's claim, and the expiry job's scan (see webhook_expiry.go).
 		"CREATE INDEX IF NOT EXISTS idx_webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending'",
 		"CREATE INDEX IF NOT EXISTS idx_links_open_expiry ON links(expires_at) WHERE status = 'open' AND expires_at IS NOT NULL",
