@@ -40,15 +40,25 @@ var (
 		"body_hash", "verdict", "reason", "effect", "session_token", "merchant_order_id", "payment_token", "payment_status", "claims"}
 )
 
-// InsertDemo stores rows in one transaction on the writer connection, with
-// multi-row INSERTs prepared once per call. Ids continue after the largest
-// in each table, read inside the (immediate) transaction, so it is safe while
-// the server writes too: it just waits its turn like any other writer. Times
-// are stored in UTC, as everywhere else. Callers keep batches to a few
-// thousand rows so the server's own writes never wait long.
+// InsertDemo stores rows in one transaction on the writer connection:
+// InsertDemoBatch of PrepareDemo(rows).
 func (s *Store) InsertDemo(ctx context.Context, rows []DemoLink) (DemoRange, error) {
+	b, err := PrepareDemo(rows)
+	if err != nil {
+		return DemoRange{}, err
+	}
+	return s.InsertDemoBatch(ctx, b)
+}
+
+// InsertDemoBatch stores b's rows in one transaction on the writer
+// connection and gives them their ids. Ids continue after the largest in
+// each table, read inside the (immediate) transaction, so it is safe while
+// the server writes too: it just waits its turn like any other writer.
+// Times are stored in UTC, as everywhere else. Callers keep batches to a
+// few thousand rows so the server's own writes never wait long.
+func (s *Store) InsertDemoBatch(ctx context.Context, b *DemoBatch) (DemoRange, error) {
 	var r DemoRange
-	if len(rows) == 0 {
+	if len(b.rows) == 0 {
 		return r, nil
 	}
 	conn, release, err := s.bulkWriteConn(ctx)
@@ -66,47 +76,71 @@ func (s *Store) InsertDemo(ctx context.Context, rows []DemoLink) (DemoRange, err
 	if err != nil {
 		return r, err
 	}
-	r.Links[0], r.Sessions[0], r.Notifications[0] = last.link+1, last.session+1, last.note+1
-	links, sessions, notes := demoValues(rows, &last)
-	r.Links[1], r.Sessions[1], r.Notifications[1] = last.link, last.session, last.note
-	if err := insertDemoLinks(ctx, tx, links, r.Links[0], r.Links[1]); err != nil {
+	n := uint(len(b.rows))
+	r.Links = [2]uint{last.link + 1, last.link + n}
+	r.Sessions = [2]uint{last.session + 1, last.session + n}
+	if b.nNotes > 0 {
+		r.Notifications = [2]uint{last.note + 1, last.note + uint(b.nNotes)}
+	}
+	if err := insertDemoLinks(ctx, tx, b.links, r.Links); err != nil {
 		return r, fmt.Errorf("insert demo links: %w", err)
 	}
-	for _, t := range []struct {
-		table   string
-		columns []string
-		values  [][]any
-	}{{"sessions", demoSessionColumns, sessions}, {"notifications", notificationColumns, notes}} {
-		if err := insertRows(ctx, tx, t.table, t.columns, t.values); err != nil {
-			return r, fmt.Errorf("insert demo %s: %w", t.table, err)
-		}
+	if err := execAll(ctx, tx, b.sessions, r.Links[0], r.Sessions[0]); err != nil {
+		return r, fmt.Errorf("insert demo sessions: %w", err)
 	}
-	if len(notes) == 0 {
-		r.Notifications = [2]uint{}
+	if err := execAll(ctx, tx, b.notes, r.Sessions[0], r.Notifications[0]); err != nil {
+		return r, fmt.Errorf("insert demo notifications: %w", err)
 	}
-	return r, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return r, err
+	}
+	b.giveIDs(r)
+	return r, nil
 }
 
-// insertDemoLinks inserts the links of a batch, ids first to last, and
-// indexes them in links_fts with one statement instead of the insert
+// giveIDs sets the ids InsertDemoBatch gave b's rows (r) in them.
+func (b *DemoBatch) giveIDs(r DemoRange) {
+	note := r.Notifications[0]
+	for k := range b.rows {
+		d := &b.rows[k]
+		d.Link.ID, d.Session.ID, d.Session.LinkID = r.Links[0]+uint(k), r.Sessions[0]+uint(k), r.Links[0]+uint(k)
+		for j := range d.Notifications {
+			d.Notifications[j].ID, d.Notifications[j].SessionID = note, &d.Session.ID
+			note++
+		}
+	}
+}
+
+// execAll runs stmts with args.
+func execAll(ctx context.Context, tx *sql.Tx, stmts []string, args ...any) error {
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertDemoLinks inserts the links of a batch, their ids ids[0] to ids[1],
+// and indexes them in links_fts with one statement instead of the insert
 // trigger. The trigger indexes each INSERT's rows apart, and FTS5 writes
 // what it gathered as a new segment at the end of every statement that
 // fires it (when the statement's savepoint is released), so 16 links at a
 // time made 1,250 tiny segments a batch, merged over and over as they came
-// (a fifth of the seed's time). One INSERT … SELECT writes the batch as one
+// (a sixth of the seed's time). One INSERT … SELECT writes the batch as one
 // segment. The trigger is dropped and made again inside the batch's
 // transaction, from the definition Open uses: no other connection ever sees
 // links without it, and the index holds exactly the rows and text the
 // trigger would have given it.
-func insertDemoLinks(ctx context.Context, tx *sql.Tx, links [][]any, first, last uint) error {
+func insertDemoLinks(ctx context.Context, tx *sql.Tx, stmts []string, ids [2]uint) error {
 	if _, err := tx.ExecContext(ctx, "DROP TRIGGER IF EXISTS links_fts_insert"); err != nil {
 		return err
 	}
-	if err := insertRows(ctx, tx, "links", linkColumns, links); err != nil {
+	if err := execAll(ctx, tx, stmts, ids[0]); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO links_fts (rowid, merchant_order_id, customer_email, description) "+
-		"SELECT id, merchant_order_id, customer_email, description FROM links WHERE id BETWEEN ? AND ?", first, last); err != nil {
+		"SELECT id, merchant_order_id, customer_email, description FROM links WHERE id BETWEEN ? AND ?", ids[0], ids[1]); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, ftsInsertTrigger())
@@ -185,28 +219,6 @@ func lastDemoIDs(ctx context.Context, tx *sql.Tx) (demoIDs, error) {
 	return last, nil
 }
 
-// demoValues gives rows their ids and foreign keys, continuing from last
-// (which it advances), and returns each table's rows as INSERT values.
-func demoValues(rows []DemoLink, last *demoIDs) (links, sessions, notes [][]any) {
-	links = make([][]any, 0, len(rows))
-	sessions = make([][]any, 0, len(rows))
-	for i := range rows {
-		d := &rows[i]
-		last.link++
-		last.session++
-		d.Link.ID, d.Session.ID, d.Session.LinkID = last.link, last.session, last.link
-		links = append(links, demoLinkValues(&d.Link))
-		sessions = append(sessions, demoSessionValues(&d.Session))
-		for j := range d.Notifications {
-			n := &d.Notifications[j]
-			last.note++
-			n.ID, n.SessionID = last.note, &d.Session.ID
-			notes = append(notes, demoNotificationValues(n, last.session))
-		}
-	}
-	return links, sessions, notes
-}
-
 // demoLinkValues is l in linkColumns' order. Creator and canceller are
 // always NULL: no creator is half of what marks a link as demo data.
 func demoLinkValues(l *Link) []any {
@@ -226,33 +238,6 @@ func demoSessionValues(ss *Session) []any {
 func demoNotificationValues(n *Notification, sessID uint) []any {
 	return []any{n.ID, sessID, n.ReceivedAt.UTC(), n.LastReceivedAt.UTC(), n.Count, n.RemoteAddr, n.Source, n.Body,
 		n.BodyHash, n.Verdict, n.Reason, n.Effect, n.SessionToken, n.MerchantOrderID, n.PaymentToken, n.PaymentStatus, n.Claims}
-}
-
-// insertRows inserts values with multi-row INSERTs of insertChunk rows.
-func insertRows(ctx context.Context, tx *sql.Tx, table string, columns []string, values [][]any) error {
-	for len(values) > 0 {
-		n := min(len(values), insertChunk)
-		args := make([]any, 0, n*len(columns))
-		for _, row := range values[:n] {
-			args = append(args, row...)
-		}
-		values = values[n:]
-		if _, err := tx.ExecContext(ctx, insertSQL(table, columns, n), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// insertChunk is how many rows one INSERT carries. The driver parses SQL
-// anew on every execution and binds parameters in quadratic time, so the
-// best is a few dozen rows.
-const insertChunk = 16
-
-func insertSQL(table string, columns []string, rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
-	return "INSERT OR FAIL INTO " + table + " (" + strings.Join(columns, ",") + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
 }
 
 // DemoSessions returns up to limit demo sessions with status, oldest first,

@@ -68,7 +68,9 @@ func TestDemoBatchIndexesLikeTheTrigger(t *testing.T) {
 		}
 	}
 	for i := range rows {
-		if err := single.write.Exec(insertSQL("links", linkColumns, 1), demoLinkValues(&rows[i].Link)...).Error; err != nil {
+		rows[i].Link.ID = uint(i + 1)
+		values := demoLinkValues(&rows[i].Link)
+		if err := single.write.Exec("INSERT INTO links ("+strings.Join(linkColumns, ",")+") VALUES ("+placeholders(len(values))+")", values...).Error; err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -97,5 +99,62 @@ func TestDemoBatchIndexesLikeTheTrigger(t *testing.T) {
 	if err := bulk.write.Raw("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'links_fts_insert'").Scan(&trigger).Error; err != nil ||
 		trigger != strings.Replace(ftsInsertTrigger(), "IF NOT EXISTS ", "", 1) {
 		t.Errorf("links_fts_insert after demo batches: %q, %v", trigger, err)
+	}
+}
+
+// TestDemoRowsStoreWhatGORMStores: InsertDemo writes the rows' values into
+// its statements as SQL literals. Every column must hold exactly what
+// GORM, binding the same values, stores (quote() shows type and value):
+// quotes, question marks and other SQL in text, accents, times to the
+// nanosecond, NULLs, booleans.
+func TestDemoRowsStoreWhatGORMStores(t *testing.T) {
+	ctx := context.Background()
+	demo, plain := openTestStore(t), openTestStore(t)
+	at := time.Date(2026, 5, 4, 3, 2, 1, 123456789, time.UTC)
+	later, whole := at.Add(90*time.Minute+7), at.Truncate(time.Second)
+	tricky := "O'Higgins ''; DROP TABLE links; -- ? ?1 $x \\ \" \n\t\x01 ñandú 🦙"
+	row := DemoLink{
+		Link: Link{ID: 1, Code: "code'?", MerchantOrderID: "OC-'1", Amount: 12990, CustomerEmail: "o'brien@correo.cl", Description: DemoPrefix + tricky,
+			Status: LinkPaid, Mode: "sandbox", ReviewReason: "revisar '?'", ExpiresAt: &later, OpenedAt: &whole, LastOpenedAt: &later,
+			CreatedAt: at, UpdatedAt: later, PaidAt: &later},
+		Session: Session{ID: 1, LinkID: 1, SessionToken: "tok'", SignatureToken: "sig", Mode: "sandbox", Status: StatusPaid, MerchantOrderID: "OC-'1",
+			Amount: 12990, PaymentStatus: "success", PaymentToken: "pay", Conflict: true, LastNotificationAt: &later, LastNotificationNote: tricky,
+			CreatedAt: whole, UpdatedAt: later, PaidAt: &later},
+		Notifications: []Notification{{ID: 1, ReceivedAt: later, LastReceivedAt: later, Count: 2, RemoteAddr: "203.0.113.9", Source: "webhook",
+			Body: `{"payment":"a'b"}` + tricky, BodyHash: "h", Verdict: VerdictVerified, Reason: tricky, Effect: EffectPaid, SessionToken: "tok'",
+			MerchantOrderID: "OC-'1", PaymentToken: "pay", PaymentStatus: "success", Claims: `{"x":"'"}`}},
+	}
+	want := row
+	want.Notifications = append([]Notification(nil), row.Notifications...)
+	want.Notifications[0].SessionID = &want.Session.ID
+	for _, v := range []any{&want.Link, &want.Session, &want.Notifications[0]} {
+		if err := plain.write.Create(v).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := demo.InsertDemo(ctx, []DemoLink{row}); err != nil {
+		t.Fatal(err)
+	}
+	for table, columns := range map[string][]string{"links": linkColumns, "sessions": demoSessionColumns, "notifications": notificationColumns} {
+		for _, c := range columns {
+			var got, want string
+			q := "SELECT quote(" + c + ") FROM " + table
+			if err := demo.write.Raw(q).Scan(&got).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := plain.write.Raw(q).Scan(&want).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s.%s = %s, GORM stores %s", table, c, got, want)
+			}
+		}
+	}
+	if !strings.Contains(fmt.Sprint(row.Link.ID, row.Session.ID, *row.Notifications[0].SessionID), "1 1 1") {
+		t.Errorf("ids given: link %d, session %d, notification's session %v", row.Link.ID, row.Session.ID, row.Notifications[0].SessionID)
+	}
+	row.Link.Description = "a\x00b"
+	if _, err := demo.InsertDemo(ctx, []DemoLink{row}); err == nil {
+		t.Error("a NUL byte in demo text was accepted")
 	}
 }
