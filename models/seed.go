@@ -41,9 +41,14 @@ var (
 )
 
 // InsertDemo stores rows in one transaction on the writer connection:
-// InsertDemoBatch of PrepareDemo(rows).
+// InsertDemoBatch of PrepareDemo(rows), with the ids the tables would give
+// them now.
 func (s *Store) InsertDemo(ctx context.Context, rows []DemoLink) (DemoRange, error) {
-	b, err := PrepareDemo(rows)
+	next, err := s.NextDemoIDs(ctx)
+	if err != nil {
+		return DemoRange{}, err
+	}
+	b, err := PrepareDemo(rows, next)
 	if err != nil {
 		return DemoRange{}, err
 	}
@@ -53,7 +58,8 @@ func (s *Store) InsertDemo(ctx context.Context, rows []DemoLink) (DemoRange, err
 // InsertDemoBatch stores b's rows in one transaction on the writer
 // connection and gives them their ids. Ids continue after the largest in
 // each table, read inside the (immediate) transaction, so it is safe while
-// the server writes too: it just waits its turn like any other writer.
+// the server writes too: it just waits its turn like any other writer, and
+// if the server took ids b expected, b's statements are written again.
 // Times are stored in UTC, as everywhere else. Callers keep batches to a
 // few thousand rows so the server's own writes never wait long.
 func (s *Store) InsertDemoBatch(ctx context.Context, b *DemoBatch) (DemoRange, error) {
@@ -76,19 +82,24 @@ func (s *Store) InsertDemoBatch(ctx context.Context, b *DemoBatch) (DemoRange, e
 	if err != nil {
 		return r, err
 	}
-	n := uint(len(b.rows))
-	r.Links = [2]uint{last.link + 1, last.link + n}
-	r.Sessions = [2]uint{last.session + 1, last.session + n}
+	if first := last.next(); first != b.first {
+		if b, err = PrepareDemo(b.rows, first); err != nil {
+			return r, err
+		}
+	}
+	next := b.Next()
+	r.Links = [2]uint{b.first.Link, next.Link - 1}
+	r.Sessions = [2]uint{b.first.Session, next.Session - 1}
 	if b.nNotes > 0 {
-		r.Notifications = [2]uint{last.note + 1, last.note + uint(b.nNotes)}
+		r.Notifications = [2]uint{b.first.Notification, next.Notification - 1}
 	}
 	if err := insertDemoLinks(ctx, tx, b.links, r.Links); err != nil {
 		return r, fmt.Errorf("insert demo links: %w", err)
 	}
-	if err := execAll(ctx, tx, b.sessions, r.Links[0], r.Sessions[0]); err != nil {
+	if err := execAll(ctx, tx, b.sessions); err != nil {
 		return r, fmt.Errorf("insert demo sessions: %w", err)
 	}
-	if err := execAll(ctx, tx, b.notes, r.Sessions[0], r.Notifications[0]); err != nil {
+	if err := execAll(ctx, tx, b.notes); err != nil {
 		return r, fmt.Errorf("insert demo notifications: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -111,10 +122,10 @@ func (b *DemoBatch) giveIDs(r DemoRange) {
 	}
 }
 
-// execAll runs stmts with args.
-func execAll(ctx context.Context, tx *sql.Tx, stmts []string, args ...any) error {
+// execAll runs stmts.
+func execAll(ctx context.Context, tx *sql.Tx, stmts []string) error {
 	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
@@ -136,7 +147,7 @@ func insertDemoLinks(ctx context.Context, tx *sql.Tx, stmts []string, ids [2]uin
 	if _, err := tx.ExecContext(ctx, "DROP TRIGGER IF EXISTS links_fts_insert"); err != nil {
 		return err
 	}
-	if err := execAll(ctx, tx, stmts, ids[0]); err != nil {
+	if err := execAll(ctx, tx, stmts); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO links_fts (rowid, merchant_order_id, customer_email, description) "+
@@ -202,8 +213,14 @@ type demoIDs struct {
 	link, session, note uint
 }
 
-// lastDemoIDs reads the largest id of each table inside tx, so that no other
-// writer can take the ones after it before the batch commits.
+// next is the ids after last.
+func (last demoIDs) next() DemoIDs {
+	return DemoIDs{last.link + 1, last.session + 1, last.note + 1}
+}
+
+// lastDemoIDs reads the largest id of each table inside tx: in the
+// writer's transaction, no other writer can take the ones after it before
+// the batch commits.
 func lastDemoIDs(ctx context.Context, tx *sql.Tx) (demoIDs, error) {
 	var last demoIDs
 	for _, q := range []struct {

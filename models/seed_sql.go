@@ -1,6 +1,8 @@
 package models
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"strconv"
 	"strings"
@@ -12,19 +14,53 @@ import (
 // goroutine, so a seed writes the text of a batch while the writer
 // connection inserts the one before.
 //
-// The rows' values are in the statements' text as SQL literals, not bound
-// parameters: the driver prepares every statement anew and binds
-// parameters in quadratic time (each parameter looked for among all the
-// arguments), so binding a 16-row INSERT cost the writer half as much as
-// parsing it, and a bigger one more. Only the rows' ids, known once the writer holds the lock,
-// are parameters: the first id of each table (?1, ?2) plus the row's place
-// in the batch. The values are demo data made by this program, never text
-// from outside, and sqlLiteral writes every kind they come in exactly as
-// the driver would bind it.
+// The rows' values, ids included, are in the statements' text as SQL
+// literals, not bound parameters: the driver prepares every statement anew
+// and binds parameters in quadratic time (each parameter looked for among
+// all the arguments), so binding a 16-row INSERT cost the writer half as
+// much as parsing it, and a bigger one more. The values are demo data made
+// by this program, never text from outside, and sqlLiteral writes every
+// kind they come in exactly as the driver would bind it.
+//
+// The ids are the ones the batch expects to get (first): those after the
+// previous batch. The writer checks them once it holds the lock, and if
+// another writer took some meanwhile it writes the statements again with
+// the right ones (InsertDemoBatch), so a batch never holds a wrong id.
+// (With the ids as parameters plus each row's place, ?1+k, SQLite compares
+// every such expression with all the others of the statement, to compute
+// equal ones once: quadratic again, 0.8 s of a 200,000-link seed.)
 type DemoBatch struct {
 	rows                   []DemoLink
+	first                  DemoIDs
 	links, sessions, notes []string // the INSERTs, demoChunk rows each
 	nNotes                 int
+}
+
+// DemoIDs are the ids the next rows of each demo table get.
+type DemoIDs struct {
+	Link, Session, Notification uint
+}
+
+// Next is the ids of the rows after b's.
+func (b *DemoBatch) Next() DemoIDs {
+	n := uint(len(b.rows))
+	return DemoIDs{b.first.Link + n, b.first.Session + n, b.first.Notification + uint(b.nNotes)}
+}
+
+// NextDemoIDs reads the ids the next rows of each demo table would get
+// now: the first guess of a seed's first batch.
+func (s *Store) NextDemoIDs(ctx context.Context) (DemoIDs, error) {
+	db, err := s.read.DB()
+	if err != nil {
+		return DemoIDs{}, err
+	}
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return DemoIDs{}, err
+	}
+	defer tx.Rollback()
+	last, err := lastDemoIDs(ctx, tx)
+	return last.next(), err
 }
 
 // demoChunk is how many rows one INSERT carries. Parsing costs about the
@@ -39,26 +75,28 @@ const demoChunk = 128
 // holding one cannot be written as a literal (demo data never holds one).
 var errNulInDemo = errors.New("demo row text holds a NUL byte")
 
-// PrepareDemo writes out the INSERT statements of rows.
-func PrepareDemo(rows []DemoLink) (*DemoBatch, error) {
+// PrepareDemo writes out the INSERT statements of rows, their ids from first.
+func PrepareDemo(rows []DemoLink, first DemoIDs) (*DemoBatch, error) {
 	links, sessions, notes := newDemoStmts("links", linkColumns), newDemoStmts("sessions", demoSessionColumns), newDemoStmts("notifications", notificationColumns)
-	b := &DemoBatch{rows: rows}
+	b := &DemoBatch{rows: rows, first: first}
+	note := first.Notification
 	for k := range rows {
 		d := &rows[k]
-		place := strconv.Itoa(k)
-		if err := links.row("?1+"+place, demoLinkValues(&d.Link)[1:]); err != nil {
+		link, session := strconv.FormatUint(uint64(first.Link)+uint64(k), 10), strconv.FormatUint(uint64(first.Session)+uint64(k), 10)
+		if err := links.row(link, demoLinkValues(&d.Link)[1:]); err != nil {
 			return nil, err
 		}
-		if err := sessions.row("?2+"+place+",?1+"+place, demoSessionValues(&d.Session)[2:]); err != nil {
+		if err := sessions.row(session+","+link, demoSessionValues(&d.Session)[2:]); err != nil {
 			return nil, err
 		}
 		for j := range d.Notifications {
-			if err := notes.row("?2+"+strconv.Itoa(b.nNotes)+",?1+"+place, demoNotificationValues(&d.Notifications[j], 0)[2:]); err != nil {
+			if err := notes.row(strconv.FormatUint(uint64(note), 10)+","+session, demoNotificationValues(&d.Notifications[j], 0)[2:]); err != nil {
 				return nil, err
 			}
-			b.nNotes++
+			note++
 		}
 	}
+	b.nNotes = int(note - first.Notification)
 	b.links, b.sessions, b.notes = links.done(), sessions.done(), notes.done()
 	return b, nil
 }
@@ -75,9 +113,8 @@ func newDemoStmts(table string, columns []string) *demoStmts {
 	return &demoStmts{head: "INSERT OR FAIL INTO " + table + " (" + strings.Join(columns, ",") + ") VALUES "}
 }
 
-// row adds a row: ids, the expressions of its id and of the ids it refers
-// to (its own table's first id parameter plus its place, the other's
-// likewise), then its other values, in the columns' order.
+// row adds a row: ids (its id and the ids it refers to, written out),
+// then its other values, in the columns' order.
 func (t *demoStmts) row(ids string, values []any) error {
 	if t.rows == 0 {
 		t.buf = append(t.buf[:0], t.head...)

@@ -158,3 +158,44 @@ func TestDemoRowsStoreWhatGORMStores(t *testing.T) {
 		t.Error("a NUL byte in demo text was accepted")
 	}
 }
+
+// TestDemoBatchWithTakenIDs: a batch written out expecting ids that another
+// writer took before it got the lock is written again with the right ones.
+func TestDemoBatchWithTakenIDs(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	rows := demoTestRows(4)
+	for i := range rows {
+		rows[i].Notifications = []Notification{{ReceivedAt: rows[i].Link.CreatedAt, LastReceivedAt: rows[i].Link.CreatedAt, Count: 1, Source: "webhook",
+			Body: "{}", BodyHash: fmt.Sprint(i), Verdict: VerdictVerified, SessionToken: rows[i].Session.SessionToken}}
+	}
+	next, err := s.NextDemoIDs(ctx)
+	if err != nil || next != (DemoIDs{1, 1, 1}) {
+		t.Fatalf("next ids in an empty database: %+v, %v", next, err)
+	}
+	b, err := PrepareDemo(rows[1:], next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InsertDemo(ctx, rows[:1]); err != nil { // the other writer
+		t.Fatal(err)
+	}
+	r, err := s.InsertDemoBatch(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (DemoRange{Links: [2]uint{2, 4}, Sessions: [2]uint{2, 4}, Notifications: [2]uint{2, 4}}); r != want {
+		t.Errorf("ids %+v, want %+v", r, want)
+	}
+	var wrong int64
+	if err := s.write.Raw("SELECT COUNT(*) FROM sessions AS s JOIN links AS l ON l.id = s.link_id JOIN notifications AS n ON n.session_id = s.id " +
+		"WHERE l.merchant_order_id <> s.merchant_order_id OR n.session_token <> s.session_token").Scan(&wrong).Error; err != nil || wrong != 0 {
+		t.Errorf("%d rows joined to another row's, %v", wrong, err)
+	}
+	if problems, err := s.ForeignKeyProblems(ctx); err != nil || problems != 0 {
+		t.Errorf("foreign_key_check: %d problems, %v", problems, err)
+	}
+	if rows[3].Session.ID != 4 || rows[3].Session.LinkID != 4 || *rows[3].Notifications[0].SessionID != 4 {
+		t.Errorf("ids given to the last row: %+v", rows[3].Session)
+	}
+}

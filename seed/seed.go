@@ -102,8 +102,12 @@ func RunWith(ctx context.Context, store *models.Store, opt Options) (Summary, er
 func insertAll(ctx context.Context, store *models.Store, g *generator, sum *Summary) error {
 	// One batch waits while another is written: the writer is never idle,
 	// and the statements of at most three batches are held at once.
+	next, err := store.NextDemoIDs(ctx)
+	if err != nil {
+		return err
+	}
 	batches := make(chan prepared, 1)
-	go g.generate(ctx, batches)
+	go g.generate(ctx, next, batches)
 	for b := range batches {
 		if b.err != nil {
 			return b.err
@@ -172,12 +176,15 @@ func newGenerator(opt Options) *generator {
 
 // generate sends the run's batches of BatchSize links, their statements
 // written out, to out, then closes it; it stops early once ctx is done,
-// when nobody reads any more, or after a batch that failed.
-func (g *generator) generate(ctx context.Context, out chan<- prepared) {
+// when nobody reads any more, or after a batch that failed. Each batch
+// expects the ids after the previous one, the first those after next.
+func (g *generator) generate(ctx context.Context, next models.DemoIDs, out chan<- prepared) {
 	defer close(out)
 	for i := 0; i < g.opt.Sessions; i += BatchSize {
 		p := prepared{rows: g.batch(i, min(BatchSize, g.opt.Sessions-i))}
-		p.batch, p.err = models.PrepareDemo(p.rows)
+		if p.batch, p.err = models.PrepareDemo(p.rows, next); p.err == nil {
+			next = p.batch.Next()
+		}
 		select {
 		case out <- p:
 		case <-ctx.Done():
