@@ -100,12 +100,12 @@ func RunWith(ctx context.Context, store *models.Store, opt Options) (Summary, er
 
 // insertAll writes g's batches as they come, counting them in sum.
 func insertAll(ctx context.Context, store *models.Store, g *generator, sum *Summary) error {
-	// One batch waits while another is written: the writer is never idle,
-	// and the statements of at most three batches are held at once.
 	next, err := store.NextDemoIDs(ctx)
 	if err != nil {
 		return err
 	}
+	// One batch waits while another is written: the writer is never idle,
+	// and the statements of at most three batches are held at once.
 	batches := make(chan prepared, 1)
 	go g.generate(ctx, next, batches)
 	for b := range batches {
