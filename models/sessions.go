@@ -126,9 +126,11 @@ type SessionPage struct {
 	Matches int64
 }
 
-// exportColumns is what the export reads (see sessionColumns for a page):
-// the session and its link's customer email, for the CSV.
-const exportColumns = "s.*, l.customer_email AS customer_email"
+// exportColumns is what the exports write (and the keyset's keys), with the
+// link's customer email, in the order scanExport reads them (see
+// sessionColumns for a page).
+const exportColumns = "s.id, s.merchant_order_id, s.amount, s.status, s.payment_status, s.payment_token, s.session_token, s.mode, " +
+	"s.created_at, s.paid_at, s.failed_at, s.last_notification_at, l.customer_email"
 
 // sessionQuery builds the one SQL statement behind a page of the list and
 // a chunk of the export: of the sessions a narrow search found (set), or
@@ -296,44 +298,6 @@ func sessionCountQuery(f SessionFilter) (string, []any) {
 	sessionFilters(c, f, planLookup)
 	return "SELECT COUNT(*) AS count, COALESCE(SUM(CASE WHEN s.status = '" + StatusPaid + "' THEN s.amount END), 0) AS paid " +
 		"FROM sessions AS s" + c.sql(), c.args
-}
-
-// SessionExport is one exported row: the session and its link's customer email.
-type SessionExport struct {
-	Session
-	CustomerEmail string
-}
-
-// exportChunk is how many rows an export reads at a time. Between chunks no
-// connection is held, so a slow download never starves the webhook or the
-// panel of database connections, and memory stays flat.
-const exportChunk = 1000
-
-// EachSession calls fn for every session matching f, in f's order, reading
-// keyset pages of exportChunk rows. A search is looked up once, as for a
-// page.
-func (s *Store) EachSession(ctx context.Context, f SessionFilter, fn func(*SessionExport) error) error {
-	set, err := s.pageSet(ctx, f, nil, -1)
-	if err != nil {
-		return err
-	}
-	var cur *pageCursor
-	for {
-		query, args := sessionQuery(exportColumns, f, cur, exportChunk, set)
-		var chunk []SessionExport
-		if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&chunk).Error; err != nil {
-			return err
-		}
-		for i := range chunk {
-			if err := fn(&chunk[i]); err != nil {
-				return err
-			}
-		}
-		if len(chunk) < exportChunk {
-			return nil
-		}
-		cur = &pageCursor{SessionCursor: f.CursorAfter(&chunk[len(chunk)-1].Session)}
-	}
 }
 
 // SessionByID returns a session with its link and the link's creator.
