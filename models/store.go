@@ -126,6 +126,9 @@ func openKeyPool(path string, busy time.Duration) (*sql.DB, error) {
 	return db, nil
 }
 
+// writerCacheKiB is the writer's page cache (readers keep SQLite's 2 MB).
+const writerCacheKiB = 16000
+
 // dsn builds the driver string with the pragmas security.md asks for.
 // _txlock=immediate makes every transaction take the write lock up front, so a
 // read-then-write never fails half-way with "database is locked".
@@ -149,7 +152,7 @@ func dsn(path string, writer bool, busy time.Duration) string {
 		q.Add("_pragma", "temp_store(MEMORY)")
 		// A bigger page cache for the writer, which reads the rows it
 		// changes (16 MB; readers keep SQLite's default 2 MB each).
-		q.Add("_pragma", "cache_size(-16000)")
+		q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -writerCacheKiB))
 	} else {
 		q.Add("_pragma", "query_only(1)")
 	}
