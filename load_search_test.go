@@ -75,7 +75,7 @@ func (r *loadRun) searches(store *models.Store, clients []*http.Client, paid []m
 		}
 	}
 	hz := r.healthz()
-	for _, kind := range searchKinds {
+	for k, kind := range searchKinds {
 		// Counting each kind's matches once shows how broad it is.
 		f := models.SessionFilter{Q: kind.q(samples[0], 0)}
 		begin := time.Now()
@@ -88,9 +88,11 @@ func (r *loadRun) searches(store *models.Store, clients []*http.Client, paid []m
 			matches = "more than " + matches
 		}
 		r.t.Logf("%s: q=%q matches %s sessions (counted alone in %v)", kind.name, f.Q, matches, time.Since(begin).Round(time.Millisecond))
+		stopPerf := r.perf("search" + strconv.Itoa(k))
 		st := r.staff(kind.name, clients, func(i int) string {
 			return "/admin/sessions?q=" + url.QueryEscape(kind.q(samples[i%len(samples)], i))
 		})
+		stopPerf()
 		r.latencyFigure(kind.name, st, hz)
 	}
 }

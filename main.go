@@ -24,7 +24,6 @@ import (
 	"etpay-dashboard/etpay"
 	"etpay-dashboard/etpay/sandbox"
 	"etpay-dashboard/handlers"
-	"etpay-dashboard/live"
 	"etpay-dashboard/models"
 	"etpay-dashboard/outbox"
 	"etpay-dashboard/payments"
@@ -137,7 +136,7 @@ func serve(ctx context.Context, env environment) error {
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	events := live.New()
+	events := liveEvents(ctx, g, cfg.DatabaseURL, store, logger)
 	sh, err := shop.Open(ctx, cfg, store) // for the pages, the receipts and the worker alike
 	if err != nil {
 		return err

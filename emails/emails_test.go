@@ -70,11 +70,14 @@ func TestPaymentEmailsOncePerSession(t *testing.T) {
 		t.Fatalf("%d messages, %v; want a receipt and one alert", len(msgs), err)
 	}
 	receipt, alert := msgs[0], msgs[1]
-	if receipt.Kind != models.MailReceipt || *receipt.DedupeKey != "receipt:session:9" || !strings.Contains(receipt.TextBody, "PT-1") {
+	// Both are queued as their data and rendered when sent.
+	receiptText, _, _ := Render(receipt)
+	alertText, _, _ := Render(alert)
+	if receipt.Kind != models.MailReceipt || *receipt.DedupeKey != "receipt:session:9" || !strings.Contains(receiptText, "PT-1") {
 		t.Errorf("receipt %+v", receipt)
 	}
 	if alert.Kind != models.MailAlertPaid || alert.To != "staff@tienda.cl" || alert.Lang != "en" ||
-		!strings.Contains(alert.Subject, "$4.990") || !strings.Contains(alert.TextBody, "https://pagos.tienda.cl/admin/sessions/9") {
+		!strings.Contains(alert.Subject, "$4.990") || !strings.Contains(alertText, "https://pagos.tienda.cl/admin/sessions/9") {
 		t.Errorf("alert %+v", alert)
 	}
 	// Nothing for a notification that paid nothing.

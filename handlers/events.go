@@ -148,9 +148,14 @@ func newSessionRow(s models.Session, l views.Locale) sessionRow {
 	return row
 }
 
-// writeSessionEvent writes one row. Rows carry no customer email or RUT, so
-// viewers get the same as staff.
+// writeSessionEvent writes one row, or a resync when the broker may have
+// missed events (its PostgreSQL relay reconnected). Rows carry no customer
+// email or RUT, so viewers get the same as staff.
 func writeSessionEvent(w *bufio.Writer, ev live.Event, l views.Locale) {
+	if ev.Resync {
+		fmt.Fprintf(w, "event: resync\ndata: {}\n\n")
+		return
+	}
 	data, err := json.Marshal(newSessionRow(ev.Session, l))
 	if err != nil {
 		return

@@ -53,7 +53,8 @@ func (a *app) previewLinkEmail(c *fiber.Ctx) error {
 	return sendEmailHTML(c, m.HTMLBody)
 }
 
-// showOutboxHTML shows a stored email's HTML part as it was queued.
+// showOutboxHTML shows a stored email's HTML part as it was queued (or, for
+// one queued as its data, as it is rendered when sent).
 func (a *app) showOutboxHTML(c *fiber.Ctx) error {
 	id, err := idParam(c)
 	if err != nil {
@@ -63,7 +64,11 @@ func (a *app) showOutboxHTML(c *fiber.Ctx) error {
 	if err != nil {
 		return notFoundOr(err)
 	}
-	return sendEmailHTML(c, m.HTMLBody)
+	_, html, err := emails.Render(m)
+	if err != nil {
+		return err
+	}
+	return sendEmailHTML(c, html)
 }
 
 func sendEmailHTML(c *fiber.Ctx, html string) error {

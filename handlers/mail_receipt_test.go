@@ -36,6 +36,21 @@ func TestMailReceiptAndAlertsAfterARealPayment(t *testing.T) {
 	if !strings.Contains(subjects["staff@shop.cl"], "Pago confirmado: orden OC-9 por $4.990") {
 		t.Errorf("staff got %q, want a payment alert", subjects["staff@shop.cl"])
 	}
+	// The receipt was queued as its data; its page shows it rendered.
+	receipts := 0
+	for _, m := range outboxRows(t, h.store) {
+		if m.Kind != models.MailReceipt {
+			continue
+		}
+		receipts++
+		r := staff.get("/admin/outbox/" + itoa(m.ID) + "/html")
+		if r.status != 200 || !strings.Contains(r.body, "OC-9") || !strings.Contains(r.body, "$4.990") {
+			t.Errorf("the receipt's page: %d\n%s", r.status, r.body)
+		}
+	}
+	if receipts != 1 {
+		t.Errorf("%d receipts in the outbox", receipts)
+	}
 	// Another notification for the paid session sends nothing more.
 	s := onlySession(t, h.harness)
 	key, _ := h.store.SigningKey(t.Context(), s.SessionToken)

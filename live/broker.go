@@ -1,14 +1,17 @@
 // Package live fans session changes out to the open live tables: a ring of
 // recent events so a reconnecting browser catches up from its Last-Event-ID
 // (or is told to resync), a cap on the streams of one login, and publishing
-// that never waits on a slow stream. It knows nothing of HTTP: handlers turn
-// its events into Server-Sent Events.
+// that never waits on a slow stream. On PostgreSQL a Relay carries the events
+// between instances (NOTIFY/LISTEN) with ids from the database. It knows
+// nothing of HTTP: handlers turn its events into Server-Sent Events.
 package live
 
 import (
+	"cmp"
 	"crypto/rand"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,10 +23,19 @@ import (
 // Publishing never waits on a stream: one that cannot take an event at once
 // is dropped (its browser reconnects and catches up).
 type Broker struct {
-	mu      sync.Mutex
-	epoch   string // changes every start, so IDs from before a restart are recognised
-	seq     uint64
-	recent  []Event // ring of the latest events, oldest first
+	mu    sync.Mutex
+	epoch string // changes every start, so IDs from before a restart are recognised
+	seq   uint64
+	// recent is the ring of the latest events in id order; every event with
+	// a number above floor is in it, so a Last-Event-ID from floor on can
+	// catch up and an older one must resync.
+	recent []Event
+	floor  uint64
+	// relay, when set, carries PublishSession to every instance; events
+	// then enter recent only as the relay receives them, ids from the
+	// database (global: an id newer than this instance knows is no reason
+	// to resync, it may not have arrived yet).
+	relay   *Relay
 	subs    map[*Subscription]struct{}
 	byLogin map[string][]*Subscription // each login's streams, oldest first
 	closed  bool
@@ -34,16 +46,23 @@ type Broker struct {
 type Subscription struct {
 	ch    chan Event
 	login string
+	// after skips events up to it: a browser that caught up on another
+	// instance may be ahead of this one.
+	after uint64
 	// kick makes the stream's connection give up writes that do not finish
 	// soon: a dropped stream whose client stopped reading would otherwise
 	// keep its connection until the write timeout.
 	kick func()
 }
 
-// Event is a session as it is after a change.
+// Event is a session as it is after a change, or a call to resync.
 type Event struct {
 	ID      string
 	Session models.Session
+	// Resync, when set, carries no session: events may have been missed
+	// (the relay's connection dropped), so the table must be read again.
+	Resync bool
+	seq    uint64 // ID's number, to keep the ring in order
 }
 
 const (
@@ -66,20 +85,41 @@ func New() *Broker {
 	}
 }
 
-// PublishSession tells every live table that s changed.
+// PublishSession tells every live table that s changed. With a relay it
+// only queues the event for the database and returns at once: a payment
+// never waits on the live tables.
 func (b *Broker) PublishSession(s models.Session) {
+	if b.relay != nil {
+		b.relay.publish(s)
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return
 	}
 	b.seq++
-	ev := Event{ID: b.epoch + "-" + strconv.FormatUint(b.seq, 10), Session: s}
-	b.recent = append(b.recent, ev)
-	if len(b.recent) > backlogSize {
-		b.recent = b.recent[len(b.recent)-backlogSize:]
+	b.deliver(Event{ID: b.epoch + "-" + strconv.FormatUint(b.seq, 10), Session: s, seq: b.seq})
+}
+
+// deliver puts ev in the ring, in id order, and sends it to every stream
+// that has not seen it. b.mu is held.
+func (b *Broker) deliver(ev Event) {
+	if ev.seq > b.floor {
+		i, found := slices.BinarySearchFunc(b.recent, ev.seq, func(e Event, n uint64) int { return cmp.Compare(e.seq, n) })
+		if found {
+			return // delivered already
+		}
+		b.recent = slices.Insert(b.recent, i, ev)
+		if over := len(b.recent) - backlogSize; over > 0 {
+			b.floor = b.recent[over-1].seq
+			b.recent = slices.Delete(b.recent, 0, over)
+		}
 	}
 	for sub := range b.subs {
+		if ev.seq <= sub.after {
+			continue
+		}
 		select {
 		case sub.ch <- ev:
 		default:
@@ -126,12 +166,33 @@ func (b *Broker) Subscribe(login, lastID string, kick func()) (sub *Subscription
 	if lastID == "" {
 		return sub, nil, false
 	}
-	for i, ev := range b.recent {
-		if ev.ID == lastID {
-			return sub, append([]Event(nil), b.recent[i+1:]...), false
+	n, ok := b.parseID(lastID)
+	newest := b.floor
+	if len(b.recent) > 0 {
+		newest = b.recent[len(b.recent)-1].seq
+	}
+	switch {
+	case !ok || n < b.floor || (n > newest && b.relay == nil):
+		return sub, nil, true
+	case n > newest:
+		sub.after = n // seen on another instance, not here yet
+		return sub, nil, false
+	}
+	i, _ := slices.BinarySearchFunc(b.recent, n+1, func(e Event, n uint64) int { return cmp.Compare(e.seq, n) })
+	return sub, append([]Event(nil), b.recent[i:]...), false
+}
+
+// parseID reads the number of an event id of this broker: the database's
+// with a relay, this run's epoch and its count without.
+func (b *Broker) parseID(id string) (uint64, bool) {
+	if b.relay == nil {
+		var ok bool
+		if id, ok = strings.CutPrefix(id, b.epoch+"-"); !ok {
+			return 0, false
 		}
 	}
-	return sub, nil, true
+	n, err := strconv.ParseUint(id, 10, 64)
+	return n, err == nil
 }
 
 // Unsubscribe forgets a stream that ended by itself.

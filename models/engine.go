@@ -84,15 +84,17 @@ func typedRows(conn gorm.ConnPool, rows int, types ...string) string {
 	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 }
 
-// forUpdate is the locking clause the notification writer's reads of
-// sessions and links end with: on PostgreSQL, another instance applying a
-// notification for the same session waits for this transaction and then
-// reads what it wrote. Rows are locked in id order, so two instances
-// locking overlapping groups do not deadlock. SQLite has one writer at a
-// time already.
+// forUpdate is the locking clause the notification writer's read of a
+// group's sessions (with their links, sessionsByTokenQuery) ends with: on
+// PostgreSQL, another instance applying a notification for the same session
+// waits for this transaction and then reads what it wrote. Rows are locked
+// in id order, so two instances locking overlapping groups do not deadlock.
+// Only the sessions: PostgreSQL locks no row of an outer join's nullable
+// side (two sessions of one link paid at once on two instances are not yet
+// serialized). SQLite has one writer at a time already.
 func forUpdate(conn gorm.ConnPool) string {
 	if connOnPostgres(conn) {
-		return " ORDER BY id FOR UPDATE"
+		return " ORDER BY s.id FOR UPDATE OF s"
 	}
 	return ""
 }

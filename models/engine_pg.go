@@ -90,25 +90,20 @@ func (t *pgTx) Rollback() error { return t.tx.Rollback() }
 // indexedBy matches SQLite's index hints, which PostgreSQL does not know.
 var indexedBy = regexp.MustCompile(`\s+INDEXED BY\s+\w+`)
 
-// unaryPlus matches SQLite's other hint, a unary + before a column (+s.mode)
-// that keeps its index from driving a query: PostgreSQL has no unary + for
-// text or times. Arithmetic is written with spaces (a + b) and is not one.
-var unaryPlus = regexp.MustCompile(`([\s(])\+([a-z])`)
-
 // rebind turns a query written for SQLite into PostgreSQL's: its index hints
-// dropped, its ? placeholders numbered $1, $2… (outside quoted text). A query
-// GORM already bound has no ? left and passes unchanged.
+// dropped (INDEXED BY, and the unary + before a column, as in +s.mode,
+// that keeps its index from driving a query: PostgreSQL has no unary + for
+// text or times), INSERT OR FAIL a plain INSERT (a demo batch's, whose
+// transaction fails whole anyway), and its ? placeholders numbered $1, $2…
+// Quoted text is left as it is. A query GORM already bound passes unchanged.
 func rebind(q string) string {
 	if strings.Contains(q, "INDEXED BY") {
 		q = indexedBy.ReplaceAllString(q, "")
 	}
-	if strings.HasPrefix(q, "INSERT OR FAIL INTO") { // a demo batch's: one transaction fails whole anyway
+	if strings.HasPrefix(q, "INSERT OR FAIL INTO") {
 		q = "INSERT INTO" + strings.TrimPrefix(q, "INSERT OR FAIL INTO")
 	}
-	if strings.Contains(q, "+") {
-		q = unaryPlus.ReplaceAllString(q, "$1$2")
-	}
-	if !strings.Contains(q, "?") {
+	if !strings.ContainsAny(q, "?+") {
 		return q
 	}
 	var b strings.Builder
@@ -129,6 +124,8 @@ func rebind(q string) string {
 			b.WriteByte('$')
 			b.WriteString(strconv.Itoa(n))
 			continue
+		case c == '+' && i > 0 && (q[i-1] == ' ' || q[i-1] == '(') && i+1 < len(q) && 'a' <= q[i+1] && q[i+1] <= 'z':
+			continue // a unary + before a column: a hint for SQLite's planner
 		}
 		b.WriteByte(c)
 	}

@@ -275,8 +275,14 @@ func TestLinkQueriesUseIndexes(t *testing.T) {
 			}
 		}
 		if tt.f.Q != "" {
-			lk := linkLookup(f, parseSearch(tt.f.Q, tt.f.ExactOnly), testFTS(tt.f))
+			sr := parseSearch(tt.f.Q, tt.f.ExactOnly)
+			lk := linkLookup(f, sr, testFTS(tt.f))
 			checkLookupPlan(t, "links "+tt.name, explain(t, s, lk.sql(), lk.args...), []string{tt.want})
+			if sr.words != nil { // the index deciding alone (wholeWords)
+				lk := linkLookup(f, sr, textQueries{whole: ftsString(sr.words[0])})
+				checkLookupPlan(t, "links "+tt.name+" (whole words)", explain(t, s, lk.sql(), lk.args...),
+					[]string{"links_fts VIRTUAL TABLE INDEX 0:M"})
+			}
 			continue
 		}
 		c := linkConds(f, nil, true)

@@ -37,6 +37,9 @@ type groupRows struct {
 	// could not be read (a row damaged, or written by an older version).
 	unreadable      map[string][]string // by "table id"
 	unreadableLinks map[uint]bool
+	// queuedMail are the links with a link email or reminder
+	// queued when read: only those have emails for a payment to withdraw.
+	queuedMail map[uint]bool
 }
 
 // groupChanges is what a group's rules changed, in the order first changed.
@@ -73,8 +76,9 @@ func applyGroup(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []erro
 			g.recordRejected(r)
 		}
 	}
-	// The emails render on other goroutines while this one writes the
-	// group: rendering is CPU the single writer need not spend itself.
+	// The emails are built on other goroutines while this one writes the
+	// group (the receipt and alerts are queued as their data and rendered
+	// when sent: see emails.Render), CPU the single writer need not spend.
 	built := startGroupMail(ctx, t, reqs, errs)
 	defer built.wait() // never leave them writing to reqs
 	if err := g.write(ctx, t); err != nil {

@@ -11,7 +11,8 @@ import (
 func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup, error) {
 	g := &noteGroup{
 		groupRows: groupRows{sessions: map[string]*Session{}, links: map[uint]*Link{}, results: map[resultKey]bool{},
-			rejected: map[rejectedKey]*Notification{}, unreadable: map[string][]string{}, unreadableLinks: map[uint]bool{}},
+			rejected: map[rejectedKey]*Notification{}, unreadable: map[string][]string{}, unreadableLinks: map[uint]bool{},
+			queuedMail: map[uint]bool{}},
 		groupChanges: groupChanges{sessionMoved: map[uint]bool{}, linkChanged: map[uint]bool{}},
 		d:            dialect{postgres: connOnPostgres(t.conn)},
 	}
@@ -24,22 +25,21 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 			bodyHashes = append(bodyHashes, r.n.BodyHash)
 		}
 	}
-	if err := g.loadSessions(ctx, t, tokens); err != nil {
+	links, err := g.loadSessions(ctx, t, tokens)
+	if err != nil {
 		return nil, fmt.Errorf("load sessions: %w", err)
 	}
 	if err := g.loadResults(ctx, t, reqs); err != nil {
 		return nil, fmt.Errorf("load results: %w", err)
 	}
-	var paidLinks []any
 	for _, r := range reqs {
 		// A paid session is never paid again (a success is then a duplicate
 		// or a conflict): only the others may need their link.
 		if sess := g.sessions[r.n.SessionToken]; sess != nil && r.verified && r.paid && sess.Status != StatusPaid {
-			paidLinks = append(paidLinks, sess.LinkID)
+			if l := links[sess.LinkID]; l != nil && g.links[l.ID] == nil {
+				g.keepLink(l)
+			}
 		}
-	}
-	if err := g.loadLinks(ctx, t, paidLinks); err != nil {
-		return nil, fmt.Errorf("load links: %w", err)
 	}
 	if err := g.loadRejected(t, bodyHashes); err != nil {
 		return nil, fmt.Errorf("load rejected notifications: %w", err)
@@ -47,39 +47,79 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 	return g, nil
 }
 
-// noteSessionColumns are the columns loadSessions reads (not the signature token).
-const noteSessionColumns = "id, link_id, session_token, mode, status, merchant_order_id, amount, payment_status, payment_token, " +
-	"conflict, last_notification_at, last_notification_note, checked_at, created_at, updated_at, paid_at, failed_at"
+// noteSessionColumns are the columns loadSessions reads (not the signature
+// token), then its link's, and whether the link has a link email or
+// reminder queued (then a payment withdraws them: see withdrawEmailsOfPaidLinks).
+const noteSessionColumns = "s.id, s.link_id, s.session_token, s.mode, s.status, s.merchant_order_id, s.amount, s.payment_status, " +
+	"s.payment_token, s.conflict, s.last_notification_at, s.last_notification_note, s.checked_at, s.created_at, s.updated_at, " +
+	"s.paid_at, s.failed_at, COALESCE(l.id, 0), COALESCE(l.code, ''), COALESCE(l.merchant_order_id, ''), COALESCE(l.amount, 0), " +
+	"COALESCE(l.customer_email, ''), COALESCE(l.description, ''), COALESCE(l.status, ''), COALESCE(l.mode, ''), " +
+	"COALESCE(l.review_reason, ''), l.expires_at, l.paid_at, " +
+	"s.status != '" + StatusPaid + "' AND EXISTS (SELECT 1 FROM outbox_messages o INDEXED BY idx_outbox_messages_link_id " +
+	"WHERE o.link_id = l.id AND o.kind IN ('" + MailLink + "', '" + MailReminder + "') AND o.status = '" + MailQueued + "')"
 
+// sessionsByTokenQuery reads n sessions by token with their links: one
+// statement for both (the driver parses every statement it runs).
 func sessionsByTokenQuery(n int) string {
-	return "SELECT " + noteSessionColumns + " FROM sessions WHERE session_token IN (" + placeholders(n) + ")"
+	return "SELECT " + noteSessionColumns + " FROM sessions s LEFT JOIN links l ON l.id = s.link_id " +
+		"WHERE s.session_token IN (" + placeholders(n) + ")"
 }
 
-func (g *groupRows) loadSessions(ctx context.Context, t *noteTx, tokens []any) error {
+// groupLink is a link as loadSessions read it, beside its session.
+type groupLink struct {
+	Link
+	expires, paid lenientTime
+	queuedMail    bool
+}
+
+// loadSessions reads the sessions with these tokens into g, and returns
+// their links by id (loadGroup keeps those a payment may need: keepLink).
+func (g *groupRows) loadSessions(ctx context.Context, t *noteTx, tokens []any) (map[uint]*groupLink, error) {
+	links := map[uint]*groupLink{}
 	if len(tokens) == 0 {
-		return nil
+		return links, nil
 	}
 	rows, err := t.conn.QueryContext(ctx, sessionsByTokenQuery(len(tokens))+forUpdate(t.conn), tokens...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
 			s                                               Session
+			l                                               groupLink
 			lastAt, checkedAt, created, updated, paid, fail lenientTime
 		)
 		if err := rows.Scan(&s.ID, &s.LinkID, &s.SessionToken, &s.Mode, &s.Status, &s.MerchantOrderID, &s.Amount, &s.PaymentStatus,
-			&s.PaymentToken, &s.Conflict, &lastAt, &s.LastNotificationNote, &checkedAt, &created, &updated, &paid, &fail); err != nil {
-			return err
+			&s.PaymentToken, &s.Conflict, &lastAt, &s.LastNotificationNote, &checkedAt, &created, &updated, &paid, &fail,
+			&l.ID, &l.Code, &l.MerchantOrderID, &l.Amount, &l.CustomerEmail, &l.Description, &l.Status, &l.Mode, &l.ReviewReason,
+			&l.expires, &l.paid, &l.queuedMail); err != nil {
+			return nil, err
 		}
 		s.LastNotificationAt, s.CheckedAt, s.PaidAt, s.FailedAt = lastAt.ptr(), checkedAt.ptr(), paid.ptr(), fail.ptr()
 		s.CreatedAt, s.UpdatedAt = created.value(), updated.value()
 		g.noteUnreadable("session", s.ID, map[string]lenientTime{"last_notification_at": lastAt, "checked_at": checkedAt,
 			"created_at": created, "updated_at": updated, "paid_at": paid, "failed_at": fail})
 		g.sessions[s.SessionToken] = &s
+		if l.ID != 0 {
+			links[l.ID] = &l
+		}
 	}
-	return rows.Err()
+	return links, rows.Err()
+}
+
+// keepLink keeps a link a payment may need, noting its unreadable columns
+// and whether it has emails queued to withdraw.
+func (g *groupRows) keepLink(l *groupLink) {
+	link := l.Link
+	link.ExpiresAt, link.PaidAt = l.expires.ptr(), l.paid.ptr()
+	if g.noteUnreadable("link", l.ID, map[string]lenientTime{"expires_at": l.expires, "paid_at": l.paid}) {
+		g.unreadableLinks[l.ID] = true
+	}
+	g.links[l.ID] = &link
+	if l.queuedMail {
+		g.queuedMail[l.ID] = true
+	}
 }
 
 // loadResults finds which verified results the sessions of reqs already
@@ -126,34 +166,6 @@ func storedResultsQuery(n int) string {
 	// read every verified notification.
 	return "SELECT session_id, payment_token, payment_status FROM notifications INDEXED BY idx_notifications_session_id " +
 		"WHERE session_id IN (" + placeholders(n) + ") AND verdict = '" + VerdictVerified + "'"
-}
-
-func (g *groupRows) loadLinks(ctx context.Context, t *noteTx, ids []any) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	rows, err := t.conn.QueryContext(ctx, "SELECT id, code, merchant_order_id, amount, customer_email, description, status, mode, "+
-		"review_reason, expires_at, paid_at FROM links WHERE id IN ("+placeholders(len(ids))+")"+forUpdate(t.conn), ids...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			l             Link
-			expires, paid lenientTime
-		)
-		if err := rows.Scan(&l.ID, &l.Code, &l.MerchantOrderID, &l.Amount, &l.CustomerEmail, &l.Description, &l.Status, &l.Mode,
-			&l.ReviewReason, &expires, &paid); err != nil {
-			return err
-		}
-		l.ExpiresAt, l.PaidAt = expires.ptr(), paid.ptr()
-		if g.noteUnreadable("link", l.ID, map[string]lenientTime{"expires_at": expires, "paid_at": paid}) {
-			g.unreadableLinks[l.ID] = true
-		}
-		g.links[l.ID] = &l
-	}
-	return rows.Err()
 }
 
 // loadRejected reads the stored rejected rows with these bodies (a rare

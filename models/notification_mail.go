@@ -10,7 +10,7 @@ import (
 )
 
 // maxOutboxRows keeps one outbox INSERT well under SQLite's limit of 32,766
-// bound parameters (20 a message).
+// bound parameters (21 a message).
 const maxOutboxRows = 1000
 
 // groupMail is a group's emails being built in the background.
@@ -157,7 +157,7 @@ func alertRecipients(ctx context.Context, t *noteTx) ([]User, error) {
 }
 
 // outboxColumns are the columns insertQueued sets.
-const outboxColumns = `kind, dedupe_key, link_id, session_id, user_id, created_by_id, "to", lang, subject, text_body, html_body, ` +
+const outboxColumns = `kind, dedupe_key, link_id, session_id, user_id, created_by_id, "to", lang, subject, text_body, html_body, data, ` +
 	"message_id, status, priority, attempts, next_attempt_at, last_error, server_answer, created_at, updated_at"
 
 // insertQueued is txStore.createQueued in plain SQL for several messages in one
@@ -165,7 +165,7 @@ const outboxColumns = `kind, dedupe_key, link_id, session_id, user_id, created_b
 // statement that fails stores none of its messages.
 func insertQueued(ctx context.Context, t *noteTx, msgs []*OutboxMessage) error {
 	now := time.Now().UTC()
-	args := make([]any, 0, 20*len(msgs))
+	args := make([]any, 0, 21*len(msgs))
 	for _, m := range msgs {
 		m.Status = MailQueued
 		m.Priority = mailPriority(m.Kind)
@@ -174,11 +174,11 @@ func insertQueued(ctx context.Context, t *noteTx, msgs []*OutboxMessage) error {
 		}
 		m.CreatedAt, m.UpdatedAt = now, now
 		args = append(args, m.Kind, strPtr(m.DedupeKey), uintPtr(m.LinkID), uintPtr(m.SessionID), uintPtr(m.UserID), uintPtr(m.CreatedByID),
-			m.To, m.Lang, m.Subject, m.TextBody, m.HTMLBody, m.MessageID, m.Status, m.Priority, m.Attempts, m.NextAttemptAt.UTC(), m.LastError,
+			m.To, m.Lang, m.Subject, m.TextBody, m.HTMLBody, m.Data, m.MessageID, m.Status, m.Priority, m.Attempts, m.NextAttemptAt.UTC(), m.LastError,
 			m.ServerAnswer, m.CreatedAt, m.UpdatedAt)
 	}
 	err := alone(ctx, t.conn, func() error {
-		_, err := t.conn.ExecContext(ctx, "INSERT INTO outbox_messages ("+outboxColumns+") VALUES "+valueRows(len(msgs), 20)+
+		_, err := t.conn.ExecContext(ctx, "INSERT INTO outbox_messages ("+outboxColumns+") VALUES "+valueRows(len(msgs), 21)+
 			" ON CONFLICT (dedupe_key) DO NOTHING", args...)
 		return err
 	})

@@ -10,7 +10,7 @@ import (
 // write stores what the rules changed: a statement for sessions whose status
 // moved, one for sessions only noted, one for links, one for the new
 // notifications, and one per rejected row counted again (rare).
-func (g *groupChanges) write(ctx context.Context, t *noteTx) error {
+func (g *noteGroup) write(ctx context.Context, t *noteTx) error {
 	var moved, noted []any
 	movedRows, notedRows := 0, 0
 	for _, s := range g.changedSessions {
@@ -47,7 +47,7 @@ func (g *groupChanges) write(ctx context.Context, t *noteTx) error {
 			"FROM v WHERE links.id = v.id", args...); err != nil {
 			return fmt.Errorf("update links: %w", err)
 		}
-		if err := withdrawEmailsOfPaidLinks(ctx, t, g.changedLinks); err != nil {
+		if err := withdrawEmailsOfPaidLinks(ctx, t, g.changedLinks, g.queuedMail); err != nil {
 			return err
 		}
 	}
@@ -123,11 +123,14 @@ func insertNotifications(ctx context.Context, t *noteTx, ns []*Notification) err
 // withdrawEmailsOfPaidLinks withdraws the queued link emails and reminders of links this
 // group paid, in the payment's transaction: a paid link's email must not
 // reach the customer now (the outbox worker would withdraw it at its claim
-// too, but the link's history then says so only later).
-func withdrawEmailsOfPaidLinks(ctx context.Context, t *noteTx, links []*Link) error {
+// too, but the link's history then says so only later). Only the links
+// read with such an email queued (queued) can have one: the group holds the
+// write lock since it read them, so none was queued meanwhile, and most
+// groups run no statement here at all.
+func withdrawEmailsOfPaidLinks(ctx context.Context, t *noteTx, links []*Link, queued map[uint]bool) error {
 	var ids []any
 	for _, l := range links {
-		if l.Status == LinkPaid {
+		if l.Status == LinkPaid && queued[l.ID] {
 			ids = append(ids, l.ID)
 		}
 	}

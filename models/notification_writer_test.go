@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -242,7 +243,7 @@ func TestInsertDemoLeavesWriterAsItWas(t *testing.T) {
 	if _, err := s.InsertDemo(context.Background(), rows); err != nil {
 		t.Fatal(err)
 	}
-	for pragma, want := range map[string]string{"synchronous": "2", "foreign_keys": "1"} {
+	for pragma, want := range map[string]string{"synchronous": "2", "foreign_keys": "1", "cache_size": strconv.Itoa(-writerCacheKiB)} {
 		var got string
 		if err := s.write.Raw("PRAGMA " + pragma).Scan(&got).Error; err != nil || got != want {
 			t.Errorf("after a demo batch, writer PRAGMA %s = %q, %v; want %q", pragma, got, err, want)

@@ -73,10 +73,17 @@ type OutboxMessage struct {
 	To          string `gorm:"not null"`
 	Lang        string `gorm:"not null;default:''"`
 	Subject     string `gorm:"not null"`
-	TextBody    string `gorm:"not null"`
-	HTMLBody    string `gorm:"not null"`
-	MessageID   string `gorm:"uniqueIndex;not null"`
-	Status      string `gorm:"not null;index:idx_outbox_claim,priority:1"`
+	// TextBody and HTMLBody are the email as rendered when queued; both
+	// empty for an email queued as its Data instead.
+	TextBody string `gorm:"not null"`
+	HTMLBody string `gorm:"not null"`
+	// Data, when set, is what the email is rendered from when it is sent
+	// (emails.Render): its template version and facts, as JSON. The
+	// notification writer queues receipts and payment alerts this way, a
+	// few hundred bytes instead of two rendered bodies.
+	Data      string `gorm:"not null;default:''"`
+	MessageID string `gorm:"uniqueIndex;not null"`
+	Status    string `gorm:"not null;index:idx_outbox_claim,priority:1"`
 	// Priority orders due messages: customers' first (see mailPriority).
 	Priority int `gorm:"not null;default:0;index:idx_outbox_claim,priority:2"`
 	Attempts int `gorm:"not null;default:0"`
@@ -92,8 +99,10 @@ type OutboxMessage struct {
 	SentAt       *time.Time
 	FailedAt     *time.Time
 	WithdrawnAt  *time.Time
-	CreatedAt    time.Time `gorm:"index"`
-	UpdatedAt    time.Time
+	// CreatedAt is not indexed: nothing looks emails up by it, and the
+	// notification writer would pay an index entry per queued email.
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // MailAlertSubscription is a staff member's opt-in to alerts by email when a
@@ -263,7 +272,7 @@ func (s *Store) OutboxMessages(ctx context.Context, f OutboxFilter) ([]OutboxMes
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 200
 	}
-	q := s.read.WithContext(ctx).Omit("text_body", "html_body").Order("id DESC").Limit(f.Limit)
+	q := s.read.WithContext(ctx).Omit("text_body", "html_body", "data").Order("id DESC").Limit(f.Limit)
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
@@ -289,7 +298,7 @@ func (s *Store) OutboxCounts(ctx context.Context) (map[string]int64, error) {
 // reminders and its receipt), oldest first; staff alerts are not the customer's story.
 func (s *Store) LinkEmails(ctx context.Context, linkID uint) ([]OutboxMessage, error) {
 	var rows []OutboxMessage
-	err := s.read.WithContext(ctx).Omit("text_body", "html_body").
+	err := s.read.WithContext(ctx).Omit("text_body", "html_body", "data").
 		Where("link_id = ? AND kind IN ?", linkID, []string{MailLink, MailReminder, MailReceipt}).Order("id").Find(&rows).Error
 	return rows, err
 }

@@ -232,3 +232,45 @@ func TestPaymentWithdrawsTheLinksQueuedEmail(t *testing.T) {
 		t.Fatalf("link email after the payment: %+v", rows)
 	}
 }
+
+// A group paying several links withdraws exactly the link emails still
+// queued and not being sent: an email already sent, or leased to a sender
+// now, stays as it is, and a link without emails costs nothing.
+func TestGroupWithdrawsOnlyQueuedLinkEmails(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	var ins []NotificationInput
+	var emails []uint
+	for _, order := range []string{"OC-Q", "OC-S", "OC-L", "OC-N"} {
+		in := LinkInput{MerchantOrderID: order, Amount: 990, Mode: "sandbox", CustomerEmail: "ana@cliente.cl"}
+		var l *Link
+		var err error
+		if order == "OC-N" {
+			l, err = s.CreateLink(ctx, in) // a link without emails
+		} else {
+			var m *OutboxMessage
+			l, m, err = s.CreateLinkWithEmail(ctx, in, func(l *Link) (*OutboxMessage, error) {
+				return &OutboxMessage{Kind: MailLink, To: l.CustomerEmail, Subject: "s", MessageID: "m-" + l.MerchantOrderID}, nil
+			})
+			if m != nil {
+				emails = append(emails, m.ID)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustSession(t, s, l, "tok-"+order)
+		ins = append(ins, success("tok-"+order, "pay-"+order).input(order))
+	}
+	now := time.Now()
+	must(t, s.MarkMessageSent(ctx, emails[1], "250 ok", now))
+	must(t, s.write.Exec("UPDATE outbox_messages SET sending_until = ? WHERE id = ?", now.Add(time.Minute).UTC(), emails[2]).Error)
+	if _, errs := applyAsOneBatch(t, s, ins...); errors.Join(errs...) != nil {
+		t.Fatal(errs)
+	}
+	for i, want := range []string{MailWithdrawn, MailSent, MailQueued} {
+		if m, err := s.OutboxMessageByID(ctx, emails[i]); err != nil || m.Status != want {
+			t.Errorf("email of %s after the payment: %+v, %v; want %s", ins[i].MerchantOrderID, m, err, want)
+		}
+	}
+}

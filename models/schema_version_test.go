@@ -21,6 +21,8 @@ var schemaFingerprints = map[int]string{
 	4: "5c79f401225212fb", // the shop's webhooks: endpoints, events, deliveries, attempts; idx_links_open_expiry
 	5: "0f7487308995b5c5", // link_imports, links.reminders_off, idx_outbox_link_sent
 	6: "f29a65787fe9dd31", // api_keys, idempotency_keys, links.created_via
+	7: "3a5e6af71b0c69c2", // idx_sessions_amount_created
+	8: "18f878e0d78591be", // outbox_messages.data (receipts and payment alerts queued as their data); idx_outbox_messages_created_at dropped
 }
 
 // schemaFingerprint sums the tables' columns and the indexes of a database.

@@ -40,6 +40,10 @@ type matchSet struct {
 	textless bool
 	// pg: the set's Store runs on PostgreSQL (see Store.onEngine).
 	pg bool
+	// amount, when set, is the search's amount, and the search matches
+	// every session of that amount and no other (see amountAlone); paid
+	// is then how many of them are paid, when not broad.
+	amount, paid int64
 }
 
 // walked is sr as a walk tests it on each row: without its words when no
@@ -97,11 +101,11 @@ func (lk *lookup) add(sel, where string, args []any, filter *listConds) {
 func (lk *lookup) sql() string { return strings.Join(lk.branches, " UNION ") }
 
 // sessionLookup builds the lookup of the sessions matching f's search
-// (sr), each row a session's id; fts is the text's FTS5 query (textLookup),
-// "" for none. Only ids: without a filter, each branch reads an index
+// (sr), each row a session's id; text is its words' FTS5 queries
+// (textQueries). Only ids: without a filter, each branch reads an index
 // alone, never the sessions themselves, which a broad search would do a
 // thousand times for nothing.
-func sessionLookup(f SessionFilter, sr search, fts string) *lookup {
+func sessionLookup(f SessionFilter, sr search, text textQueries) *lookup {
 	filter := &listConds{hide: true}
 	sessionFilters(filter, f, planLookup)
 	const cols = "SELECT s.id AS id "
@@ -111,10 +115,16 @@ func sessionLookup(f SessionFilter, sr search, fts string) *lookup {
 	if sr.amount > 0 {
 		lk.add(cols+"FROM sessions AS s", "s.amount = ?", []any{sr.amount}, filter)
 	}
-	if fts != "" {
+	switch {
+	case text.whole != "":
+		// The index decides; the sessions of the links it finds are
+		// reached by link_id, no link read.
+		lk.add(cols+"FROM links_fts CROSS JOIN sessions AS s", "links_fts MATCH ? AND s.link_id = links_fts.rowid",
+			[]any{text.whole}, filter)
+	case text.fts != "":
 		// The index proposes links; search_text decides; their sessions are
 		// reached by link_id.
-		from, where, args := textBranch(sr, fts, "t", true)
+		from, where, args := textBranch(sr, text.fts, "t", true)
 		lk.add(cols+from, where, args, filter)
 	}
 	if sr.lo != "" {
@@ -134,6 +144,10 @@ func (s *Store) findSessions(ctx context.Context, f SessionFilter) (SessionTotal
 	}
 	t.Found = found
 	t.Summed = true
+	if found.set.amountAlone() {
+		t.Paid = found.set.amount * found.set.paid
+		return t, nil
+	}
 	if len(found.set.ids) == 0 {
 		return t, nil
 	}
@@ -162,11 +176,15 @@ func (s *Store) findSessions(ctx context.Context, f SessionFilter) (SessionTotal
 func (s *Store) lookUpSessions(ctx context.Context, f SessionFilter) (Found, error) {
 	sr := parseSearch(f.Q, f.ExactOnly)
 	sr.pg = s.d.postgres
-	fts, err := s.textLookup(ctx, sr.words)
+	text, err := s.textQueries(ctx, sr.words)
 	if err != nil {
 		return Found{}, err
 	}
-	return s.lookUp(ctx, sessionLookup(f, sr, fts), sr.words != nil && fts == "")
+	found, err := s.lookUp(ctx, sessionLookup(f, sr, text), sr.words != nil && text.fts == "")
+	if err != nil || !amountOnly(f, sr, text) {
+		return found, err
+	}
+	return found, s.amountAlone(ctx, sr, found.set)
 }
 
 // foundRowsQuery reads what the total and the pages need of each session
@@ -204,8 +222,8 @@ func (s *Store) lookUp(ctx context.Context, lk *lookup, textless bool) (Found, e
 }
 
 // linkLookup builds the lookup of the links matching f's search (sr), each
-// row giving the link's id; fts as for sessionLookup.
-func linkLookup(f LinkFilter, sr search, fts string) *lookup {
+// row giving the link's id; text as for sessionLookup.
+func linkLookup(f LinkFilter, sr search, text textQueries) *lookup {
 	filter := &listConds{hide: true}
 	linkFilters(filter, f, false)
 	const cols = "SELECT l.id AS id "
@@ -218,8 +236,12 @@ func linkLookup(f LinkFilter, sr search, fts string) *lookup {
 	if sr.amount > 0 {
 		lk.add(cols+"FROM links AS l", "l.amount = ?", []any{sr.amount}, filter)
 	}
-	if fts != "" {
-		from, where, args := textBranch(sr, fts, "l", false)
+	switch {
+	case text.whole != "":
+		lk.add(cols+"FROM links_fts CROSS JOIN links AS l", "links_fts MATCH ? AND l.id = links_fts.rowid",
+			[]any{text.whole}, filter)
+	case text.fts != "":
+		from, where, args := textBranch(sr, text.fts, "l", false)
 		lk.add(cols+from, where, args, filter)
 	}
 	if sr.lo != "" {
@@ -232,9 +254,9 @@ func linkLookup(f LinkFilter, sr search, fts string) *lookup {
 func (s *Store) findLinks(ctx context.Context, f LinkFilter) (Found, error) {
 	sr := parseSearch(f.Q, f.ExactOnly)
 	sr.pg = s.d.postgres
-	fts, err := s.textLookup(ctx, sr.words)
+	text, err := s.textQueries(ctx, sr.words)
 	if err != nil {
 		return Found{}, err
 	}
-	return s.lookUp(ctx, linkLookup(f, sr, fts), sr.words != nil && fts == "")
+	return s.lookUp(ctx, linkLookup(f, sr, text), sr.words != nil && text.fts == "")
 }

@@ -19,6 +19,19 @@ import (
 // since on PostgreSQL the words themselves are the lookup (textMatchPG).
 const pgTextLookup = "pg_trgm"
 
+// textQueriesPG is textQueries on PostgreSQL: the words are the lookup,
+// unless no link holds them (then, as on SQLite, none: nothing can match,
+// and a walk need not test each row's text). One probe through the
+// trigram indexes.
+func (s *Store) textQueriesPG(ctx context.Context, words []string) (textQueries, error) {
+	cond, args := textMatchPG("l", search{words: words, pg: true})
+	var any bool
+	if err := s.read.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM links AS l WHERE "+cond+")", args...).Row().Scan(&any); err != nil || !any {
+		return textQueries{}, err
+	}
+	return textQueries{fts: pgTextLookup}, nil
+}
+
 // pgSearchIndexes are the trigram indexes ILIKE '%word%' reads, one per
 // column searched (a link's three texts never change once it is made, so
 // payments never write them), and the lower() indexes of the short

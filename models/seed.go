@@ -40,15 +40,31 @@ var (
 		"body_hash", "verdict", "reason", "effect", "session_token", "merchant_order_id", "payment_token", "payment_status", "claims"}
 )
 
-// InsertDemo stores rows in one transaction on the writer connection, with
-// multi-row INSERTs prepared once per call. Ids continue after the largest
-// in each table, read inside the (immediate) transaction, so it is safe while
-// the server writes too: it just waits its turn like any other writer. Times
-// are stored in UTC, as everywhere else. Callers keep batches to a few
-// thousand rows so the server's own writes never wait long.
+// InsertDemo stores rows in one transaction on the writer connection:
+// InsertDemoBatch of PrepareDemo(rows), with the ids the tables would give
+// them now.
 func (s *Store) InsertDemo(ctx context.Context, rows []DemoLink) (DemoRange, error) {
+	next, err := s.NextDemoIDs(ctx)
+	if err != nil {
+		return DemoRange{}, err
+	}
+	b, err := PrepareDemo(rows, next)
+	if err != nil {
+		return DemoRange{}, err
+	}
+	return s.InsertDemoBatch(ctx, b)
+}
+
+// InsertDemoBatch stores b's rows in one transaction on the writer
+// connection and gives them their ids. Ids continue after the largest in
+// each table, read inside the (immediate) transaction, so it is safe while
+// the server writes too: it just waits its turn like any other writer, and
+// if the server took ids b expected, b's statements are written again.
+// Times are stored in UTC, as everywhere else. Callers keep batches to a
+// few thousand rows so the server's own writes never wait long.
+func (s *Store) InsertDemoBatch(ctx context.Context, b *DemoBatch) (DemoRange, error) {
 	var r DemoRange
-	if len(rows) == 0 {
+	if len(b.rows) == 0 {
 		return r, nil
 	}
 	conn, release, err := s.bulkWriteConn(ctx)
@@ -70,25 +86,98 @@ func (s *Store) InsertDemo(ctx context.Context, rows []DemoLink) (DemoRange, err
 	if err != nil {
 		return r, err
 	}
-	r.Links[0], r.Sessions[0], r.Notifications[0] = last.link+1, last.session+1, last.note+1
-	links, sessions, notes := demoValues(rows, &last)
-	r.Links[1], r.Sessions[1], r.Notifications[1] = last.link, last.session, last.note
-	for _, t := range []struct {
-		table   string
-		columns []string
-		values  [][]any
-	}{{"links", linkColumns, links}, {"sessions", demoSessionColumns, sessions}, {"notifications", notificationColumns, notes}} {
-		if err := insertRows(ctx, tx, t.table, t.columns, t.values); err != nil {
-			return r, fmt.Errorf("insert demo %s: %w", t.table, err)
+	if first := last.next(); first != b.first {
+		if b, err = PrepareDemo(b.rows, first); err != nil {
+			return r, err
 		}
 	}
-	if len(notes) == 0 {
-		r.Notifications = [2]uint{}
+	next := b.Next()
+	r.Links = [2]uint{b.first.Link, next.Link - 1}
+	r.Sessions = [2]uint{b.first.Session, next.Session - 1}
+	if b.nNotes > 0 {
+		r.Notifications = [2]uint{b.first.Notification, next.Notification - 1}
+	}
+	insertLinks := insertDemoLinks
+	if s.d.postgres { // no FTS5 index to fill: pg_trgm's indexes follow the rows
+		insertLinks = func(ctx context.Context, tx demoTx, stmts []string, _ [2]uint) error { return execAll(ctx, tx, stmts) }
+	}
+	if err := insertLinks(ctx, tx, b.links, r.Links); err != nil {
+		return r, fmt.Errorf("insert demo links: %w", err)
+	}
+	if err := execAll(ctx, tx, b.sessions); err != nil {
+		return r, fmt.Errorf("insert demo sessions: %w", err)
+	}
+	if err := execAll(ctx, tx, b.notes); err != nil {
+		return r, fmt.Errorf("insert demo notifications: %w", err)
 	}
 	if err := s.d.demoInserted(ctx, tx); err != nil {
 		return r, err
 	}
-	return r, sqlTx.Commit()
+	if err := sqlTx.Commit(); err != nil {
+		return r, err
+	}
+	b.giveIDs(r)
+	return r, nil
+}
+
+// giveIDs sets the ids InsertDemoBatch gave b's rows (r) in them.
+func (b *DemoBatch) giveIDs(r DemoRange) {
+	note := r.Notifications[0]
+	for k := range b.rows {
+		d := &b.rows[k]
+		d.Link.ID, d.Session.ID, d.Session.LinkID = r.Links[0]+uint(k), r.Sessions[0]+uint(k), r.Links[0]+uint(k)
+		for j := range d.Notifications {
+			d.Notifications[j].ID, d.Notifications[j].SessionID = note, &d.Session.ID
+			note++
+		}
+	}
+}
+
+// execAll runs stmts.
+func execAll(ctx context.Context, tx demoTx, stmts []string) error {
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertDemoLinks inserts the links of a batch, their ids ids[0] to ids[1],
+// and indexes them in links_fts with one statement instead of the insert
+// trigger. The trigger indexes each INSERT's rows apart, and FTS5 writes
+// what it gathered as a new segment at the end of every statement that
+// fires it (when the statement's savepoint is released), so 16 links at a
+// time made 1,250 tiny segments a batch, merged over and over as they came
+// (a sixth of the seed's time). One INSERT … SELECT writes the batch as one
+// segment. The trigger is dropped and made again inside the batch's
+// transaction, from the definition Open uses: no other connection ever sees
+// links without it, and the index holds exactly the rows and text the
+// trigger would have given it.
+func insertDemoLinks(ctx context.Context, tx demoTx, stmts []string, ids [2]uint) error {
+	if _, err := tx.ExecContext(ctx, "DROP TRIGGER IF EXISTS links_fts_insert"); err != nil {
+		return err
+	}
+	if err := execAll(ctx, tx, stmts); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO links_fts (rowid, merchant_order_id, customer_email, description) "+
+		"SELECT id, merchant_order_id, customer_email, description FROM links WHERE id BETWEEN ? AND ?", ids[0], ids[1]); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, ftsInsertTrigger())
+	return err
+}
+
+// ftsInsertTrigger is the statement that makes links_fts_insert, as Open
+// makes it.
+func ftsInsertTrigger() string {
+	for _, stmt := range linksFTSTriggers {
+		if strings.Contains(stmt, " links_fts_insert ") {
+			return stmt
+		}
+	}
+	panic("models: no links_fts_insert among linksFTSTriggers")
 }
 
 // bulkWriteConn takes the writer connection and sets it up for a demo batch;
@@ -128,6 +217,9 @@ func (s *Store) bulkWriteConn(ctx context.Context) (conn *sql.Conn, release func
 	release = func() {
 		conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL")
 		conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+		// The writer's own cache again: every commit of a 256 MB cache
+		// costs the notification writer after a demo batch (15% of its CPU).
+		conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA cache_size = %d", -writerCacheKiB))
 		conn.Close()
 	}
 	return conn, release, nil
@@ -138,8 +230,14 @@ type demoIDs struct {
 	link, session, note uint
 }
 
-// lastDemoIDs reads the largest id of each table inside tx, so that no other
-// writer can take the ones after it before the batch commits.
+// next is the ids after last.
+func (last demoIDs) next() DemoIDs {
+	return DemoIDs{last.link + 1, last.session + 1, last.note + 1}
+}
+
+// lastDemoIDs reads the largest id of each table inside tx: in the
+// writer's transaction, no other writer can take the ones after it before
+// the batch commits.
 func lastDemoIDs(ctx context.Context, tx demoTx) (demoIDs, error) {
 	var last demoIDs
 	for _, q := range []struct {
@@ -153,28 +251,6 @@ func lastDemoIDs(ctx context.Context, tx demoTx) (demoIDs, error) {
 		*q.dst = uint(max.Int64)
 	}
 	return last, nil
-}
-
-// demoValues gives rows their ids and foreign keys, continuing from last
-// (which it advances), and returns each table's rows as INSERT values.
-func demoValues(rows []DemoLink, last *demoIDs) (links, sessions, notes [][]any) {
-	links = make([][]any, 0, len(rows))
-	sessions = make([][]any, 0, len(rows))
-	for i := range rows {
-		d := &rows[i]
-		last.link++
-		last.session++
-		d.Link.ID, d.Session.ID, d.Session.LinkID = last.link, last.session, last.link
-		links = append(links, demoLinkValues(&d.Link))
-		sessions = append(sessions, demoSessionValues(&d.Session))
-		for j := range d.Notifications {
-			n := &d.Notifications[j]
-			last.note++
-			n.ID, n.SessionID = last.note, &d.Session.ID
-			notes = append(notes, demoNotificationValues(n, last.session))
-		}
-	}
-	return links, sessions, notes
 }
 
 // demoLinkValues is l in linkColumns' order. Creator and canceller are
@@ -196,33 +272,6 @@ func demoSessionValues(ss *Session) []any {
 func demoNotificationValues(n *Notification, sessID uint) []any {
 	return []any{n.ID, sessID, n.ReceivedAt.UTC(), n.LastReceivedAt.UTC(), n.Count, n.RemoteAddr, n.Source, n.Body,
 		n.BodyHash, n.Verdict, n.Reason, n.Effect, n.SessionToken, n.MerchantOrderID, n.PaymentToken, n.PaymentStatus, n.Claims}
-}
-
-// insertRows inserts values with multi-row INSERTs of insertChunk rows.
-func insertRows(ctx context.Context, tx demoTx, table string, columns []string, values [][]any) error {
-	for len(values) > 0 {
-		n := min(len(values), insertChunk)
-		args := make([]any, 0, n*len(columns))
-		for _, row := range values[:n] {
-			args = append(args, row...)
-		}
-		values = values[n:]
-		if _, err := tx.ExecContext(ctx, insertSQL(table, columns, n), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// insertChunk is how many rows one INSERT carries. The driver parses SQL
-// anew on every execution and binds parameters in quadratic time, so the
-// best is a few dozen rows.
-const insertChunk = 16
-
-func insertSQL(table string, columns []string, rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
-	return "INSERT OR FAIL INTO " + table + " (" + strings.Join(columns, ",") + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
 }
 
 // DemoSessions returns up to limit demo sessions with status, oldest first,

@@ -126,12 +126,11 @@ type SessionPage struct {
 	Matches int64
 }
 
-// sessionColumns is what the table reads; exportColumns adds the link's
-// customer email for the CSV.
-const (
-	sessionColumns = "s.*"
-	exportColumns  = "s.*, l.customer_email AS customer_email"
-)
+// exportColumns is what the exports write (and the keyset's keys), with the
+// link's customer email, in the order scanExport reads them (see
+// sessionColumns for a page).
+const exportColumns = "s.id, s.merchant_order_id, s.amount, s.status, s.payment_status, s.payment_token, s.session_token, s.mode, " +
+	"s.created_at, s.paid_at, s.failed_at, s.last_notification_at, l.customer_email"
 
 // sessionQuery builds the one SQL statement behind a page of the list and
 // a chunk of the export: of the sessions a narrow search found (set), or
@@ -163,6 +162,9 @@ func sessionConds(f SessionFilter, set *matchSet) *listConds {
 	c := &listConds{}
 	plan := planWalk
 	switch {
+	case set.amountAlone():
+		// Every session of that amount, none else: its own index, in order.
+		c.add("s.amount = ?", set.amount)
 	case set.byID():
 		c.add("s.id IN (" + set.sql() + ")")
 		c.hide, plan = true, planLookup
@@ -241,8 +243,12 @@ func (s *Store) ListSessions(ctx context.Context, p SessionPage) ([]Session, err
 		set = set.foundPage(p.SessionFilter, cur, pageLimit(p.Limit))
 	}
 	query, args := sessionQuery(sessionColumns, p.SessionFilter, cur, pageLimit(p.Limit), set)
-	var rows []Session
-	if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
+	found, err := s.read.WithContext(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := scanSessions(found)
+	if err != nil {
 		return nil, err
 	}
 	if cur != nil && cur.back {
@@ -292,83 +298,6 @@ func sessionCountQuery(f SessionFilter) (string, []any) {
 	sessionFilters(c, f, planLookup)
 	return "SELECT COUNT(*) AS count, COALESCE(SUM(CASE WHEN s.status = '" + StatusPaid + "' THEN s.amount END), 0) AS paid " +
 		"FROM sessions AS s" + c.sql(), c.args
-}
-
-// SessionExport is one exported row: the session and its link's customer email.
-type SessionExport struct {
-	Session
-	CustomerEmail string
-}
-
-// exportChunk is how many rows an export reads at a time. Between chunks no
-// connection is held, so a slow download never starves the webhook or the
-// panel of database connections, and memory stays flat.
-const exportChunk = 1000
-
-// EachSession calls fn for every session matching f, in f's order, reading
-// keyset pages of exportChunk rows. A search is looked up once, as for a
-// page.
-func (s *Store) EachSession(ctx context.Context, f SessionFilter, fn func(*SessionExport) error) error {
-	set, err := s.pageSet(ctx, f, nil, -1)
-	if err != nil {
-		return err
-	}
-	var cur *pageCursor
-	for {
-		query, args := sessionQuery(exportColumns, f, cur, exportChunk, set)
-		var chunk []SessionExport
-		if err := s.read.WithContext(ctx).Raw(query, args...).Scan(&chunk).Error; err != nil {
-			return err
-		}
-		for i := range chunk {
-			if err := fn(&chunk[i]); err != nil {
-				return err
-			}
-		}
-		if len(chunk) < exportChunk {
-			return nil
-		}
-		cur = &pageCursor{SessionCursor: f.CursorAfter(&chunk[len(chunk)-1].Session)}
-	}
-}
-
-// ensureSessionIndexes creates the indexes the lists, their searches, counts
-// and the export need. An SQLite index ends with the rowid, so (status,
-// created_at) also orders by id: ORDER BY created_at, id and (created_at, id)
-// < (?, ?) use it. IF NOT EXISTS makes it safe to run on every start.
-func (s *Store) ensureSessionIndexes(ctx context.Context) error {
-	for _, stmt := range []string{
-		"CREATE INDEX IF NOT EXISTS idx_sessions_status_created ON sessions(status, created_at)",
-		// Filtering by mode walks the date or amount index instead: a
-		// merchant's sessions are nearly all of one mode, and every index
-		// costs every insert.
-		"DROP INDEX IF EXISTS idx_sessions_mode_created",
-		"CREATE INDEX IF NOT EXISTS idx_sessions_amount ON sessions(amount)",
-		// The list's counts and paid totals (by status, mode, both or
-		// neither) read this index alone, never the sessions themselves; it
-		// also orders the amount pages of one status and mode.
-		"CREATE INDEX IF NOT EXISTS idx_sessions_status_mode_amount ON sessions(status, mode, amount)",
-		"DROP INDEX IF EXISTS idx_sessions_status_amount",
-		"DROP INDEX IF EXISTS idx_sessions_status_amount_mode",
-		"DROP INDEX IF EXISTS idx_sessions_mode_amount",
-		"CREATE INDEX IF NOT EXISTS idx_links_customer_email_nocase ON links(customer_email COLLATE NOCASE)",
-		// The links list: an order id's start in any case, and amounts
-		// (searched, and sorted by).
-		"CREATE INDEX IF NOT EXISTS idx_links_order_nocase ON links(merchant_order_id COLLATE NOCASE)",
-		"DROP INDEX IF EXISTS idx_links_merchant_order_id",
-		// Replaced by idx_links_status_mode (see Link), which also counts
-		// a mode's links by status.
-		"DROP INDEX IF EXISTS idx_links_status",
-		"CREATE INDEX IF NOT EXISTS idx_links_amount ON links(amount)",
-	} {
-		if err := s.write.WithContext(ctx).Exec(stmt).Error; err != nil {
-			return err
-		}
-	}
-	if s.d.postgres {
-		return s.ensureSearchIndexPG(ctx)
-	}
-	return s.ensureSearchIndex(ctx)
 }
 
 // SessionByID returns a session with its link and the link's creator.

@@ -419,18 +419,24 @@ func TestSessionQueriesUseIndexes(t *testing.T) {
 			}
 		}
 		if tt.filter.Q != "" {
-			lk := sessionLookup(tt.filter, parseSearch(tt.filter.Q, tt.filter.ExactOnly), testFTS(tt.filter))
+			sr := parseSearch(tt.filter.Q, tt.filter.ExactOnly)
+			lk := sessionLookup(tt.filter, sr, testFTS(tt.filter))
 			checkLookupPlan(t, tt.name, explain(t, s, lk.sql(), lk.args...), tt.want)
+			if sr.words != nil { // the index deciding alone (wholeWords)
+				lk := sessionLookup(tt.filter, sr, textQueries{whole: ftsString(sr.words[0])})
+				checkLookupPlan(t, tt.name+" (whole words)", explain(t, s, lk.sql(), lk.args...),
+					[]string{"links_fts VIRTUAL TABLE INDEX 0:M", "idx_sessions_link_id (link_id=?)"})
+			}
 		}
 	}
 }
 
 // testFTS is an FTS5 query for f's words, as textLookup would choose it.
-func testFTS(f SessionFilter) string {
+func testFTS(f SessionFilter) textQueries {
 	if sr := parseSearch(f.Q, f.ExactOnly); sr.words != nil {
-		return ftsString(trigrams(sr.words)[0].text)
+		return textQueries{fts: ftsString(trigrams(sr.words)[0].text)}
 	}
-	return ""
+	return textQueries{}
 }
 
 // checkLookupPlan: a search's lookup is a union of index lookups, the text

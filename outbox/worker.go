@@ -257,7 +257,13 @@ func outgoingMessage(cfg *config.Config, replyTo string, m *models.OutboxMessage
 	msg.SetDateWithValue(m.CreatedAt)
 	msg.SetGenHeader(gomail.HeaderContentLang, m.Lang)
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
-	msg.SetBodyString(gomail.TypeTextPlain, m.TextBody)
-	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTMLBody)
+	// A receipt or payment alert queued as its data is rendered here, off
+	// the notification writer's path (emails.Render).
+	text, html, err := emails.Render(m)
+	if err != nil {
+		return nil, err
+	}
+	msg.SetBodyString(gomail.TypeTextPlain, text)
+	msg.AddAlternativeString(gomail.TypeTextHTML, html)
 	return msg, nil
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"etpay-dashboard/config"
+	"etpay-dashboard/emails"
 	"etpay-dashboard/models"
 )
 
@@ -161,5 +162,46 @@ func TestBackoffDoublesUpToAnHour(t *testing.T) {
 func TestANetworkErrorIsNotPermanent(t *testing.T) {
 	if permanentMailError(errors.New("connection refused")) {
 		t.Error("a network error is permanent")
+	}
+}
+
+// A receipt queued as its data (as the notification writer queues it) is
+// rendered when sent; one queued with its bodies is sent as stored.
+func TestQueuedDataRenderedWhenSent(t *testing.T) {
+	s := newSink(t)
+	w := newWorker(t, "smtp://"+s.addr)
+	paidAt := time.Now()
+	receipt, err := emails.Receipt(w.Config, emails.FixedName("Tienda"), &models.Link{ID: 1, MerchantOrderID: "OC-77", CustomerEmail: "ana@cliente.cl"},
+		&models.Session{ID: 2, Amount: 4990, PaymentToken: "PT-777", PaidAt: &paidAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Store.QueueMessages(context.Background(), receipt); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := w.Store.OutboxMessageByID(context.Background(), receipt.ID)
+	if err != nil || stored.Data == "" || stored.TextBody != "" {
+		t.Fatalf("stored %+v, %v", stored, err)
+	}
+	text, _, _ := emails.Render(stored)
+	for _, m := range []*models.OutboxMessage{stored, {To: "b@cliente.cl", Subject: "s", TextBody: "stored PT-888", HTMLBody: "<p>h</p>"}} {
+		msg, err := outgoingMessage(w.Config, "", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if _, err := msg.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]string{true: "PT-777", false: "stored PT-888"}[m == stored]; !strings.Contains(b.String(), want) {
+			t.Errorf("sent without %q:\n%s", want, b.String())
+		}
+	}
+	if !strings.Contains(text, "PT-777") {
+		t.Errorf("rendered %q", text)
+	}
+	w.SendDue(context.Background())
+	if got := s.received(); len(got) != 1 || got[0] != "ana@cliente.cl" {
+		t.Errorf("sent to %v", got)
 	}
 }

@@ -56,8 +56,10 @@ func Run(ctx context.Context, store *models.Store, n int) (Summary, error) {
 	return RunWith(ctx, store, Options{Sessions: n, Mode: "sandbox"})
 }
 
-// RunWith adds demo data as opt says. Batches are generated in a goroutine
-// while the previous one is written, so signing and inserting overlap.
+// RunWith adds demo data as opt says. Batches are generated, signed and
+// their statements written out (models.PrepareDemo) in a goroutine while
+// the previous one is inserted: the writer connection, which does the one
+// part that cannot run in parallel, does nothing else.
 func RunWith(ctx context.Context, store *models.Store, opt Options) (Summary, error) {
 	var sum Summary
 	if opt.Sessions <= 0 {
@@ -73,20 +75,16 @@ func RunWith(ctx context.Context, store *models.Store, opt Options) (Summary, er
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	g := newGenerator(opt)
-	batches := make(chan []models.DemoLink, 2)
-	go g.generate(ctx, batches)
-	for b := range batches {
-		r, err := store.InsertDemo(ctx, b)
-		if err != nil {
-			return sum, err
-		}
-		sum.add(r, b)
-		if opt.Progress != nil {
-			opt.Progress(sum.Links)
-		}
+	// Into a fresh database the indexes are built once at the end.
+	indexes, err := store.SuspendDemoIndexes(ctx)
+	if err != nil {
+		return sum, err
 	}
-	if err := ctx.Err(); err != nil {
+	err = insertAll(ctx, store, newGenerator(opt), &sum)
+	if rerr := store.RestoreDemoIndexes(context.WithoutCancel(ctx), indexes); err == nil {
+		err = rerr
+	}
+	if err != nil {
 		return sum, err
 	}
 	// A bulk load leaves the search index in many pieces, each opened by
@@ -100,7 +98,40 @@ func RunWith(ctx context.Context, store *models.Store, opt Options) (Summary, er
 	return sum, store.RecordAudit(ctx, nil, "seed", models.AuditDemoSeeded, detail, "")
 }
 
-// add counts batch b, which InsertDemo stored with the ids in r.
+// insertAll writes g's batches as they come, counting them in sum.
+func insertAll(ctx context.Context, store *models.Store, g *generator, sum *Summary) error {
+	next, err := store.NextDemoIDs(ctx)
+	if err != nil {
+		return err
+	}
+	// One batch waits while another is written: the writer is never idle,
+	// and the statements of at most three batches are held at once.
+	batches := make(chan prepared, 1)
+	go g.generate(ctx, next, batches)
+	for b := range batches {
+		if b.err != nil {
+			return b.err
+		}
+		r, err := store.InsertDemoBatch(ctx, b.batch)
+		if err != nil {
+			return err
+		}
+		sum.add(r, b.rows)
+		if g.opt.Progress != nil {
+			g.opt.Progress(sum.Links)
+		}
+	}
+	return ctx.Err()
+}
+
+// prepared is a batch of demo rows and its statements, or why there are none.
+type prepared struct {
+	rows  []models.DemoLink
+	batch *models.DemoBatch
+	err   error
+}
+
+// add counts batch b, which InsertDemoBatch stored with the ids in r.
 func (sum *Summary) add(r models.DemoRange, b []models.DemoLink) {
 	if sum.FirstLink == 0 {
 		sum.FirstLink = r.Links[0]
@@ -143,15 +174,23 @@ func newGenerator(opt Options) *generator {
 	}
 }
 
-// generate sends the run's batches of BatchSize links to out, then closes
-// it; it stops early once ctx is done, when nobody reads any more.
-func (g *generator) generate(ctx context.Context, out chan<- []models.DemoLink) {
+// generate sends the run's batches of BatchSize links, their statements
+// written out, to out, then closes it; it stops early once ctx is done,
+// when nobody reads any more, or after a batch that failed. Each batch
+// expects the ids after the previous one, the first those after next.
+func (g *generator) generate(ctx context.Context, next models.DemoIDs, out chan<- prepared) {
 	defer close(out)
 	for i := 0; i < g.opt.Sessions; i += BatchSize {
-		b := g.batch(i, min(BatchSize, g.opt.Sessions-i))
+		p := prepared{rows: g.batch(i, min(BatchSize, g.opt.Sessions-i))}
+		if p.batch, p.err = models.PrepareDemo(p.rows, next); p.err == nil {
+			next = p.batch.Next()
+		}
 		select {
-		case out <- b:
+		case out <- p:
 		case <-ctx.Done():
+			return
+		}
+		if p.err != nil {
 			return
 		}
 	}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"etpay-dashboard/models"
+)
+
+// TestSearchCPU is the load script's search phase alone, on a copy of an
+// already seeded database (SEARCHDB=path, made by `etpay-dashboard seed
+// --sessions 200000`): a minute or two instead of the whole script, to
+// measure a change to the search by its server CPU per request.
+//
+//	SEARCHDB=/tmp/base.db go test -run '^TestSearchCPU$' -count=1 -v .
+func TestSearchCPU(t *testing.T) {
+	src := os.Getenv("SEARCHDB")
+	if src == "" {
+		t.Skip("needs SEARCHDB, a seeded database to copy")
+	}
+	dir := t.TempDir()
+	r := &loadRun{t: t, bin: filepath.Join(dir, "etpay-dashboard"), db: filepath.Join(dir, "load.db")}
+	copyFile(t, src, r.db)
+	build := exec.Command("go", "build", "-o", r.bin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = ln.Addr().String()
+	r.base = "http://" + r.addr
+	ln.Close()
+	r.logFile, _ = os.Create(filepath.Join(dir, "server.log"))
+	defer r.logFile.Close()
+	r.start()
+	defer r.stop()
+	store, err := models.Open(context.Background(), r.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	recent, err := store.ListSessions(context.Background(), models.SessionPage{SessionFilter: models.SessionFilter{Status: models.StatusPaid}, Limit: 500})
+	if err != nil || len(recent) == 0 {
+		t.Fatalf("recent paid sessions: %v", err)
+	}
+	clients := make([]*http.Client, staffConns)
+	for i := range clients {
+		clients[i] = r.login()
+	}
+	t.Logf("load average %s", loadAverage())
+	r.searches(store, clients, recent)
+	t.Logf("load average %s", loadAverage())
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
