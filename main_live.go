@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -17,7 +16,7 @@ import (
 // until ctx ends. On SQLite, one instance by design, it is the in-memory
 // broker.
 func liveEvents(ctx context.Context, g *errgroup.Group, databaseURL string, store *models.Store, logger *slog.Logger) *live.Broker {
-	if !strings.HasPrefix(databaseURL, "postgres://") && !strings.HasPrefix(databaseURL, "postgresql://") {
+	if !models.IsPostgresURL(databaseURL) {
 		return live.New()
 	}
 	relay, err := live.NewRelay(databaseURL, live.RelayOptions{Logger: logger, LoadSession: store.SessionByID})
