@@ -28,7 +28,8 @@ type expiryMark struct {
 // stopped last time, and moves that mark in the same transaction as the
 // events. An endpoint hears of the expiries that passed while it existed.
 // It returns how many events it queued; without a subscribed endpoint it
-// reads nothing.
+// reads nothing. Instances sharing a PostgreSQL database take turns (an
+// advisory lock): while one looks, another skips its look.
 func (s *Store) QueueLinkExpiries(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for s.hooks().wants(EventLinkExpired) {
@@ -45,6 +46,10 @@ func (s *Store) QueueLinkExpiries(ctx context.Context, now time.Time) (int, erro
 // batch was full.
 func (s *Store) queueExpiryBatch(ctx context.Context, now time.Time) (queued int, more bool, err error) {
 	err = s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Another instance looking this moment queues what this one would.
+		if mine, err := tryJobLock(tx, expiryLockClass); err != nil || !mine {
+			return err
+		}
 		endpoints, err := subscribedEndpoints(tx, EventLinkExpired)
 		if err != nil || len(endpoints) == 0 {
 			return err
