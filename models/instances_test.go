@@ -53,7 +53,9 @@ func TestExpiryOnceAcrossInstances(t *testing.T) {
 	a, b := twoInstances(t)
 	ctx := context.Background()
 	mustEndpoint(t, a, "https://shop.example/hook", EventLinkExpired)
-	b.loadHookSubs(ctx) // opened before the endpoint (see TestHooksSeenAcrossInstances)
+	// On PostgreSQL b finds a's endpoint by itself (TestHooksSeenAcrossInstances);
+	// on SQLite, one instance per file, an endpoint is seen from the start.
+	b.loadHookSubs(ctx)
 	soon := time.Now().Add(time.Hour)
 	const n = 40
 	for i := range n {
@@ -131,5 +133,35 @@ func TestRemindersOnceAcrossInstances(t *testing.T) {
 	}
 	if reminders != n || queued[0]+queued[1] != n {
 		t.Errorf("%d reminders stored, %v reported queued, for %d links due one", reminders, queued, n)
+	}
+}
+
+// TestHooksSeenAcrossInstances: an endpoint added on instance A gets the
+// events of changes made on instance B, which was running before it came.
+func TestHooksSeenAcrossInstances(t *testing.T) {
+	t.Parallel()
+	onlyOnPostgres(t) // SQLite: one instance per file; the CLI adds no endpoints
+	a, b := twoInstances(t)
+	ctx := context.Background()
+	mustEndpoint(t, a, "https://shop.example/hook", EventLinkCreated, EventLinkCancelled, EventLinkExpired)
+	l, err := b.CreateLink(ctx, LinkInput{MerchantOrderID: "OC-1", Amount: 1000, Mode: "live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CancelLink(ctx, l.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	other := mustLink(t, b, "OC-2", "live")
+	past := time.Now().Add(-time.Minute)
+	if err := b.SetLinkExpiry(ctx, other.ID, &past); err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, e := range queuedEvents(t, a) {
+		types = append(types, e.Type)
+	}
+	want := []string{EventLinkCreated, EventLinkCancelled, EventLinkCreated, EventLinkExpired}
+	if fmt.Sprint(types) != fmt.Sprint(want) {
+		t.Errorf("events queued by the other instance: %v, want %v", types, want)
 	}
 }
