@@ -187,3 +187,18 @@ func tryJobLock(tx *gorm.DB, class int64) (bool, error) {
 	err := tx.Raw("SELECT pg_try_advisory_xact_lock(?, hashtext(current_schema()))", class).Scan(&got).Error
 	return got, err
 }
+
+// loginsLockClass is the advisory lock under which instances count login
+// attempts one at a time (models.AllowLoginAttempt).
+const loginsLockClass = 0x65746c67
+
+// lockLogins makes tx the only one counting login attempts until it commits:
+// on PostgreSQL a transaction's advisory lock (a wait of milliseconds: each
+// holder runs three short statements); SQLite's immediate transaction is
+// alone already.
+func lockLogins(tx *gorm.DB) error {
+	if !onPostgres(tx) {
+		return nil
+	}
+	return tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", loginsLockClass).Error
+}

@@ -21,6 +21,7 @@ var schemaFingerprints = map[int]string{
 	4: "5c79f401225212fb", // the shop's webhooks: endpoints, events, deliveries, attempts; idx_links_open_expiry
 	5: "0f7487308995b5c5", // link_imports, links.reminders_off, idx_outbox_link_sent
 	6: "f29a65787fe9dd31", // api_keys, idempotency_keys, links.created_via
+	7: "94c804a02879e357", // login_attempts, acme_certs (several instances on one PostgreSQL)
 }
 
 // schemaFingerprint sums the tables' columns and the indexes of a database.
