@@ -67,7 +67,11 @@ func TestReconcilerOnceAcrossInstances(t *testing.T) {
 	counter := &askCounter{asks: map[string]int{}}
 	api := counter.front(t, w.sandbox.URL)
 	client := etpay.NewClient(etpay.Config{APIURL: api, PMTURL: api, MerchantCode: "m", MerchantAPIToken: "tok"})
-	w.p.Config.ReconcileAfter = time.Nanosecond
+	// An hour on, every session is overdue, and a claim (checked then)
+	// keeps it from being overdue again during the test.
+	later := time.Now().Add(time.Hour)
+	w.p.Config.ReconcileAfter = 30 * time.Minute
+	w.p.Now = func() time.Time { return later }
 	instances := make([]*Pipeline, 2)
 	for i := range instances {
 		store, err := models.Open(ctx, w.p.Config.DatabaseURL, models.WithPasswordCost(bcrypt.MinCost))

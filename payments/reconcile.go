@@ -34,14 +34,18 @@ func (p *Pipeline) RunReconciler(ctx context.Context) {
 // is claimed before ETpay is asked: another instance sharing the database
 // that claimed it first asks instead.
 func (p *Pipeline) reconcileOverdue(ctx context.Context) {
-	cutoff := time.Now().Add(-p.Config.ReconcileAfter)
+	now := time.Now()
+	if p.Now != nil {
+		now = p.Now()
+	}
+	cutoff := now.Add(-p.Config.ReconcileAfter)
 	overdue, err := p.Store.OverdueSessions(ctx, string(p.Config.Mode), cutoff, 50)
 	if err != nil {
 		p.Logger.Error("reconciliation: listing overdue sessions failed", "err", err)
 		return
 	}
 	for _, s := range overdue {
-		mine, err := p.Store.ClaimOverdueSession(ctx, s.ID, cutoff)
+		mine, err := p.Store.ClaimOverdueSession(ctx, s.ID, cutoff, now)
 		if err != nil {
 			p.Logger.Error("reconciliation: claiming a session failed", "session_id", s.ID, "err", err)
 			return
