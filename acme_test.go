@@ -24,6 +24,8 @@ import (
 	"github.com/letsencrypt/pebble/v2/wfe"
 	"github.com/miekg/dns"
 
+	"etpay-dashboard/models"
+	"etpay-dashboard/testdb"
 	"etpay-dashboard/tlsserve/tlstest"
 )
 
@@ -166,13 +168,33 @@ func closedPort(t *testing.T) int {
 	return port(t, ln.Addr().String())
 }
 
+// checkCertCached checks that domain's certificate is in the ACME cache: the
+// folder beside the SQLite file, or on PostgreSQL the database itself, where
+// every instance finds it.
+func checkCertCached(t *testing.T, db, domain string) {
+	t.Helper()
+	if !testdb.OnPostgres() {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(db), "acme-certs", domain)); err != nil {
+			t.Errorf("certificate not cached beside the database: %v", err)
+		}
+		return
+	}
+	store, err := models.Open(context.Background(), db, testStoreOptions...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if data, err := store.ACMECertData(context.Background(), domain); err != nil || len(data) == 0 {
+		t.Errorf("certificate not cached in the database: %d bytes, %v", len(data), err)
+	}
+}
+
 // The whole way a merchant's server gets its certificate: from an ACME CA
 // (Pebble) that validates the domain over http-01 on our redirector, served
 // on https, and served again after a restart from the cache without asking
 // the CA. tls-alpn-01 (tried first) cannot work here: Pebble checks it on a
 // closed port, so the certificate proves the redirector answered.
 func TestACMECertificateFromPebble(t *testing.T) {
-	skipOnPostgres(t, "not yet on PostgreSQL (issue 16): the certificate cache is a directory beside the SQLite file until it moves into the database")
 	t.Parallel()
 	start := time.Now()
 	const domain = "pagos.tienda.test"
@@ -191,9 +213,7 @@ func TestACMECertificateFromPebble(t *testing.T) {
 	if !strings.Contains(p.log.String(), challenge) {
 		t.Errorf("Pebble did not validate over http-01 on the redirector; its log:\n%s", p.log.String())
 	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(dbPath), "acme-certs", domain)); err != nil {
-		t.Errorf("certificate not cached beside the database: %v", err)
-	}
+	checkCertCached(t, dbPath, domain)
 	if !strings.Contains(srv.stderr.String(), "https certificate ready") {
 		t.Errorf("log does not say the certificate is ready:\n%s", srv.stderr)
 	}
@@ -216,7 +236,6 @@ func TestACMECertificateFromPebble(t *testing.T) {
 // handshake with the acme-tls/1 protocol on the https port itself. Pebble
 // checks http-01 on a closed port here, so only tls-alpn-01 can succeed.
 func TestACMEOverTLSALPN(t *testing.T) {
-	skipOnPostgres(t, "not yet on PostgreSQL (issue 16): the certificate cache is a directory beside the SQLite file until it moves into the database")
 	t.Parallel()
 	const domain = "tienda.test"
 	p := startPebble(t)
@@ -251,7 +270,6 @@ func checkACMERedirects(t *testing.T, addr, domain string) {
 // When no certificate can be had (here: the CA is down) the handshake
 // fails and the log says why, naming the domain.
 func TestACMEFailureIsLogged(t *testing.T) {
-	skipOnPostgres(t, "not yet on PostgreSQL (issue 16): the certificate cache is a directory beside the SQLite file until it moves into the database")
 	t.Parallel()
 	roots, _, _ := tlstest.SelfSigned(t, time.Now().Add(time.Hour), "ca.test") // trusted, but the CA is down anyway
 	vars, _ := newEnv(t, "ACME_DOMAINS", "pagos.tienda.test", "ACME_DIRECTORY_URL", "https://127.0.0.1:"+strconv.Itoa(closedPort(t))+"/dir",

@@ -131,7 +131,7 @@ func serve(ctx context.Context, env environment) error {
 	if err != nil {
 		return err
 	}
-	fr, err := openFront(cfg, logger)
+	fr, err := openFront(cfg, logger, store)
 	if err != nil {
 		return err
 	}

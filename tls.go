@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"etpay-dashboard/config"
+	"etpay-dashboard/models"
 	"etpay-dashboard/tlsserve"
 )
 
@@ -45,8 +46,9 @@ const redirectConnections = 1000
 // openFront opens the app's listener and, when this server serves HTTPS,
 // prepares its certificates and the redirector. A redirector that cannot
 // bind is logged, not fatal: HTTPS still works, and an ACME CA can still
-// validate a domain on the HTTPS port (tls-alpn-01).
-func openFront(cfg *config.Config, logger *slog.Logger) (*front, error) {
+// validate a domain on the HTTPS port (tls-alpn-01). On PostgreSQL the
+// ACME cache is store's (shared by the instances), else a directory.
+func openFront(cfg *config.Config, logger *slog.Logger, store *models.Store) (*front, error) {
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return nil, err
@@ -55,11 +57,15 @@ func openFront(cfg *config.Config, logger *slog.Logger) (*front, error) {
 	if !cfg.ServesHTTPS() {
 		return f, nil
 	}
-	certs, err := tlsserve.New(tlsserve.Options{
+	opts := tlsserve.Options{
 		Domains: cfg.ACMEDomains, Email: cfg.ACMEEmail, DirectoryURL: cfg.ACMEDirectoryURL,
 		CARoots: cfg.ACMECARoots, CacheDir: cfg.ACMECacheDir(),
 		CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile, Logger: logger,
-	})
+	}
+	if store.OnPostgres() {
+		opts.Cache = tlsserve.DBCache{Store: store}
+	}
+	certs, err := tlsserve.New(opts)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -155,7 +161,7 @@ func (f *front) announce(cfg *config.Config, env environment) {
 	case len(cfg.ACMEDomains) > 0:
 		https = "acme"
 		f.logger.Info("https certificates from ACME, asked for on the first connection to each domain",
-			"domains", cfg.ACMEDomains, "directory", cfg.ACMEDirectoryURL, "cache", cfg.ACMECacheDir())
+			"domains", cfg.ACMEDomains, "directory", cfg.ACMEDirectoryURL, "cache", acmeCacheName(cfg))
 	case cfg.TLSCertFile != "":
 		https = "files"
 	}
@@ -169,4 +175,12 @@ func (f *front) announce(cfg *config.Config, env environment) {
 	if env.ready != nil {
 		env.ready(f.ln.Addr().String())
 	}
+}
+
+// acmeCacheName says where ACME certificates are kept, for the log.
+func acmeCacheName(cfg *config.Config) string {
+	if cfg.OnPostgres() {
+		return "database (acme_certs)"
+	}
+	return cfg.ACMECacheDir()
 }

@@ -22,14 +22,14 @@ const LetsEncryptURL = "https://acme-v02.api.letsencrypt.org/directory"
 // its own certificate files) rather than sitting behind a proxy that does.
 func (c *Config) ServesHTTPS() bool { return len(c.ACMEDomains) > 0 || c.TLSCertFile != "" }
 
-// ACMECacheDir is where the ACME account key and certificates are kept, so
-// a restart serves them again instead of asking the CA: a directory beside
-// the database, outside it (and so outside its backups). With a PostgreSQL
-// DATABASE_URL there is no such directory: acme-certs in the working
-// directory, one instance's own (issue 16 moves it into the database).
+// ACMECacheDir is where the ACME account key and certificates are kept on
+// SQLite, so a restart serves them again instead of asking the CA: a
+// directory beside the database, outside it (and so outside its backups).
+// On PostgreSQL they are kept in the database instead (table acme_certs),
+// shared by every instance, and this is empty.
 func (c *Config) ACMECacheDir() string {
 	if c.OnPostgres() {
-		return "acme-certs"
+		return ""
 	}
 	return filepath.Join(filepath.Dir(c.DatabaseURL), "acme-certs")
 }

@@ -56,7 +56,7 @@ type app struct {
 	events   *live.Broker
 	payments *payments.Pipeline
 	cookies  *cookieStore
-	throttle *logins.Throttle
+	throttle logins.Limiter
 	apiLimit *ratelimit.Limiter // requests per API key (API_RATE_LIMIT)
 	starting singleflight.Group // one ETpay session start per link at a time
 	mode     string
@@ -104,7 +104,7 @@ func newApp(d Deps) *app {
 		events:   d.Events,
 		payments: d.Payments,
 		cookies:  newCookieStore(d.SessionSecret, d.Config.Secure()),
-		throttle: logins.New(),
+		throttle: logins.For(d.Store, d.Logger),
 		apiLimit: newAPILimiter(d.Config.APIRateLimit),
 		mode:     string(d.Config.Mode),
 		started:  time.Now(),

@@ -28,7 +28,7 @@ const keepAlive = 15 * time.Second
 // changed session as the table row the user would see.
 func (a *app) streamEvents(c *fiber.Ctx) error {
 	// The stream writer runs after the request is recycled: copy what it needs.
-	st := &eventStream{a: a, l: a.locale(c), login: session(c).staffSessionID(), checked: a.Store.LoginsEnded()}
+	st := &eventStream{a: a, l: a.locale(c), login: session(c).staffSessionID(), checked: a.Store.LoginsEnded(), checkedAt: time.Now()}
 	conn := c.Context().Conn()
 	st.sub, st.backlog, st.resync = a.events.Subscribe(st.login, c.Get("Last-Event-ID"), func() {
 		conn.SetWriteDeadline(time.Now().Add(live.DropGrace))
@@ -52,7 +52,14 @@ type eventStream struct {
 	backlog []live.Event
 	resync  bool
 	checked uint64 // Store.LoginsEnded when the login was last checked
+	// checkedAt is when it was last asked (see stillLoggedIn).
+	checkedAt time.Time
 }
+
+// sharedLoginCheck is how long, on PostgreSQL, a stream trusts its last
+// answer about its login: another instance may have ended it (a logout on
+// B, a user disabled on B), which this Store's LoginsEnded does not count.
+const sharedLoginCheck = time.Second
 
 // write sends the catch-up, then each event, until the stream ends (its
 // login ended, the broker dropped it, the client left, or streamLifetime).
@@ -97,13 +104,16 @@ func (st *eventStream) write(w *bufio.Writer) {
 // no further row. The database is asked again only when the Store has ended
 // some login since the last answer, and at every keep-alive (always: an
 // expired login, a change made by another process), so an event costs no
-// query however many streams are open.
+// query however many streams are open. On PostgreSQL, where several
+// instances share the logins, it also asks when its last answer is
+// sharedLoginCheck old: at most one query a second per stream.
 func (st *eventStream) stillLoggedIn(always bool) bool {
 	ended := st.a.Store.LoginsEnded()
-	if ended == st.checked && !always {
+	shared := st.a.Store.OnPostgres() && time.Since(st.checkedAt) >= sharedLoginCheck
+	if ended == st.checked && !always && !shared {
 		return true
 	}
-	st.checked = ended
+	st.checked, st.checkedAt = ended, time.Now()
 	_, err := st.a.Store.UserBySession(context.Background(), st.login)
 	return err == nil
 }

@@ -1,7 +1,8 @@
 // Package logins throttles password guesses without letting them lock an
 // owner out: attempts are counted per client address and per account from
-// each address, never per account alone. It keeps its counts in memory and
-// knows nothing of HTTP.
+// each address, never per account alone. It keeps its counts in memory on
+// SQLite (Throttle) and in the database on PostgreSQL (Shared), where several
+// instances serve the panel; it knows nothing of HTTP.
 package logins
 
 import (
@@ -11,7 +12,7 @@ import (
 )
 
 // Throttle limits password guesses over a sliding window, in memory (one
-// process serves the panel). No limit refuses an account as such, so failures
+// process serves the panel; Shared is the same rules in the database). No limit refuses an account as such, so failures
 // from other addresses can never keep its owner out. The limits are:
 //
 //   - per address: perIP attempts at any accounts (one address spraying);
@@ -50,7 +51,7 @@ const maxThrottleKeys = 100_000
 func New() *Throttle {
 	return &Throttle{
 		byIP: map[string][]time.Time{}, byPair: map[pairKey][]time.Time{}, byAccount: map[string][]time.Time{},
-		window: 15 * time.Minute, perIP: 20, perPair: 5, alarmAccount: 20, now: time.Now,
+		window: limits.Window, perIP: limits.PerAddr, perPair: limits.PerPair, alarmAccount: limits.AlarmAcct, now: time.Now,
 	}
 }
 

@@ -1,16 +1,45 @@
 package logins
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"etpay-dashboard/models"
+	"etpay-dashboard/testdb"
 )
+
+// kinds are the two throttles, each made new on the clock now: the rules
+// must be the same in memory and in the database (on the test run's engine).
+var kinds = map[string]func(t *testing.T, now *time.Time) Limiter{
+	"memory": func(t *testing.T, now *time.Time) Limiter {
+		th := New()
+		th.now = func() time.Time { return *now }
+		return th
+	},
+	"database": func(t *testing.T, now *time.Time) Limiter {
+		store, err := models.Open(context.Background(), testdb.URL(t, "t.db"), models.WithPasswordCost(bcrypt.MinCost))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		return &Shared{Store: store, Now: func() time.Time { return *now }}
+	},
+}
 
 // TestLoginThrottleRules drives the throttle on a fake clock: the window, what
 // a success forgives and what an unlock clears.
 func TestLoginThrottleRules(t *testing.T) {
+	for kind, newLimiter := range kinds {
+		t.Run(kind, func(t *testing.T) { t.Parallel(); throttleRules(t, newLimiter) })
+	}
+}
+
+func throttleRules(t *testing.T, newLimiter func(*testing.T, *time.Time) Limiter) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	th := New()
-	th.now = func() time.Time { return now }
+	th := newLimiter(t, &now)
 	const a, b, acct = "203.0.113.7", "198.51.100.20", "staff@shop.cl"
 	tries := func(ip, email string, n int) (allowed int) {
 		for range n {
@@ -42,8 +71,7 @@ func TestLoginThrottleRules(t *testing.T) {
 
 	// An unlock clears the account's failures and their share of the
 	// addresses' own counts, but not what an address did elsewhere.
-	th = New()
-	th.now = func() time.Time { return now }
+	th = newLimiter(t, &now)
 	tries(a, acct, 5)
 	for i := range 15 {
 		tries(a, "nobody"+string(rune('a'+i))+"@shop.cl", 1)
@@ -63,9 +91,14 @@ func TestLoginThrottleRules(t *testing.T) {
 // TestPassedKeepsEarlierFailures: a right password before a second factor
 // costs nothing, but neither does it forgive the wrong codes before it.
 func TestPassedKeepsEarlierFailures(t *testing.T) {
+	for kind, newLimiter := range kinds {
+		t.Run(kind, func(t *testing.T) { t.Parallel(); passedKeeps(t, newLimiter) })
+	}
+}
+
+func passedKeeps(t *testing.T, newLimiter func(*testing.T, *time.Time) Limiter) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	th := New()
-	th.now = func() time.Time { return now }
+	th := newLimiter(t, &now)
 	const a, acct = "203.0.113.7", "staff@shop.cl"
 	for round := range 4 {
 		if !th.Allow(a, acct) {

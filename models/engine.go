@@ -167,3 +167,40 @@ func (d dialect) stored(t time.Time) time.Time {
 	}
 	return t
 }
+
+// Advisory lock classes of the jobs that scan and act (issue 16), taken with
+// the schema's hash as their second key like startupLockClass.
+const (
+	// expiryLockClass: the webhook worker's look for links whose expiry passed.
+	expiryLockClass = 0x65747078
+)
+
+// tryJobLock says whether this instance may do a scanning job's transaction
+// now: on PostgreSQL it takes the job's transaction-scoped advisory lock if
+// no other instance holds it (pg_try_advisory_xact_lock, released at the
+// commit); false means another instance is doing the same work this moment,
+// so this one skips it rather than do it twice. On SQLite the immediate
+// transaction already excludes every other writer, and it is always true.
+func tryJobLock(tx *gorm.DB, class int64) (bool, error) {
+	if !onPostgres(tx) {
+		return true, nil
+	}
+	var got bool
+	err := tx.Raw("SELECT pg_try_advisory_xact_lock(?, hashtext(current_schema()))", class).Scan(&got).Error
+	return got, err
+}
+
+// loginsLockClass is the advisory lock under which instances count login
+// attempts one at a time (models.AllowLoginAttempt).
+const loginsLockClass = 0x65746c67
+
+// lockLogins makes tx the only one counting login attempts until it commits:
+// on PostgreSQL a transaction's advisory lock (a wait of milliseconds: each
+// holder runs three short statements); SQLite's immediate transaction is
+// alone already.
+func lockLogins(tx *gorm.DB) error {
+	if !onPostgres(tx) {
+		return nil
+	}
+	return tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", loginsLockClass).Error
+}

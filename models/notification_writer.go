@@ -165,7 +165,11 @@ func (s *Store) applyBatch(batch []*noteRequest, errs []error, carefully bool) e
 	ctx := context.Background()
 	budget := s.notes.budget
 	err := s.write.Transaction(func(tx *gorm.DB) error {
-		t := &noteTx{gorm: tx, conn: tx.Statement.ConnPool, budget: &budget, hooks: s.hooks(), baseURL: s.baseURL}
+		hooks, err := s.hooksIn(tx, EventPaymentSucceeded, EventPaymentFailed)
+		if err != nil {
+			return err
+		}
+		t := &noteTx{gorm: tx, conn: tx.Statement.ConnPool, budget: &budget, hooks: hooks, baseURL: s.baseURL}
 		live, liveErrs := liveRequests(batch, errs)
 		apply := applyFast
 		if carefully {

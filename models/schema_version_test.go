@@ -23,6 +23,7 @@ var schemaFingerprints = map[int]string{
 	6: "f29a65787fe9dd31", // api_keys, idempotency_keys, links.created_via
 	7: "3a5e6af71b0c69c2", // idx_sessions_amount_created
 	8: "18f878e0d78591be", // outbox_messages.data (receipts and payment alerts queued as their data); idx_outbox_messages_created_at dropped
+	9: "68e7521a255a661a", // login_attempts, acme_certs (several instances on one PostgreSQL)
 }
 
 // schemaFingerprint sums the tables' columns and the indexes of a database.

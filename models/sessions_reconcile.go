@@ -26,3 +26,16 @@ func (s *Store) OverdueSessions(ctx context.Context, mode string, cutoff time.Ti
 func (s *Store) MarkChecked(ctx context.Context, id uint) error {
 	return s.write.WithContext(ctx).Model(&Session{}).Where("id = ?", id).Update("checked_at", time.Now().UTC()).Error
 }
+
+// ClaimOverdueSession marks session id checked at now if it is still overdue
+// (not checked since cutoff), and says whether it did: the reconciler asks
+// ETpay only about the sessions it claimed, so instances sharing one
+// database never both ask about one session. The claim is a
+// compare-and-set: a second instance's UPDATE waits for the first's and
+// then finds the session checked.
+func (s *Store) ClaimOverdueSession(ctx context.Context, id uint, cutoff, now time.Time) (bool, error) {
+	res := s.write.WithContext(ctx).Model(&Session{}).
+		Where("id = ? AND status = ? AND (checked_at IS NULL OR checked_at < ?)", id, StatusPending, cutoff.UTC()).
+		Update("checked_at", now.UTC())
+	return res.RowsAffected == 1, res.Error
+}

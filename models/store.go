@@ -255,6 +255,9 @@ func (s *Store) migrate(ctx context.Context, upgrading bool) error {
 	if err := migrateAPI(s.write.WithContext(ctx)); err != nil {
 		return fmt.Errorf("migrate database: %w", err)
 	}
+	if err := s.write.WithContext(ctx).AutoMigrate(&LoginAttempt{}, &ACMECert{}); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
 	if !hadLastOpened {
 		// Links opened before the column came were last opened, as far as
 		// anyone knows, when they were first opened.

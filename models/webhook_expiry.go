@@ -28,10 +28,13 @@ type expiryMark struct {
 // stopped last time, and moves that mark in the same transaction as the
 // events. An endpoint hears of the expiries that passed while it existed.
 // It returns how many events it queued; without a subscribed endpoint it
-// reads nothing.
+// reads nothing. Instances sharing a PostgreSQL database take turns (an
+// advisory lock): while one looks, another skips its look.
 func (s *Store) QueueLinkExpiries(ctx context.Context, now time.Time) (int, error) {
 	total := 0
-	for s.hooks().wants(EventLinkExpired) {
+	// On PostgreSQL another instance's endpoint may want it: the batch's
+	// own query of the endpoints says.
+	for s.hooks().wants(EventLinkExpired) || s.d.postgres {
 		n, more, err := s.queueExpiryBatch(ctx, now.UTC())
 		total += n
 		if err != nil || !more {
@@ -45,6 +48,10 @@ func (s *Store) QueueLinkExpiries(ctx context.Context, now time.Time) (int, erro
 // batch was full.
 func (s *Store) queueExpiryBatch(ctx context.Context, now time.Time) (queued int, more bool, err error) {
 	err = s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Another instance looking this moment queues what this one would.
+		if mine, err := tryJobLock(tx, expiryLockClass); err != nil || !mine {
+			return err
+		}
 		endpoints, err := subscribedEndpoints(tx, EventLinkExpired)
 		if err != nil || len(endpoints) == 0 {
 			return err
@@ -159,8 +166,8 @@ func subscribedEndpoints(tx *gorm.DB, typ string) ([]WebhookEndpoint, error) {
 // queueExpiredOnce queues link.expired for link id, expired now by staff,
 // unless it has one already.
 func (s *Store) queueExpiredOnce(tx *gorm.DB, id uint) error {
-	if !s.hooks().wants(EventLinkExpired) {
-		return nil
+	if h, err := s.hooksIn(tx, EventLinkExpired); err != nil || !h.wants(EventLinkExpired) {
+		return err
 	}
 	var n int64
 	if err := tx.Model(&WebhookEvent{}).Where("link_id = ? AND type = ?", id, EventLinkExpired).Count(&n).Error; err != nil || n > 0 {
@@ -171,8 +178,8 @@ func (s *Store) queueExpiredOnce(tx *gorm.DB, id uint) error {
 
 // queueLinkEvent queues the event typ about link id as tx has left it.
 func (s *Store) queueLinkEvent(tx *gorm.DB, typ string, id uint) error {
-	if !s.hooks().wants(typ) {
-		return nil
+	if h, err := s.hooksIn(tx, typ); err != nil || !h.wants(typ) {
+		return err
 	}
 	row := tx.Statement.ConnPool.QueryRowContext(tx.Statement.Context, "SELECT "+eventLinkColumns+" FROM links WHERE id = ?", id)
 	l, err := scanEventLink(row)

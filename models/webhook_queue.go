@@ -118,8 +118,11 @@ func (s *Store) queueLinksCreated(tx *gorm.DB, links ...*Link) error {
 // creation), in a few statements whatever their number; sess, if any, is
 // every link's.
 func (s *Store) queueShopEvents(tx *gorm.DB, typ string, links []*Link, sess *Session) error {
-	if !s.hooks().wants(typ) || len(links) == 0 {
+	if len(links) == 0 {
 		return nil
+	}
+	if h, err := s.hooksIn(tx, typ); err != nil || !h.wants(typ) {
+		return err
 	}
 	evs := make([]shopEvent, 0, len(links))
 	for _, l := range links {

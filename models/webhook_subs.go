@@ -2,7 +2,9 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"slices"
 
 	"gorm.io/gorm"
 )
@@ -59,4 +61,40 @@ func (s *Store) loadHookSubs(ctx context.Context) error {
 	}
 	s.hookSnapshot.Store(&hookSubs{types: types})
 	return nil
+}
+
+// hooksIn is the snapshot a write about to queue events of types reads in
+// tx. The snapshot is this process's: on PostgreSQL, where another instance
+// may have added an endpoint since, a snapshot that does not want all of
+// types is checked in tx against the table (a small one, one query), and
+// widened with what it finds. On SQLite, one instance, it is the snapshot.
+func (s *Store) hooksIn(tx *gorm.DB, types ...string) (*hookSubs, error) {
+	h := s.hooks()
+	if !s.d.postgres || !slices.ContainsFunc(types, func(t string) bool { return !h.wants(t) }) {
+		return h, nil
+	}
+	var rows []WebhookEndpoint
+	if err := tx.Select("events").Where("enabled").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read webhook subscriptions: %w", err)
+	}
+	var found []string
+	for _, e := range rows {
+		for _, t := range e.EventList() {
+			if !h.wants(t) {
+				found = append(found, t)
+			}
+		}
+	}
+	if len(found) == 0 {
+		return h, nil
+	}
+	s.hooksMu.Lock()
+	defer s.hooksMu.Unlock()
+	wider := maps.Clone(s.hooks().types)
+	for _, t := range found {
+		wider[t] = true
+	}
+	h = &hookSubs{types: wider}
+	s.hookSnapshot.Store(h)
+	return h, nil
 }

@@ -87,7 +87,14 @@ func newSink(t *testing.T) *sink {
 
 func newWorker(t *testing.T, smtpURL string) *Worker {
 	t.Helper()
-	env := map[string]string{"DATABASE_URL": testdb.URL(t, "w.db"), "SMTP_URL": smtpURL, "MAIL_FROM": "Tienda <pagos@tienda.cl>"}
+	return newWorkerOn(t, testdb.URL(t, "w.db"), smtpURL)
+}
+
+// newWorkerOn is a worker of its own Store on the database url: several on
+// one url are instances sharing it.
+func newWorkerOn(t *testing.T, url, smtpURL string) *Worker {
+	t.Helper()
+	env := map[string]string{"DATABASE_URL": url, "SMTP_URL": smtpURL, "MAIL_FROM": "Tienda <pagos@tienda.cl>"}
 	cfg, err := config.Load(nil, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

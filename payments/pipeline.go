@@ -40,6 +40,8 @@ type Pipeline struct {
 	// Shop names the shop in receipts (*shop.Shop); nil: MERCHANT_NAME, or
 	// BASE_URL's host.
 	Shop emails.Shop
+	// Now is the reconciler's clock (nil: time.Now); tests move it.
+	Now func() time.Time
 }
 
 // Outcome is what Process stored, and why.

@@ -30,15 +30,30 @@ func (p *Pipeline) RunReconciler(ctx context.Context) {
 	}
 }
 
-// reconcileOverdue checks one batch of overdue sessions, oldest first.
+// reconcileOverdue checks one batch of overdue sessions, oldest first. Each
+// is claimed before ETpay is asked: another instance sharing the database
+// that claimed it first asks instead.
 func (p *Pipeline) reconcileOverdue(ctx context.Context) {
-	overdue, err := p.Store.OverdueSessions(ctx, string(p.Config.Mode), time.Now().Add(-p.Config.ReconcileAfter), 50)
+	now := time.Now()
+	if p.Now != nil {
+		now = p.Now()
+	}
+	cutoff := now.Add(-p.Config.ReconcileAfter)
+	overdue, err := p.Store.OverdueSessions(ctx, string(p.Config.Mode), cutoff, 50)
 	if err != nil {
 		p.Logger.Error("reconciliation: listing overdue sessions failed", "err", err)
 		return
 	}
 	for _, s := range overdue {
-		if _, err := p.Reconcile(ctx, &s); err != nil {
+		mine, err := p.Store.ClaimOverdueSession(ctx, s.ID, cutoff, now)
+		if err != nil {
+			p.Logger.Error("reconciliation: claiming a session failed", "session_id", s.ID, "err", err)
+			return
+		}
+		if !mine {
+			continue
+		}
+		if _, err := p.ask(ctx, &s); err != nil {
 			p.Logger.Warn("reconciliation: status query failed", "session_id", s.ID, "err", err)
 		}
 	}
@@ -52,6 +67,11 @@ func (p *Pipeline) Reconcile(ctx context.Context, s *models.Session) (int, error
 	if err := p.Store.MarkChecked(ctx, s.ID); err != nil {
 		return 0, err
 	}
+	return p.ask(ctx, s)
+}
+
+// ask is Reconcile once the session is marked checked.
+func (p *Pipeline) ask(ctx context.Context, s *models.Session) (int, error) {
 	answers, err := p.ETpay.CheckPaymentStatus(ctx, etpay.StatusQuery{SessionToken: s.SessionToken})
 	if err != nil {
 		return 0, err

@@ -8,26 +8,40 @@ package shop
 import (
 	"context"
 	"sync"
+	"time"
 
 	"etpay-dashboard/config"
 	"etpay-dashboard/models"
 )
 
-// Shop holds the shop's settings for one process. Only this process changes
-// them (Save); others (the command line) read them once with Load.
+// Shop holds the shop's settings for one process. On SQLite only this
+// process changes them (Save); others (the command line) read them once
+// with Load. On PostgreSQL another instance may save them too: a copy older
+// than sharedRefresh is read again when next asked for.
 type Shop struct {
 	store *models.Store
 	// given is MERCHANT_NAME; fallback, BASE_URL's host, names the shop
 	// until someone says its name.
 	given, fallback string
 
-	mu    sync.RWMutex
-	saved models.ShopSettings
+	mu     sync.RWMutex
+	saved  models.ShopSettings
+	loaded time.Time // when saved was read or written
+
+	// shared: instances share the database (PostgreSQL).
+	shared    bool
+	refreshMu sync.Mutex // one reload at a time; others use the copy meanwhile
+	// now is the clock of the copy's age (tests move it).
+	now func() time.Time
 }
+
+// sharedRefresh is how stale, at most, an instance's copy of settings saved
+// on another instance sharing the database may be.
+const sharedRefresh = 5 * time.Second
 
 // New makes a Shop over store; Load reads what is saved.
 func New(cfg *config.Config, store *models.Store) *Shop {
-	s := &Shop{store: store, fallback: cfg.BaseURL.Hostname()}
+	s := &Shop{store: store, fallback: cfg.BaseURL.Hostname(), shared: store != nil && store.OnPostgres(), now: time.Now}
 	if cfg.MerchantNameGiven {
 		s.given = cfg.MerchantName
 	}
@@ -47,9 +61,30 @@ func (s *Shop) Load(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	s.saved = saved
+	s.saved, s.loaded = saved, s.now()
 	s.mu.Unlock()
 	return nil
+}
+
+// current is the saved settings, read again first when another instance may
+// have changed them since (see sharedRefresh). A reload that fails keeps
+// the copy: a name a few seconds old is better than a failed page.
+func (s *Shop) current() models.ShopSettings {
+	s.mu.RLock()
+	saved, stale := s.saved, s.shared && s.now().Sub(s.loaded) >= sharedRefresh
+	s.mu.RUnlock()
+	if !stale || !s.refreshMu.TryLock() {
+		return saved
+	}
+	defer s.refreshMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if s.Load(ctx) != nil {
+		return saved
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.saved
 }
 
 // Name is the shop's name as customers see it: MERCHANT_NAME, else the
@@ -58,20 +93,14 @@ func (s *Shop) Name() string {
 	if s.given != "" {
 		return s.given
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.saved.MerchantName != "" {
-		return s.saved.MerchantName
+	if saved := s.current(); saved.MerchantName != "" {
+		return saved.MerchantName
 	}
 	return s.fallback
 }
 
 // ReplyTo is where customers' replies go, or "" for MAIL_FROM.
-func (s *Shop) ReplyTo() string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.saved.ReplyTo
-}
+func (s *Shop) ReplyTo() string { return s.current().ReplyTo }
 
 // NameFixed reports whether MERCHANT_NAME names the shop, so the saved name
 // is not used.
@@ -83,17 +112,11 @@ func (s *Shop) Named() bool {
 	if s.given != "" {
 		return true
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.saved.MerchantName != ""
+	return s.current().MerchantName != ""
 }
 
 // Saved is what the shop's page saved.
-func (s *Shop) Saved() models.ShopSettings {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.saved
-}
+func (s *Shop) Saved() models.ShopSettings { return s.current() }
 
 // Save stores new settings (already validated) and uses them from now on.
 func (s *Shop) Save(ctx context.Context, in models.ShopSettings) error {
@@ -102,6 +125,6 @@ func (s *Shop) Save(ctx context.Context, in models.ShopSettings) error {
 	if err := s.store.SaveShopSettings(ctx, in); err != nil {
 		return err
 	}
-	s.saved = in
+	s.saved, s.loaded = in, s.now()
 	return nil
 }

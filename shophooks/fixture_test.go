@@ -24,6 +24,7 @@ type fixture struct {
 	store *models.Store
 	cfg   *config.Config
 	clock *clock
+	url   string // the store's database
 }
 
 // newFixture opens a store in a temp dir with settings env (sandbox mode
@@ -34,13 +35,14 @@ func newFixture(t *testing.T, env map[string]string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := models.Open(context.Background(), testdb.URL(t, "test.db"), models.WithPasswordCost(bcrypt.MinCost),
+	url := testdb.URL(t, "test.db")
+	store, err := models.Open(context.Background(), url, models.WithPasswordCost(bcrypt.MinCost),
 		models.WithBaseURL("https://pagos.tienda.cl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	return &fixture{t: t, store: store, cfg: cfg, clock: &clock{}}
+	return &fixture{t: t, store: store, cfg: cfg, clock: &clock{}, url: url}
 }
 
 // liveEnv is a live-mode configuration (ETpay's URLs are never called here).

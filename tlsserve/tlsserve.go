@@ -38,6 +38,9 @@ type Options struct {
 	// CacheDir keeps the ACME account key and the certificates, so a
 	// restart serves them instead of asking the CA again.
 	CacheDir string
+	// Cache, when set, keeps them instead of CacheDir (DBCache: in the
+	// database, shared by the instances on one PostgreSQL).
+	Cache autocert.Cache
 	// CertFile and KeyFile are a certificate (chain) and its key, in PEM.
 	CertFile, KeyFile string
 	// Logger reports certificates obtained and failures to get one.
@@ -76,9 +79,12 @@ func New(o Options) (*Certificates, error) {
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	if o.Cache == nil {
+		o.Cache = autocert.DirCache(o.CacheDir)
+	}
 	c.manager = &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,
-		Cache:      autocert.DirCache(o.CacheDir),
+		Cache:      o.Cache,
 		HostPolicy: hostPolicy(o.Domains),
 		Email:      o.Email,
 		Client: &acme.Client{
