@@ -165,16 +165,7 @@ func TestLoad(t *testing.T) {
 	if err != nil || len(recent) == 0 {
 		r.t.Fatalf("recent paid sessions: %v", err)
 	}
-	search := r.staff("search", clients, func(i int) string {
-		s := recent[i%len(recent)]
-		if i%2 == 0 {
-			return "/admin/sessions?q=" + url.QueryEscape(s.PaymentToken)
-		}
-		return "/admin/sessions?q=" + url.QueryEscape(s.MerchantOrderID)
-	})
-	r.latencyFigure("search by payment_token / order id", search, hz)
-	links := r.staff("links first page", clients, func(int) string { return "/admin/links" })
-	r.latencyFigure("/admin/links first page", links, hz)
+	r.idSearchesAndLinks(clients, recent, hz)
 	r.searches(store, clients, recent)
 
 	r.live(clients, livePending)
@@ -195,6 +186,21 @@ func TestLoad(t *testing.T) {
 	if len(r.missed) > 0 {
 		t.Errorf("targets missed: %s", strings.Join(r.missed, "; "))
 	}
+}
+
+// idSearchesAndLinks times searches by a recent session's payment_token or
+// full order id, then the links' first page, at 8 staff.
+func (r *loadRun) idSearchesAndLinks(clients []*http.Client, recent []models.Session, hz stats) {
+	search := r.staff("search", clients, func(i int) string {
+		s := recent[i%len(recent)]
+		if i%2 == 0 {
+			return "/admin/sessions?q=" + url.QueryEscape(s.PaymentToken)
+		}
+		return "/admin/sessions?q=" + url.QueryEscape(s.MerchantOrderID)
+	})
+	r.latencyFigure("search by payment_token / order id", search, hz)
+	links := r.staff("links first page", clients, func(int) string { return "/admin/links" })
+	r.latencyFigure("/admin/links first page", links, hz)
 }
 
 func cpuModel() string {

@@ -1,10 +1,8 @@
 package models
 
 import (
-	"cmp"
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -19,10 +17,10 @@ import (
 
 const (
 	// probeDepth is how many of a trigram's links a probe reads, oldest
-	// first (the order the index keeps them in: reading newest first
-	// would walk each list to its end): a trigram in fewer links is rare,
-	// and counted exactly; in more, the id of its probeDepth-th link
-	// tells how far the index had to read, so how common it is.
+	// first (the order the index keeps them in): a trigram in fewer links
+	// is rare, and counted exactly; in more, how far apart its first and
+	// probeDepth-th links are tells how common it is where it is found
+	// (search_probe.go; the newest links are probed too).
 	probeDepth = 32
 	// maxProbes bounds the trigrams probed for one search (a 64-character
 	// token has 62): those probed are spread over the words.
@@ -69,9 +67,10 @@ func spread[T any](list []T, n int) []T {
 }
 
 // rarityBits: a probe packs how many links hold a trigram (up to
-// probeDepth) above the id of the last link it read, subtracted, so that
-// the smaller number is the rarer trigram: fewer links, or, as many, spread
-// over more of them. Link ids stay below 2^40.
+// probeDepth) above how many links the ones it read span (from the first
+// to the last, or, among the newest links, from where it started),
+// subtracted, so that the smaller number is the rarer trigram: fewer
+// links, or, as many, spread over more of them. Link ids stay below 2^40.
 const rarityBits = 40
 
 // firstProbes is how many trigrams are probed first (the first, last and
@@ -141,7 +140,9 @@ func (s *Store) textQueries(ctx context.Context, words []string) (textQueries, e
 		}
 		probed = append(slices.Clone(first), rest...)
 	}
-	slices.SortFunc(probed, func(a, b int) int { return cmp.Compare(rarity[a], rarity[b]) })
+	if err := s.checkNewest(ctx, tris, probed, rarity); err != nil {
+		return textQueries{}, err
+	}
 	rarest := probed[0]
 	if rarity[rarest] == 0 {
 		return textQueries{}, nil
@@ -165,8 +166,8 @@ func (s *Store) textQueries(ctx context.Context, words []string) (textQueries, e
 	return textQueries{fts: query, whole: wholeWords(words, rarity[rarest])}, nil
 }
 
-// denseReach: a trigram whose probeDepth-th link is among the first
-// denseReach links is in one link in 16 or more (link ids count from 1).
+// denseReach: a trigram whose first probeDepth links lie within denseReach
+// links is in one link in 16 or more, there.
 const denseReach = 16 * probeDepth
 
 // wholeWords is the FTS5 query of words as phrases ("w1" AND "w2"), when
@@ -205,29 +206,14 @@ func wholeWords(words []string, rarity int64) string {
 }
 
 // everywhere reports whether a probe found its trigram in more than a
-// quarter of the links it read through: its probeDepth-th link is among the
-// first 4 × probeDepth (link ids count from 1).
+// quarter of the links it read through: its first probeDepth links lie
+// within 4 × probeDepth.
 func everywhere(rarity int64) bool {
 	if linksHolding(rarity) < probeDepth {
 		return false
 	}
 	reach := int64(probeDepth)<<rarityBits - rarity
 	return reach < 4*probeDepth
-}
-
-// probe measures the rarity of tris[i] for each i of which, in one
-// statement, into rarity[i].
-func (s *Store) probe(ctx context.Context, tris []trigram, which []int, rarity []int64) error {
-	cols := make([]string, len(which))
-	args := make([]any, len(which))
-	ptrs := make([]any, len(which))
-	for k, i := range which {
-		cols[k] = "(SELECT (count(*) << " + strconv.Itoa(rarityBits) + ") - coalesce(max(r), 0) FROM " +
-			"(SELECT rowid AS r FROM links_fts WHERE links_fts MATCH ? ORDER BY rowid LIMIT " + strconv.Itoa(probeDepth) + "))"
-		args[k] = ftsString(tris[i].text)
-		ptrs[k] = &rarity[i]
-	}
-	return s.read.WithContext(ctx).Raw("SELECT "+strings.Join(cols, ", "), args...).Row().Scan(ptrs...)
 }
 
 // linksHolding is how many links a probe found, up to probeDepth: its
