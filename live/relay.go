@@ -27,8 +27,7 @@ import (
 // streams are told to resync, since events may have been missed.
 type Relay struct {
 	config   *pgx.ConnConfig
-	channel  string // as given: pg_notify's argument
-	listen   string // LISTEN's statement, the channel quoted
+	channel  string // as given; the schema's is channelSQL's
 	sequence string // the sequence's name, quoted (regclass input)
 	load     func(ctx context.Context, id uint) (*models.Session, error)
 	logger   *slog.Logger
@@ -56,7 +55,8 @@ type RelayOptions struct {
 	// notification (8000 bytes): such an event carries only the session's
 	// id. main passes Store.SessionByID.
 	LoadSession func(ctx context.Context, id uint) (*models.Session, error)
-	// Channel is the NOTIFY channel (default live_events) and Sequence the
+	// Channel names the NOTIFY channel (default live_events; the channel
+	// is that name and a hash of the schema, see channelSQL) and Sequence the
 	// sequence numbering the events (default live_event_seq, created when
 	// missing). Tests give each their own so they can run side by side.
 	Channel, Sequence string
@@ -105,7 +105,6 @@ func NewRelay(databaseURL string, opts RelayOptions) (*Relay, error) {
 	}
 	r := &Relay{
 		config: config, channel: opts.Channel,
-		listen:   "LISTEN " + pgx.Identifier{opts.Channel}.Sanitize(),
 		sequence: pgx.Identifier{opts.Sequence}.Sanitize(),
 		load:     opts.LoadSession, logger: opts.Logger,
 		queue:    make(chan models.Session, queueSize),
@@ -169,6 +168,15 @@ func (r *Relay) ensureSequence(ctx context.Context, conn *pgx.Conn) error {
 		_, err := tx.Exec(ctx, "CREATE SEQUENCE IF NOT EXISTS "+r.sequence)
 		return err
 	})
+}
+
+// channelSQL is the SQL expression of the channel this relay notifies and
+// listens on, from the parameter param holding Relay.channel: that name,
+// then a hash of the connection's schema. A channel belongs to the whole
+// database, while the sequence and the sessions are the schema's: two shops
+// in two schemas of one database would otherwise see each other's rows.
+func channelSQL(param string) string {
+	return "(" + param + "::text || '_' || left(md5(coalesce(current_schema(), '')), 12))"
 }
 
 // sleep waits d, or less if ctx ends; it reports whether ctx is still on.

@@ -79,7 +79,11 @@ func (r *Relay) listenOnce(ctx context.Context) (listened bool, err error) {
 // has gone: every event numbered after that is notified after LISTEN took
 // effect, so this connection receives it.
 func (r *Relay) startListening(ctx context.Context, conn *pgx.Conn) (floor uint64, err error) {
-	if _, err := conn.Exec(ctx, r.listen); err != nil {
+	var channel string
+	if err := conn.QueryRow(ctx, "SELECT "+channelSQL("$1"), r.channel).Scan(&channel); err != nil {
+		return 0, err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
 		return 0, err
 	}
 	var last int64

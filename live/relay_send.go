@@ -16,13 +16,13 @@ import (
 // between: the notifications enter PostgreSQL's queue, and reach every
 // listener, in id order. It costs one short lock per batch, and payments
 // are not a high-rate stream.
-const notifySQL = `WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($1, hashtext($2))),
+var notifySQL = `WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($1, hashtext($2))),
 numbered AS MATERIALIZED (
 	SELECT nextval($3::text::regclass) AS id, p.payload, p.n
 	FROM locked, unnest($4::text[]) WITH ORDINALITY AS p(payload, n)
 	ORDER BY p.n
 )
-SELECT pg_notify($2, id::text || ' ' || payload) FROM numbered ORDER BY n`
+SELECT pg_notify(` + channelSQL("$2") + `, id::text || ' ' || payload) FROM numbered ORDER BY n`
 
 // sendLoop sends the queued events until ctx ends, a batch per statement
 // over one connection, opened again after any failure.
