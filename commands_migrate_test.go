@@ -113,7 +113,27 @@ func TestMigrateCopiesEveryRow(t *testing.T) {
 		}
 	}
 	compareDatabases(t, src, target)
+	// The indexes suspended during the copy are all back.
+	fresh := testdb.URL(t, "fresh")
+	s, err := models.Open(context.Background(), fresh, testStoreOptions...)
+	must(t, err)
+	must(t, s.Close())
+	if want, got := indexNames(t, fresh), indexNames(t, target); want != got || !strings.Contains(got, "idx_links_order_trgm") {
+		t.Errorf("indexes after the copy:\n%s\nwant those of a new database:\n%s", got, want)
+	}
 	sameSessions(t, src, target)
+}
+
+// indexNames lists the indexes of a PostgreSQL database's schema.
+func indexNames(t *testing.T, url string) string {
+	t.Helper()
+	ctx := context.Background()
+	pg, err := pgx.Connect(ctx, url)
+	must(t, err)
+	defer pg.Close(ctx)
+	var names string
+	must(t, pg.QueryRow(ctx, "SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM pg_indexes WHERE schemaname = current_schema()").Scan(&names))
+	return names
 }
 
 func TestMigrateRefusesANonEmptyTarget(t *testing.T) {

@@ -13,8 +13,9 @@ import (
 
 // copyTables copies every planned table in one transaction on the target
 // (a failed copy leaves the schema and no row, so it may simply be run
-// again), in batches of copyBatchRows rows sent with COPY, then moves each
-// id sequence past the largest id copied.
+// again), in batches of copyBatchRows rows sent with COPY, its indexes
+// suspended meanwhile (see suspendIndexes), then moves each id sequence
+// past the largest id copied.
 func copyTables(ctx context.Context, snap *sql.Tx, target *pgx.Conn, plan *copyPlan, progress func(MigrateProgress)) error {
 	tx, err := target.Begin(ctx)
 	if err != nil {
@@ -29,10 +30,17 @@ func copyTables(ctx context.Context, snap *sql.Tx, target *pgx.Conn, plan *copyP
 	if _, err := tx.Exec(ctx, "DELETE FROM settings"); err != nil {
 		return fmt.Errorf("copy settings: %w", err)
 	}
+	idx, err := suspendIndexes(ctx, tx)
+	if err != nil {
+		return err
+	}
 	for _, t := range plan.tables {
 		if err := copyTableRows(ctx, snap, tx, t, progress); err != nil {
 			return fmt.Errorf("copy %s: %w", t.name, err)
 		}
+	}
+	if err := rebuildIndexes(ctx, tx, idx, progress); err != nil {
+		return err
 	}
 	for _, t := range plan.tables {
 		if !t.serial {
