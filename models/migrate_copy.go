@@ -175,7 +175,7 @@ func prepareTarget(ctx context.Context, dst string) error {
 	if err != nil {
 		return fmt.Errorf("open target: %w", err)
 	}
-	err = targetEmpty(ctx, conn)
+	err = targetEmpty(ctx, conn, nil)
 	conn.Close(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
@@ -188,12 +188,14 @@ func prepareTarget(ctx context.Context, dst string) error {
 }
 
 // targetEmpty answers ErrTargetNotEmpty, naming the first table found
-// holding a row, unless every table of the target's schema is empty (the
-// version Open records excepted).
-func targetEmpty(ctx context.Context, conn pgQuerier) error {
-	tables, err := pgTables(ctx, conn)
-	if err != nil {
-		return err
+// holding a row, unless each of tables (nil: every table of the target's
+// schema) is empty (the version Open records excepted).
+func targetEmpty(ctx context.Context, conn pgQuerier, tables []string) error {
+	if tables == nil {
+		var err error
+		if tables, err = pgTables(ctx, conn); err != nil {
+			return err
+		}
 	}
 	for _, t := range tables {
 		q := "SELECT EXISTS (SELECT 1 FROM " + pgx.Identifier{t}.Sanitize() + ")"

@@ -22,9 +22,15 @@ func copyTables(ctx context.Context, snap *sql.Tx, target *pgx.Conn, plan *copyP
 		return fmt.Errorf("copy: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	// Another copy may have started meanwhile: the schema's version is
-	// still the one row allowed, and it comes again with the settings.
-	if err := targetEmpty(ctx, tx); err != nil {
+	// Another copy may have started meanwhile. The tables copied are
+	// checked (a table only PostgreSQL has is the server's, which Open may
+	// have written); the schema's version is still the one row allowed in
+	// settings, and it comes again with the source's settings.
+	copied := make([]string, len(plan.tables))
+	for i, t := range plan.tables {
+		copied[i] = t.name
+	}
+	if err := targetEmpty(ctx, tx, copied); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, "DELETE FROM settings"); err != nil {
