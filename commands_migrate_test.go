@@ -107,7 +107,7 @@ func TestMigrateCopiesEveryRow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
-	for _, want := range []string{"sessions ", "301 / 301", "Migración completa", "not copied: links_fts "} {
+	for _, want := range []string{"sessions ", "301 / 301", "ok   sessions", "sum(amount)", "Migración completa", "not copied: links_fts "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
