@@ -43,6 +43,7 @@ const usage = `usage:
   etpay-dashboard backup --to FILE
   etpay-dashboard seed --sessions N [--force]  add N demo links with sessions (refused in live mode without --force)
   etpay-dashboard doctor                       check settings, ETpay, mail, database, disk and backups; exit 1 on any FAIL
+  etpay-dashboard migrate --to postgres://…    copy the SQLite file's every row into an empty PostgreSQL database, then compare
 `
 
 func main() {
@@ -95,6 +96,8 @@ func runCommand(ctx context.Context, env environment) error {
 			return runSeed(ctx, env, env.args[1:])
 		case "doctor":
 			return runDoctor(ctx, env, env.args[1:])
+		case "migrate":
+			return runMigrate(ctx, env, env.args[1:])
 		case "help", "-h", "--help":
 			fmt.Fprint(env.stdout, usage)
 			return nil
