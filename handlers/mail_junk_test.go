@@ -127,9 +127,9 @@ func TestClosedLinksSendNoEmail(t *testing.T) {
 	h = startMailApp(t, db, sink.url())
 	staff = h.browser()
 	staff.login("staff@shop.cl")
-	sink.wait(2, 5*time.Second) // the open link's email and the paid one's receipt
+	sink.wait(2, 15*time.Second) // the open link's email and the paid one's receipt
 	// The expired link's email is withdrawn when the worker comes to it.
-	waitOutbox(t, h.store, 5*time.Second, "three link emails withdrawn", func(rows []models.OutboxMessage) bool {
+	waitOutbox(t, h.store, 15*time.Second, "three link emails withdrawn", func(rows []models.OutboxMessage) bool {
 		n := 0
 		for _, m := range rows {
 			if m.Kind == models.MailLink && m.Status == models.MailWithdrawn {
