@@ -242,8 +242,14 @@ func (r *loadRun) deliver(w workload, bodies [][]byte, ref refResult) [][]byte {
 // reference's (for information).
 func (r *loadRun) deliveryFigures(w workload, d delivery, ref refResult, hz float64, n int) {
 	ratio := d.rate() / ref.PerSecond
-	r.add(w.name+": throughput", fmt.Sprintf("%.0f/s", d.rate()), fmt.Sprintf(">= %.2fx ref", w.target),
-		fmt.Sprintf("%.3fx of the reference's %.0f/s; /healthz (wrk) %.0f/s; n=%d", ratio, ref.PerSecond, hz, d.answered), ratio >= w.target)
+	target, ok, refName := fmt.Sprintf(">= %.2fx ref", w.target), ratio >= w.target, "the reference's"
+	if r.pgURL != "" {
+		// The bare reference is SQLite's: on PostgreSQL its ratio is
+		// information, not issue 15's target.
+		target, ok, refName = "", true, "the SQLite reference's"
+	}
+	r.add(w.name+": throughput", fmt.Sprintf("%.0f/s", d.rate()), target,
+		fmt.Sprintf("%.3fx of %s %.0f/s; %.3fx of /healthz (wrk) %.0f/s; n=%d", ratio, refName, ref.PerSecond, d.rate()/hz, hz, d.answered), ok)
 	r.add(w.name+": p99", d.p99.Round(100*time.Microsecond).String(), "<= 50ms",
 		fmt.Sprintf("p50 %v (wrk -t%d -c%d)", d.p50.Round(100*time.Microsecond), wrkThreads, wrkConns), d.p99 <= 50*time.Millisecond)
 	r.add(w.name+": non-2xx answers", strconv.Itoa(d.non2xx), "0",
@@ -252,11 +258,17 @@ func (r *loadRun) deliveryFigures(w workload, d delivery, ref refResult, hz floa
 	if d.deviceEach >= 0 && ref.DevicePerNote >= 0 {
 		disk, refDisk = fmt.Sprintf("%.1f KB", d.deviceEach/1024), fmt.Sprintf("%.1f KB", ref.DevicePerNote/1024)
 	}
+	if r.pgURL != "" {
+		// The server's wchar is then mostly what it sends PostgreSQL; the
+		// disk counter is the test directory's device (the cluster's only
+		// when both are on it), and the CPU is the server's, not PostgreSQL's.
+		disk += ", PostgreSQL: server wchar = its queries"
+	}
 	r.add(w.name+": written per notification", fmt.Sprintf("%.1f KB", d.wcharEach/1024), "",
 		fmt.Sprintf("wchar (disk %s); reference %.1f KB (disk %s): %.1fx", disk, ref.WcharPerNote/1024, refDisk, d.wcharEach/ref.WcharPerNote), true)
 	cpu := float64(d.cpuEach.Microseconds())
 	r.add(w.name+": server CPU per notification", fmt.Sprintf("%.0f µs", cpu), "",
-		fmt.Sprintf("reference %.0f µs: %.1fx", ref.CPUMicrosPerNote, cpu/ref.CPUMicrosPerNote), true)
+		fmt.Sprintf("%s %.0f µs: %.1fx", strings.TrimSuffix(refName, "'s"), ref.CPUMicrosPerNote, cpu/ref.CPUMicrosPerNote)+cpuNote(r.pgURL != ""), true)
 }
 
 // goDeliveries sends every body once with the Go client, when there is no wrk.
@@ -306,4 +318,13 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// cpuNote says, on PostgreSQL, that the server's CPU leaves out the
+// database's own.
+func cpuNote(postgres bool) string {
+	if postgres {
+		return "; the server's alone, without PostgreSQL's"
+	}
+	return ""
 }

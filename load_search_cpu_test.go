@@ -48,7 +48,7 @@ func TestSearchCPU(t *testing.T) {
 	defer r.logFile.Close()
 	r.start()
 	defer r.stop()
-	store, err := models.Open(context.Background(), r.db)
+	store, err := models.Open(context.Background(), r.databaseURL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,18 @@ type loadRun struct {
 	// wrk is the wrk binary ("" when missing); device the block device
 	// under the database, whose counters show what reached the disk.
 	wrk, device string
+	// pgURL is the PostgreSQL database the server runs on instead of the
+	// SQLite file db (LOAD_DATABASE_URL, set by .ci/load --postgres).
+	pgURL string
+}
+
+// databaseURL is the server's DATABASE_URL: the PostgreSQL URL when there
+// is one, else the SQLite file.
+func (r *loadRun) databaseURL() string {
+	if r.pgURL != "" {
+		return r.pgURL
+	}
+	return r.db
 }
 
 // figure is one printed line: what, measured, target, and whether it is met.
@@ -74,7 +86,7 @@ func TestLoad(t *testing.T) {
 		t.Skip("load script: run with LOADTEST=1 go test -run TestLoad -v -timeout 30m . (or .ci/load)")
 	}
 	dir := t.TempDir()
-	r := &loadRun{t: t, bin: filepath.Join(dir, "etpay-dashboard"), db: filepath.Join(dir, "load.db"), wrk: wrkPath(), device: deviceOf(dir)}
+	r := &loadRun{t: t, bin: filepath.Join(dir, "etpay-dashboard"), db: filepath.Join(dir, "load.db"), wrk: wrkPath(), device: deviceOf(dir), pgURL: os.Getenv("LOAD_DATABASE_URL")}
 	t.Cleanup(func() { // a run that fails half-way leaves no server behind
 		if r.cmd != nil {
 			_ = r.cmd.Process.Kill()
@@ -100,6 +112,11 @@ func TestLoad(t *testing.T) {
 	r.logFile = logFile
 	defer logFile.Close()
 	t.Logf("machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s, load average %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, cpuModel(), loadAverage())
+	if r.pgURL != "" {
+		t.Logf("database: PostgreSQL (LOAD_DATABASE_URL) %s", postgresVersion())
+	} else {
+		t.Logf("database: the SQLite file %s", r.db)
+	}
 
 	// Seed while the server runs, on a fresh database.
 	r.start()
@@ -123,7 +140,7 @@ func TestLoad(t *testing.T) {
 	// so that it carries the 200,000 sessions its target is for.
 	r.export(r.login())
 
-	store, err := models.Open(context.Background(), r.db)
+	store, err := models.Open(context.Background(), r.databaseURL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +186,9 @@ func TestLoad(t *testing.T) {
 	r.searches(store, clients, recent)
 
 	r.live(clients, livePending)
+	if r.pgURL != "" {
+		r.twoInstances(store)
+	}
 	r.stop()
 
 	fmt.Println()
@@ -215,7 +235,7 @@ func cpuModel() string {
 }
 
 func (r *loadRun) env() []string {
-	return append(os.Environ(), "DATABASE_URL="+r.db, "LISTEN_ADDR="+r.addr, "BASE_URL="+r.base,
+	return append(os.Environ(), "DATABASE_URL="+r.databaseURL(), "LISTEN_ADDR="+r.addr, "BASE_URL="+r.base,
 		"ADMIN_EMAIL="+loadAdmin, "ADMIN_PASSWORD="+loadPassword,
 		"ETPAY_API_URL=", "ETPAY_PMT_URL=", "ETPAY_MERCHANT_CODE=", "ETPAY_MERCHANT_API_TOKEN=")
 }
@@ -431,7 +451,7 @@ func (r *loadRun) checkDurable(store *models.Store, bodies [][]byte) {
 	_ = r.cmd.Process.Kill()
 	_ = r.cmd.Wait()
 	r.cmd = nil
-	fresh, err := models.Open(context.Background(), r.db)
+	fresh, err := models.Open(context.Background(), r.databaseURL())
 	if err != nil {
 		r.t.Fatal(err)
 	}
