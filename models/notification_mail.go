@@ -41,7 +41,12 @@ func startGroupMail(ctx context.Context, t *noteTx, reqs []*noteRequest, errs []
 	if len(todo) == 0 {
 		return m
 	}
-	loadAlertStaff(ctx, t, reqs[todo[0]])
+	if err := loadAlertStaff(ctx, t); err != nil {
+		// Every payment of the group loses its staff alerts, and says so.
+		for _, i := range todo {
+			reqs[i].mailErr = err
+		}
+	}
 	// Copies taken here: the writer sets the stored rows' IDs meanwhile.
 	notes := make([]Notification, len(todo))
 	for k, i := range todo {
@@ -105,18 +110,20 @@ func queueMail(ctx context.Context, t *noteTx, reqs []*noteRequest, built [][]*O
 	}
 }
 
-// loadAlertStaff reads the staff to alert, once per transaction; when that
-// fails, r says why (the customer's receipt needs no staff: it still goes out).
-func loadAlertStaff(ctx context.Context, t *noteTx, r *noteRequest) {
+// loadAlertStaff reads the staff to alert, once per transaction. When that
+// fails there is no one to alert (the customer's receipt needs no staff: it
+// still goes out), and the error says why.
+func loadAlertStaff(ctx context.Context, t *noteTx) error {
 	if t.staffLoaded {
-		return
+		return nil
 	}
 	staff, err := alertRecipients(ctx, t)
 	if err != nil {
-		r.mailErr = fmt.Errorf("load alert recipients: %w", err)
-		staff = nil
+		t.staff = nil
+		return fmt.Errorf("load alert recipients: %w", err)
 	}
-	t.staff, t.staffLoaded = staff, err == nil
+	t.staff, t.staffLoaded = staff, true
+	return nil
 }
 
 // buildNoteMail runs r.mail for a payment applied. (Rejected notifications

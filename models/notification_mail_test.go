@@ -131,3 +131,31 @@ func TestNotificationKeyOfNewSessionNeedsNoSQL(t *testing.T) {
 		t.Errorf("NotificationKey of a session added elsewhere = %q, %v; want sig-other", key, err)
 	}
 }
+
+// When the staff to alert cannot be read, every payment of the group says
+// so (its staff alerts are lost), not only the first one, and every
+// customer's receipt is still queued.
+func TestAlertStaffErrorReachesEveryPaymentOfTheGroup(t *testing.T) {
+	s := openTestStore(t)
+	if err := s.write.Exec("ALTER TABLE mail_alert_subscriptions RENAME TO mail_alert_subscriptions_gone").Error; err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	var ins []NotificationInput
+	for _, order := range []string{"OC-A1", "OC-A2"} {
+		l := mustLink(t, s, order, "sandbox")
+		mustSession(t, s, l, "tok-"+order)
+		in := success("tok-"+order, "pay-"+order).input(order)
+		in.Mail = receiptMail(&calls, nil)
+		ins = append(ins, in)
+	}
+	batch, errs := applyAsOneBatch(t, s, ins...)
+	for i, r := range batch {
+		if errs[i] != nil {
+			t.Fatalf("notification %d: %v", i, errs[i])
+		}
+		if res := r.result(); res.MailErr == nil || res.Queued != 1 {
+			t.Errorf("notification %d: MailErr = %v, queued %d; want the staff lookup's error and its receipt queued", i, res.MailErr, res.Queued)
+		}
+	}
+}
