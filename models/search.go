@@ -195,11 +195,14 @@ func textMatch(alias string, sr search) (string, []any) {
 	return "(" + strings.Join(likes, " AND ") + " OR (" + chars + " <> " + bytes + " AND search_text(" + strings.Join(cols, ", ") + marks + ")))", args
 }
 
+// likeEscaper escapes LIKE's own % _ and \ (built once: every search
+// asks for a pattern per word and column).
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
 // likePattern is a LIKE pattern for text containing w, its own % _ and \
 // escaped.
 func likePattern(w string) string {
-	r := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
-	return "%" + r.Replace(w) + "%"
+	return "%" + likeEscaper.Replace(w) + "%"
 }
 
 // prefixRange turns a prefix into bounds for a NOCASE index range: every

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 )
 
 // DemoPrefix starts the description of every demo link. Demo data needs no
@@ -165,19 +164,8 @@ func insertDemoLinks(ctx context.Context, tx demoTx, stmts []string, ids [2]uint
 		"SELECT id, merchant_order_id, customer_email, description FROM links WHERE id BETWEEN ? AND ?", ids[0], ids[1]); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, ftsInsertTrigger())
+	_, err := tx.ExecContext(ctx, linksFTSInsertTrigger)
 	return err
-}
-
-// ftsInsertTrigger is the statement that makes links_fts_insert, as Open
-// makes it.
-func ftsInsertTrigger() string {
-	for _, stmt := range linksFTSTriggers {
-		if strings.Contains(stmt, " links_fts_insert ") {
-			return stmt
-		}
-	}
-	panic("models: no links_fts_insert among linksFTSTriggers")
 }
 
 // bulkWriteConn takes the writer connection and sets it up for a demo batch;

@@ -98,7 +98,7 @@ func TestDemoBatchIndexesLikeTheTrigger(t *testing.T) {
 	}
 	var trigger string
 	if err := bulk.write.Raw("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'links_fts_insert'").Scan(&trigger).Error; err != nil ||
-		trigger != strings.Replace(ftsInsertTrigger(), "IF NOT EXISTS ", "", 1) {
+		trigger != strings.Replace(linksFTSInsertTrigger, "IF NOT EXISTS ", "", 1) {
 		t.Errorf("links_fts_insert after demo batches: %q, %v", trigger, err)
 	}
 }

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"database/sql"
-	"time"
 )
 
 // SessionExport is one exported row: the session and its link's customer
@@ -64,15 +63,7 @@ func (s *Store) exportChunk(ctx context.Context, chunk []SessionExport, query st
 			return chunk, err
 		}
 		e.CreatedAt = created.Time
-		e.PaidAt, e.FailedAt, e.LastNotificationAt = nullTimePtr(paid), nullTimePtr(failed), nullTimePtr(last)
+		e.PaidAt, e.FailedAt, e.LastNotificationAt = timeOrNil(paid), timeOrNil(failed), timeOrNil(last)
 	}
 	return chunk, rows.Err()
-}
-
-// nullTimePtr is t's time, or nil when NULL.
-func nullTimePtr(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	return &t.Time
 }
