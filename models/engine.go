@@ -103,11 +103,16 @@ func forUpdate(conn gorm.ConnPool) string {
 // transaction that must happen once (the first admin, the session secret):
 // a transaction-scoped advisory lock, released at its commit. SQLite's
 // immediate transactions serialize them already.
-func lockStartup(tx *gorm.DB) error {
+func lockStartup(tx *gorm.DB) error { return advisoryXactLock(tx, startupLockClass) }
+
+// advisoryXactLock waits for the transaction-scoped advisory lock class of
+// this schema on PostgreSQL (released at commit); on SQLite the immediate
+// transaction is alone already.
+func advisoryXactLock(tx *gorm.DB, class int64) error {
 	if !onPostgres(tx) {
 		return nil
 	}
-	return tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", startupLockClass).Error
+	return tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", class).Error
 }
 
 // startupLockClass is the advisory lock of migrations and of what happens
@@ -198,9 +203,4 @@ const loginsLockClass = 0x65746c67
 // on PostgreSQL a transaction's advisory lock (a wait of milliseconds: each
 // holder runs three short statements); SQLite's immediate transaction is
 // alone already.
-func lockLogins(tx *gorm.DB) error {
-	if !onPostgres(tx) {
-		return nil
-	}
-	return tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", loginsLockClass).Error
-}
+func lockLogins(tx *gorm.DB) error { return advisoryXactLock(tx, loginsLockClass) }

@@ -93,15 +93,11 @@ var indexedBy = regexp.MustCompile(`\s+INDEXED BY\s+\w+`)
 // rebind turns a query written for SQLite into PostgreSQL's: its index hints
 // dropped (INDEXED BY, and the unary + before a column, as in +s.mode,
 // that keeps its index from driving a query: PostgreSQL has no unary + for
-// text or times), INSERT OR FAIL a plain INSERT (a demo batch's, whose
-// transaction fails whole anyway), and its ? placeholders numbered $1, $2…
+// text or times), and its ? placeholders numbered $1, $2…
 // Quoted text is left as it is. A query GORM already bound passes unchanged.
 func rebind(q string) string {
 	if strings.Contains(q, "INDEXED BY") {
 		q = indexedBy.ReplaceAllString(q, "")
-	}
-	if strings.HasPrefix(q, "INSERT OR FAIL INTO") {
-		q = "INSERT INTO" + strings.TrimPrefix(q, "INSERT OR FAIL INTO")
 	}
 	if !strings.ContainsAny(q, "?+") {
 		return q

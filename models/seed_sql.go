@@ -110,7 +110,7 @@ type demoStmts struct {
 }
 
 func newDemoStmts(table string, columns []string) *demoStmts {
-	return &demoStmts{head: "INSERT OR FAIL INTO " + table + " (" + strings.Join(columns, ",") + ") VALUES "}
+	return &demoStmts{head: "INSERT INTO " + table + " (" + strings.Join(columns, ",") + ") VALUES "}
 }
 
 // row adds a row: ids (its id and the ids it refers to, written out),
