@@ -139,7 +139,10 @@ func serve(ctx context.Context, env environment) error {
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	events := liveEvents(ctx, g, cfg.DatabaseURL, store, logger)
+	events, err := liveEvents(ctx, g, cfg.DatabaseURL, store, logger)
+	if err != nil {
+		return err
+	}
 	sh, err := shop.Open(ctx, cfg, store) // for the pages, the receipts and the worker alike
 	if err != nil {
 		return err

@@ -15,17 +15,14 @@ import (
 // instance (NOTIFY/LISTEN, ids from the database); the relay runs in g
 // until ctx ends. On SQLite, one instance by design, it is the in-memory
 // broker.
-func liveEvents(ctx context.Context, g *errgroup.Group, databaseURL string, store *models.Store, logger *slog.Logger) *live.Broker {
+func liveEvents(ctx context.Context, g *errgroup.Group, databaseURL string, store *models.Store, logger *slog.Logger) (*live.Broker, error) {
 	if !models.IsPostgresURL(databaseURL) {
-		return live.New()
+		return live.New(), nil
 	}
 	relay, err := live.NewRelay(databaseURL, live.RelayOptions{Logger: logger, LoadSession: store.SessionByID})
 	if err != nil {
-		// models.Open took this URL already, so this cannot happen; if it
-		// does, serve stops with the error rather than run unrelayed.
-		g.Go(func() error { return err })
-		return live.New()
+		return nil, err
 	}
 	g.Go(func() error { relay.Run(ctx); return nil })
-	return relay.Broker()
+	return relay.Broker(), nil
 }
