@@ -50,13 +50,13 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 // noteSessionColumns are the columns loadSessions reads (not the signature
 // token), then its link's, and whether the link has a link email or
 // reminder queued (then a payment withdraws them: see withdrawEmailsOfPaidLinks).
-const noteSessionColumns = "s.id, s.link_id, s.session_token, s.mode, s.status, s.merchant_order_id, s.amount, s.payment_status, " +
+var noteSessionColumns = "s.id, s.link_id, s.session_token, s.mode, s.status, s.merchant_order_id, s.amount, s.payment_status, " +
 	"s.payment_token, s.conflict, s.last_notification_at, s.last_notification_note, s.checked_at, s.created_at, s.updated_at, " +
 	"s.paid_at, s.failed_at, COALESCE(l.id, 0), COALESCE(l.code, ''), COALESCE(l.merchant_order_id, ''), COALESCE(l.amount, 0), " +
 	"COALESCE(l.customer_email, ''), COALESCE(l.description, ''), COALESCE(l.status, ''), COALESCE(l.mode, ''), " +
 	"COALESCE(l.review_reason, ''), l.expires_at, l.paid_at, " +
 	"s.status != '" + StatusPaid + "' AND EXISTS (SELECT 1 FROM outbox_messages o INDEXED BY idx_outbox_messages_link_id " +
-	"WHERE o.link_id = l.id AND o.kind IN ('" + MailLink + "', '" + MailReminder + "') AND o.status = '" + MailQueued + "')"
+	"WHERE o.link_id = l.id AND o.kind IN (" + linkMailKindsSQL + ") AND o.status = '" + MailQueued + "')"
 
 // sessionsByTokenQuery reads n sessions by token with their links: one
 // statement for both (the driver parses every statement it runs).

@@ -124,9 +124,10 @@ func insertNotifications(ctx context.Context, t *noteTx, ns []*Notification) err
 // group paid, in the payment's transaction: a paid link's email must not
 // reach the customer now (the outbox worker would withdraw it at its claim
 // too, but the link's history then says so only later). Only the links
-// read with such an email queued (queued) can have one: the group holds the
-// write lock since it read them, so none was queued meanwhile, and most
-// groups run no statement here at all.
+// read with such an email queued (queued) can have one: on SQLite the group
+// holds the write lock since it read them, so none was queued meanwhile
+// (on PostgreSQL a reminder queued meanwhile is withdrawn by the worker's
+// claim-time check), and most groups run no statement here at all.
 func withdrawEmailsOfPaidLinks(ctx context.Context, t *noteTx, links []*Link, queued map[uint]bool) error {
 	var ids []any
 	for _, l := range links {
@@ -138,7 +139,7 @@ func withdrawEmailsOfPaidLinks(ctx context.Context, t *noteTx, links []*Link, qu
 		return nil
 	}
 	now := time.Now().UTC()
-	args := append([]any{MailWithdrawn, now, MailLink, MailReminder, MailQueued, now}, ids...)
+	args := append([]any{MailWithdrawn, now, MailQueued, now}, ids...)
 	_, err := t.conn.ExecContext(ctx, withdrawEmailsQuery(len(ids)), args...)
 	if err != nil {
 		return fmt.Errorf("withdraw the emails of paid links: %w", err)
@@ -153,5 +154,5 @@ func withdrawEmailsOfPaidLinks(ctx context.Context, t *noteTx, links []*Link, qu
 // made this one statement most of the writer's time.
 func withdrawEmailsQuery(n int) string {
 	return "UPDATE outbox_messages INDEXED BY idx_outbox_messages_link_id SET status = ?, withdrawn_at = ? " +
-		"WHERE kind IN (?, ?) AND status = ? AND (sending_until IS NULL OR sending_until <= ?) AND link_id IN (" + placeholders(n) + ")"
+		"WHERE kind IN (" + linkMailKindsSQL + ") AND status = ? AND (sending_until IS NULL OR sending_until <= ?) AND link_id IN (" + placeholders(n) + ")"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -34,6 +35,10 @@ const (
 // linkMailKinds are the emails that carry a link to its customer: withdrawn
 // when the link closes, and the ones a reminder counts from.
 var linkMailKinds = []string{MailLink, MailReminder}
+
+// linkMailKindsSQL is linkMailKinds as an SQL list of quoted words, for the
+// writer's statements (one list, so a new kind is withdrawn everywhere).
+var linkMailKindsSQL = "'" + strings.Join(linkMailKinds, "', '") + "'"
 
 // Priorities of outbox messages: the worker sends lower first, so customers'
 // emails never wait behind staff alerts (which a stranger can cause).
