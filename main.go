@@ -24,6 +24,7 @@ import (
 	"etpay-dashboard/etpay"
 	"etpay-dashboard/etpay/sandbox"
 	"etpay-dashboard/handlers"
+	"etpay-dashboard/live"
 	"etpay-dashboard/models"
 	"etpay-dashboard/outbox"
 	"etpay-dashboard/payments"
@@ -31,6 +32,7 @@ import (
 	"etpay-dashboard/shop"
 	"etpay-dashboard/shophooks"
 
+	"github.com/gofiber/fiber/v2"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -163,18 +165,21 @@ func serve(ctx context.Context, env environment) error {
 	})
 	g.Go(func() error { releaseAfterBursts(ctx, app.Server().GetOpenConnectionsCount, time.Second); return nil })
 	startJobs(ctx, g, deps)
-	g.Go(func() error {
-		<-ctx.Done()
-		logger.Info("shutting down")
-		events.Close() // open live tables would otherwise hold shutdown up
-		err := app.ShutdownWithTimeout(10 * time.Second)
-		// Shutdown stops only a server already serving: closing the listener
-		// also stops one whose Serve had not started yet.
-		fr.ln.Close()
-		return err
-	})
+	g.Go(func() error { return shutdownWhenDone(ctx, logger, events, app, fr.ln) })
 	fr.announce(cfg, env)
 	return g.Wait()
+}
+
+// shutdownWhenDone stops serving once ctx ends.
+func shutdownWhenDone(ctx context.Context, logger *slog.Logger, events *live.Broker, app *fiber.App, ln net.Listener) error {
+	<-ctx.Done()
+	logger.Info("shutting down")
+	events.Close() // open live tables would otherwise hold shutdown up
+	err := app.ShutdownWithTimeout(10 * time.Second)
+	// Shutdown stops only a server already serving: closing the listener
+	// also stops one whose Serve had not started yet.
+	ln.Close()
+	return err
 }
 
 // startJobs runs the background loops in g until ctx ends: the outbox
