@@ -117,7 +117,11 @@ func loadAlertStaff(ctx context.Context, t *noteTx) error {
 	if t.staffLoaded {
 		return nil
 	}
-	staff, err := alertRecipients(ctx, t)
+	var staff []User
+	err := alone(ctx, t.conn, func() (err error) { // a failed lookup must not undo the payments
+		staff, err = alertRecipients(ctx, t)
+		return err
+	})
 	if err != nil {
 		t.staff = nil
 		return fmt.Errorf("load alert recipients: %w", err)
