@@ -181,7 +181,9 @@ func (s *Store) ClaimDueMessage(ctx context.Context, now, lease time.Time) (*Out
 			return nil, res.Error
 		}
 		if res.RowsAffected == 1 {
-			withdrawn, err := s.withdrawIfLinkClosed(ctx, &m, now)
+			// Claimed: finish the check even if shutdown began meanwhile, or
+			// the lease would hold a closed link's email from every instance.
+			withdrawn, err := s.withdrawIfLinkClosed(context.WithoutCancel(ctx), &m, now)
 			if err != nil {
 				return nil, err
 			}

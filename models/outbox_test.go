@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 func mailFor(link *Link) (*OutboxMessage, error) {
@@ -272,5 +274,39 @@ func TestGroupWithdrawsOnlyQueuedLinkEmails(t *testing.T) {
 		if m, err := s.OutboxMessageByID(ctx, emails[i]); err != nil || m.Status != want {
 			t.Errorf("email of %s after the payment: %+v, %v; want %s", ins[i].MerchantOrderID, m, err, want)
 		}
+	}
+}
+
+// Shutdown beginning between the claim and its withdrawal check must not
+// leave a closed link's email leased (for the whole lease, to every
+// instance): the claim finishes what it started (the defect CI's
+// TestClosedLinksSendNoEmail found on PostgreSQL).
+func TestClaimFinishesWhenShutdownBeginsMidClaim(t *testing.T) {
+	s := openTestStore(t)
+	l, _, err := s.CreateLinkWithEmail(context.Background(), LinkInput{MerchantOrderID: "OC-EXP", Amount: 990, Mode: "sandbox", CustomerEmail: "ana@cliente.cl"},
+		func(l *Link) (*OutboxMessage, error) {
+			return &OutboxMessage{Kind: MailLink, To: l.CustomerEmail, Subject: "s", MessageID: "m-exp"}, nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Minute)
+	if err := s.SetLinkExpiry(context.Background(), l.ID, &past); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Shutdown begins right after the claim's UPDATE.
+	if err := s.write.Callback().Update().After("gorm:update").Register("test:shutdown", func(*gorm.DB) { cancel() }); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.ClaimDueMessage(ctx, time.Now(), time.Now().Add(time.Hour))
+	if m != nil {
+		t.Errorf("claimed the expired link's email: %+v", m)
+	}
+	_ = err // ErrNotFound or the cancellation: either is fine, a lease left behind is not
+	rows, _ := s.LinkEmails(context.Background(), l.ID)
+	if len(rows) != 1 || rows[0].Status != MailWithdrawn || rows[0].SendingUntil != nil {
+		t.Fatalf("link email after a claim cut by shutdown: %+v", rows)
 	}
 }
