@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -175,55 +174,6 @@ func cliFlagFor(field string) string {
 		return "expires-at"
 	}
 	return field
-}
-
-// runUsers is `users add`: the password comes from standard input, never argv.
-func runUsers(ctx context.Context, env environment, args []string) error {
-	if len(args) == 0 || args[0] != "add" {
-		return errUsage
-	}
-	fs := newFlagSet("users add", env.stderr)
-	email := fs.String("email", "", "the user's email")
-	role := fs.String("role", "", "admin, staff or viewer")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if !models.ValidEmail(*email) {
-		return flagError(env, "email", nil, "invalid.email")
-	}
-	switch *role {
-	case models.RoleAdmin, models.RoleStaff, models.RoleViewer:
-	default:
-		return flagError(env, "role", nil, "cli.invalid.role")
-	}
-	if !*fromStdin {
-		return sentence(env, "cli.users.password_stdin")
-	}
-	line, err := bufio.NewReader(io.LimitReader(env.stdin, 1024)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return err
-	}
-	password := strings.TrimRight(line, "\r\n")
-	if err := models.ValidatePassword(password); err != nil {
-		return passwordError(env, err)
-	}
-	_, store, err := openStore(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	hash, err := store.HashPassword(password)
-	if err != nil {
-		return passwordError(env, err)
-	}
-	if _, err := store.CreateUser(ctx, *email, hash, *role); errors.Is(err, models.ErrEmailTaken) {
-		return flagError(env, "email", err, "users.invalid.email_taken")
-	} else if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.stdout, "user %s added as %s\n", strings.ToLower(*email), *role)
-	return nil
 }
 
 // runSandbox serves the ETpay simulator alone, so merchants can point their

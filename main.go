@@ -42,6 +42,8 @@ const usage = `usage:
   etpay-dashboard links create --order ID --amount N [--email E [--email-lang es|en]] [--description TEXT] [--expires-at 2030-12-31T18:00]
   etpay-dashboard links import FILE [--send-email] [--email-lang es|en]   links from a .csv or .xlsx; result as CSV; exit 1 if a row was refused
   etpay-dashboard users add --email E --role admin|staff|viewer --password-stdin
+  etpay-dashboard users password --email E --password-stdin   set a user's password; ends their logins
+  etpay-dashboard users reset-2fa --email E    remove a user's two-step verification; ends their logins
   etpay-dashboard backup --to FILE
   etpay-dashboard seed --sessions N [--force]  add N demo links with sessions (refused in live mode without --force)
   etpay-dashboard doctor                       check settings, ETpay, mail, database, disk and backups; exit 1 on any FAIL

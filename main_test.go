@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"etpay-dashboard/testdb"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -775,4 +777,94 @@ func TestCLIAmountMessages(t *testing.T) {
 			t.Errorf("error = %v, want the too-large message", r.err)
 		}
 	})
+}
+
+// The only admin who forgot the password or lost the phone gets back in
+// from the server's shell: `users password` and `users reset-2fa` change
+// what they say, end the user's logins, and refuse what they should.
+func TestUsersRecoverFromTheCommandLine(t *testing.T) {
+	const password = "una clave bien larga"
+	ctx := context.Background()
+	vars, db := newEnv(t)
+	if r := runCmd(t, vars, password+"\n", "users", "add", "--email", "ana@tienda.cl", "--role", "admin", "--password-stdin"); r.err != nil {
+		t.Fatalf("users add: %v", r.err)
+	}
+	s := openTestStore(t, db)
+	ana, err := s.UserByEmail(ctx, "ana@tienda.cl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func() {
+		if err := s.CreateStaffSession(ctx, rand.Text(), ana.ID, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	login()
+	r := runCmd(t, vars, "otra clave bien larga\n", "users", "password", "--email", "ANA@tienda.cl", "--password-stdin")
+	if r.err != nil {
+		t.Fatalf("users password: %v\nstderr: %s", r.err, r.stderr)
+	}
+	after, _ := s.UserByEmail(ctx, "ana@tienda.cl")
+	if !models.PasswordMatches(after.PasswordHash, "otra clave bien larga") || models.PasswordMatches(after.PasswordHash, password) {
+		t.Error("the new password is not the one stored")
+	}
+	if n, err := s.CountStaffSessions(ctx, ana.ID); err != nil || n != 0 {
+		t.Errorf("logins after users password: %d, %v; want 0", n, err)
+	}
+
+	if r := runCmd(t, vars, "", "users", "reset-2fa", "--email", "ana@tienda.cl"); r.err == nil || !strings.Contains(r.err.Error(), "--email") {
+		t.Errorf("reset-2fa of a user without one: %v", r.err)
+	}
+	if err := s.StartSecondFactor(ctx, ana.ID, "sealed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnableSecondFactor(ctx, ana.ID, "sealed", 1, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	login()
+	if r := runCmd(t, vars, "", "users", "reset-2fa", "--email", "ana@tienda.cl"); r.err != nil {
+		t.Fatalf("users reset-2fa: %v\nstderr: %s", r.err, r.stderr)
+	}
+	if has, err := s.HasSecondFactor(ctx, ana.ID); err != nil || has {
+		t.Errorf("second factor after reset-2fa: %v, %v", has, err)
+	}
+	if n, err := s.CountStaffSessions(ctx, ana.ID); err != nil || n != 0 {
+		t.Errorf("logins after reset-2fa: %d, %v; want 0", n, err)
+	}
+	entries, err := s.AuditEntries(ctx, models.AuditPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action+" "+e.UserEmail+" "+e.Detail)
+	}
+	for _, want := range []string{"password_changed ana@tienda.cl command line", "twofactor_reset ana@tienda.cl command line"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("audit log %q lacks %q", actions, want)
+		}
+	}
+
+	for _, tt := range []struct {
+		stdin   string
+		args    []string
+		wantErr string
+	}{
+		{"corta\n", []string{"password", "--email", "ana@tienda.cl", "--password-stdin"}, "12"},
+		{password + "\n", []string{"password", "--email", "ana@tienda.cl"}, "--password-stdin"},
+		{password + "\n", []string{"password", "--email", "nadie@tienda.cl", "--password-stdin"}, "nadie@tienda.cl"},
+		{"", []string{"reset-2fa", "--email", "nadie@tienda.cl"}, "nadie@tienda.cl"},
+		{"", []string{"reset-2fa"}, "--email"},
+		{"", []string{"delete", "--email", "ana@tienda.cl"}, "help"},
+	} {
+		r := runCmd(t, vars, tt.stdin, append([]string{"users"}, tt.args...)...)
+		if r.err == nil || !strings.Contains(r.err.Error(), tt.wantErr) {
+			t.Errorf("users %v: error %v, want one mentioning %s", tt.args, r.err, tt.wantErr)
+		}
+	}
+	final, _ := s.UserByEmail(ctx, "ana@tienda.cl")
+	if final.PasswordHash != after.PasswordHash {
+		t.Error("a refused command changed the password")
+	}
 }
