@@ -34,8 +34,9 @@ import (
 //   - Two instances on one PostgreSQL: migrations take an advisory lock, the
 //     first admin and the session secret are made under a transaction's
 //     advisory lock, and the notification writer locks the rows it reads
-//     (FOR UPDATE), so the same notification applied by two instances at
-//     once is applied once.
+//     (FOR UPDATE: the sessions, then the links it may pay), so the same
+//     notification applied by two instances at once is applied once, and
+//     two payments of one link are applied in turn.
 
 // ErrNotOnPostgres is returned for what only an SQLite database can do (a
 // file copy with VACUUM INTO, say).
@@ -90,8 +91,9 @@ func typedRows(conn gorm.ConnPool, rows int, types ...string) string {
 // waits for this transaction and then reads what it wrote. Rows are locked
 // in id order, so two instances locking overlapping groups do not deadlock.
 // Only the sessions: PostgreSQL locks no row of an outer join's nullable
-// side (two sessions of one link paid at once on two instances are not yet
-// serialized). SQLite has one writer at a time already.
+// side, so the links a group may pay are locked next, in id order, and read
+// again (lockLinks): two sessions of one link paid at once on two instances
+// are applied in turn. SQLite has one writer at a time already.
 func forUpdate(conn gorm.ConnPool) string {
 	if connOnPostgres(conn) {
 		return " ORDER BY s.id FOR UPDATE OF s"
