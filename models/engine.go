@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 
@@ -206,3 +208,37 @@ const loginsLockClass = 0x65746c67
 // holder runs three short statements); SQLite's immediate transaction is
 // alone already.
 func lockLogins(tx *gorm.DB) error { return advisoryXactLock(tx, loginsLockClass) }
+
+// lockOrderIDs makes tx, until it commits, the only transaction of any
+// instance sharing this PostgreSQL schema that may take these links' order
+// ids (each in its link's mode): createLink's check that an order id is free
+// and its insert are then one step, which READ COMMITTED alone does not make
+// them (two instances, or the command line beside a server, could both find
+// it free). Each is a transaction's advisory lock keyed by a hash of the
+// mode and the case-folded order id, mixed with the schema's; a batch takes
+// them in the order of their keys, so two batches never wait for each other
+// in a circle. SQLite's immediate transaction is alone already.
+func lockOrderIDs(tx *gorm.DB, links ...*Link) error {
+	if !onPostgres(tx) {
+		return nil
+	}
+	keys := make([]int64, 0, len(links))
+	for _, l := range links {
+		h := fnv.New64a()
+		h.Write([]byte(l.Mode + "\x00" + strings.ToLower(l.MerchantOrderID)))
+		keys = append(keys, int64(h.Sum64()))
+	}
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		// One bigint key: a space apart from the (class, schema) locks above.
+		err := tx.Exec("SELECT pg_advisory_xact_lock(?::bigint # hashtextextended(current_schema(), ?))", k, orderLockSeed).Error
+		if err != nil {
+			return fmt.Errorf("lock order id: %w", err)
+		}
+	}
+	return nil
+}
+
+// orderLockSeed seeds the schema's hash in lockOrderIDs' keys (an arbitrary
+// constant: "etor" in ASCII).
+const orderLockSeed = 0x65746f72
