@@ -211,34 +211,46 @@ func lockLogins(tx *gorm.DB) error { return advisoryXactLock(tx, loginsLockClass
 
 // lockOrderIDs makes tx, until it commits, the only transaction of any
 // instance sharing this PostgreSQL schema that may take these links' order
-// ids (each in its link's mode): createLink's check that an order id is free
-// and its insert are then one step, which READ COMMITTED alone does not make
-// them (two instances, or the command line beside a server, could both find
-// it free). Each is a transaction's advisory lock keyed by a hash of the
-// mode and the case-folded order id, mixed with the schema's; a batch takes
-// them in the order of their keys, so two batches never wait for each other
-// in a circle. SQLite's immediate transaction is alone already.
+// ids (each in its link's mode, case-folded): createLink's check that an
+// order id is free and its insert are then one step, which READ COMMITTED
+// alone does not make them (two instances, or the command line beside a
+// server, could both find it free). SQLite's immediate transaction is alone
+// already.
 func lockOrderIDs(tx *gorm.DB, links ...*Link) error {
+	names := make([]string, len(links))
+	for i, l := range links {
+		names[i] = l.Mode + "\x00" + strings.ToLower(l.MerchantOrderID)
+	}
+	return lockNames(tx, "order id", names...)
+}
+
+// lockNames takes, on PostgreSQL, a transaction's advisory lock per name of
+// this kind, for a check and the insert it allows to be one step across
+// instances (see lockOrderIDs). Each lock's key is a hash of the kind and
+// the name mixed with the schema's (one bigint key: a space apart from the
+// (class, schema) locks above, so no clash with them); they are taken in the
+// order of their keys, so two transactions taking several never wait for
+// each other in a circle. On SQLite it does nothing.
+func lockNames(tx *gorm.DB, kind string, names ...string) error {
 	if !onPostgres(tx) {
 		return nil
 	}
-	keys := make([]int64, 0, len(links))
-	for _, l := range links {
+	keys := make([]int64, 0, len(names))
+	for _, name := range names {
 		h := fnv.New64a()
-		h.Write([]byte(l.Mode + "\x00" + strings.ToLower(l.MerchantOrderID)))
+		h.Write([]byte(kind + "\x00" + name))
 		keys = append(keys, int64(h.Sum64()))
 	}
 	slices.Sort(keys)
 	for _, k := range slices.Compact(keys) {
-		// One bigint key: a space apart from the (class, schema) locks above.
-		err := tx.Exec("SELECT pg_advisory_xact_lock(?::bigint # hashtextextended(current_schema(), ?))", k, orderLockSeed).Error
+		err := tx.Exec("SELECT pg_advisory_xact_lock(?::bigint # hashtextextended(current_schema(), ?))", k, namesLockSeed).Error
 		if err != nil {
-			return fmt.Errorf("lock order id: %w", err)
+			return fmt.Errorf("lock %s: %w", kind, err)
 		}
 	}
 	return nil
 }
 
-// orderLockSeed seeds the schema's hash in lockOrderIDs' keys (an arbitrary
+// namesLockSeed seeds the schema's hash in lockNames' keys (an arbitrary
 // constant: "etor" in ASCII).
-const orderLockSeed = 0x65746f72
+const namesLockSeed = 0x65746f72

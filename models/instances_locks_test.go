@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"etpay-dashboard/testdb"
 )
@@ -189,5 +190,39 @@ func TestImportsSharingOrderIDsAcrossInstances(t *testing.T) {
 	}
 	if len(made) != n || countRows(t, a, &Link{}) != n {
 		t.Errorf("%d order ids got links, %d links stored; want %d", len(made), countRows(t, a, &Link{}), n)
+	}
+}
+
+// TestIdempotentRequestOnTwoInstances: copies of one API request sent with
+// one Idempotency-Key to two instances at once make one link, and the other
+// copy gets its answer replayed, as on one instance (not the order-in-use
+// refusal of a second link). The links table is held while both arrive, so
+// both find no answer stored unless the key is locked before the look.
+func TestIdempotentRequestOnTwoInstances(t *testing.T) {
+	onlyOnPostgres(t)
+	url := testdb.URL(t, "test.db")
+	stores := openInstances(t, url, 2)
+	raw, holder, release := holdRow(t, url, "LOCK TABLE links IN SHARE MODE")
+	req := IdempotentRequest{APIKeyID: 1, Key: "k-1", RequestHash: "h-1", At: time.Now()}
+	in := LinkInput{MerchantOrderID: "PED-1", Amount: 1000, Mode: "live"}
+	answer := func(l *Link) (int, []byte, error) { return 201, []byte("link " + l.Code), nil }
+	answers := make([]*IdempotentAnswer, len(stores))
+	replays := make([]bool, len(stores))
+	errs := make([]error, len(stores))
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() { answers[i], replays[i], errs[i] = s.CreateLinkOnce(context.Background(), in, nil, req, answer) })
+	}
+	waitForLockWaiters(t, raw, holder, len(stores))
+	release()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("instance %d: %v", i, err)
+		}
+	}
+	if replays[0] == replays[1] || string(answers[0].Body) != string(answers[1].Body) {
+		t.Errorf("replayed %v, answers %q and %q; want one made and the other its answer replayed",
+			replays, answers[0].Body, answers[1].Body)
 	}
 }
