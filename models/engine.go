@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // The engine home (issue 16). SQLite, a file named by DATABASE_URL, is the
@@ -101,6 +102,17 @@ func forUpdate(conn gorm.ConnPool) string {
 		return " ORDER BY s.id FOR UPDATE OF s"
 	}
 	return ""
+}
+
+// forShare is tx for a read that the rest of the transaction relies on
+// staying true (AddSession: the link is open): on PostgreSQL the rows read
+// are locked FOR SHARE until commit, so another instance's cancel or payment
+// of them waits, as it would behind SQLite's single writer.
+func forShare(tx *gorm.DB) *gorm.DB {
+	if !onPostgres(tx) {
+		return tx
+	}
+	return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
 }
 
 // lockStartup serializes, across instances sharing one PostgreSQL, a

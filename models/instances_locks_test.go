@@ -226,3 +226,40 @@ func TestIdempotentRequestOnTwoInstances(t *testing.T) {
 			replays, answers[0].Body, answers[1].Body)
 	}
 }
+
+// TestSessionAddedBeforeCancelAcrossInstances: a link cancelled on one
+// instance while another stores a new session of it waits for that session
+// (as behind one writer), rather than letting the session be stored on a
+// link already cancelled. The sessions table is held so that the session's
+// insert waits after its check that the link is open.
+func TestSessionAddedBeforeCancelAcrossInstances(t *testing.T) {
+	onlyOnPostgres(t)
+	url := testdb.URL(t, "test.db")
+	stores := openInstances(t, url, 2)
+	ctx := context.Background()
+	link := mustLink(t, stores[0], "OC-1", "live")
+	raw, holder, release := holdRow(t, url, "LOCK TABLE sessions IN SHARE MODE")
+	added := make(chan error, 1)
+	go func() {
+		added <- stores[0].AddSession(ctx, &Session{LinkID: link.ID, SessionToken: "tok-a", SignatureToken: "sig-a", Mode: "live"})
+	}()
+	waitForLockWaiters(t, raw, holder, 1)
+	cancelled := make(chan error, 1)
+	go func() { cancelled <- stores[1].CancelLink(ctx, link.ID, 0) }()
+	// The cancel waits behind the session (2 waiters), or, unlocked, ends.
+	for lockWaiters(t, raw, holder) < 2 {
+		select {
+		case err := <-cancelled:
+			release()
+			t.Fatalf("link cancelled (%v) while a session of it was being stored", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	release()
+	if err := <-added; err != nil {
+		t.Errorf("AddSession: %v", err)
+	}
+	if err := <-cancelled; err != nil {
+		t.Errorf("CancelLink: %v", err)
+	}
+}
