@@ -192,7 +192,9 @@ func (d dialect) stored(t time.Time) time.Time {
 // Advisory lock classes of the jobs that scan and act (issue 16), taken with
 // the schema's hash as their second key like startupLockClass.
 const (
-	// expiryLockClass: the webhook worker's look for links whose expiry passed.
+	// expiryLockClass: the webhook worker's look for links whose expiry
+	// passed (tried: tryJobLock), and staff expiring a link now (waited
+	// for: queueExpiredOnce), so link.expired is queued once between them.
 	expiryLockClass = 0x65747078
 )
 

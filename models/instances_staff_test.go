@@ -137,3 +137,43 @@ func TestSecretRotatedTwiceAcrossInstances(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredOnceByStaffAndJobAcrossInstances: staff setting a past expiry on
+// a link whose expiry has just passed, while another instance's expiry job
+// queues its link.expired, queue one link.expired between them. The events
+// table is held so that both have looked for the link's event before either
+// inserts one.
+func TestExpiredOnceByStaffAndJobAcrossInstances(t *testing.T) {
+	onlyOnPostgres(t)
+	url := testdb.URL(t, "test.db")
+	s := openInstances(t, url, 2)
+	ctx := context.Background()
+	mustEndpoint(t, s[0], "https://shop.example/hook", EventLinkExpired)
+	s[1].loadHookSubs(ctx)
+	l := mustLink(t, s[0], "OC-1", "live")
+	passed := time.Now()
+	if err := s[0].write.Model(&Link{}).Where("id = ?", l.ID).Update("expires_at", passed.UTC()).Error; err != nil {
+		t.Fatal(err)
+	}
+	raw, holder, release := holdRow(t, url, "LOCK TABLE webhook_events IN SHARE MODE")
+	errs := make(chan error, 2)
+	go func() { _, err := s[1].QueueLinkExpiries(ctx, time.Now()); errs <- err }()
+	waitForLockWaiters(t, raw, holder, 1) // the job has read the link, and waits to insert
+	go func() { errs <- s[0].SetLinkExpiry(ctx, l.ID, &passed) }()
+	waitForLockWaiters(t, raw, holder, 2)
+	release()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for _, e := range queuedEvents(t, s[0]) {
+		if e.Type == EventLinkExpired {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d link.expired queued, want 1", n)
+	}
+}
