@@ -39,7 +39,12 @@ import (
 //     advisory lock, and the notification writer locks the rows it reads
 //     (FOR UPDATE: the sessions, then the links it may pay), so the same
 //     notification applied by two instances at once is applied once, and
-//     two payments of one link are applied in turn.
+//     two payments of one link are applied in turn. A check that allows an
+//     insert or a change (an order id free, an email free, an idempotency
+//     key unanswered, an admin left, an endpoint's secrets) is made under a
+//     transaction's advisory lock on what it checks (lockNames), and
+//     AddSession reads its link FOR SHARE (forShare): at READ COMMITTED
+//     two instances would otherwise both pass it.
 
 // ErrNotOnPostgres is returned for what only an SQLite database can do (a
 // file copy with VACUUM INTO, say).
