@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -79,8 +80,10 @@ func (s *Store) IdempotentAnswerFor(ctx context.Context, req IdempotentRequest) 
 // not nil, like CreateLinkWithEmail) unless req's key already answered: it
 // then returns that answer, replayed, or ErrIdempotencyMismatch. The key's
 // answer (answer of the new link) is stored in the same transaction as the
-// link, and transactions take the write lock first, so however many copies
-// of a request arrive at once, one link is made and every copy gets its answer.
+// link, and transactions take the write lock first (on PostgreSQL, where
+// two instances write at once, the key's own lock: lockNames), so however
+// many copies of a request arrive at once, one link is made and every copy
+// gets its answer.
 func (s *Store) CreateLinkOnce(ctx context.Context, in LinkInput, email func(*Link) (*OutboxMessage, error), req IdempotentRequest,
 	answer func(*Link) (int, []byte, error)) (a *IdempotentAnswer, replayed bool, err error) {
 	link, err := newLink(in)
@@ -90,6 +93,10 @@ func (s *Store) CreateLinkOnce(ctx context.Context, in LinkInput, email func(*Li
 	err = s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// Forget what is past keeping, so the table stays small.
 		if err := tx.Where("created_at < ?", req.At.Add(-IdempotencyKeep).UTC()).Delete(&IdempotencyKey{}).Error; err != nil {
+			return err
+		}
+		// Across instances too, one copy at a time looks for the answer.
+		if err := lockNames(tx, "idempotency key", fmt.Sprintf("%d\x00%s", req.APIKeyID, req.Key)); err != nil {
 			return err
 		}
 		if a, err = answerFor(tx, req); err != nil || a != nil {

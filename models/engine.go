@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // The engine home (issue 16). SQLite, a file named by DATABASE_URL, is the
@@ -34,8 +37,14 @@ import (
 //   - Two instances on one PostgreSQL: migrations take an advisory lock, the
 //     first admin and the session secret are made under a transaction's
 //     advisory lock, and the notification writer locks the rows it reads
-//     (FOR UPDATE), so the same notification applied by two instances at
-//     once is applied once.
+//     (FOR UPDATE: the sessions, then the links it may pay), so the same
+//     notification applied by two instances at once is applied once, and
+//     two payments of one link are applied in turn. A check that allows an
+//     insert or a change (an order id free, an email free, an idempotency
+//     key unanswered, an admin left, an endpoint's secrets) is made under a
+//     transaction's advisory lock on what it checks (lockNames), and
+//     AddSession reads its link FOR SHARE (forShare): at READ COMMITTED
+//     two instances would otherwise both pass it.
 
 // ErrNotOnPostgres is returned for what only an SQLite database can do (a
 // file copy with VACUUM INTO, say).
@@ -90,13 +99,25 @@ func typedRows(conn gorm.ConnPool, rows int, types ...string) string {
 // waits for this transaction and then reads what it wrote. Rows are locked
 // in id order, so two instances locking overlapping groups do not deadlock.
 // Only the sessions: PostgreSQL locks no row of an outer join's nullable
-// side (two sessions of one link paid at once on two instances are not yet
-// serialized). SQLite has one writer at a time already.
+// side, so the links a group may pay are locked next, in id order, and read
+// again (lockLinks): two sessions of one link paid at once on two instances
+// are applied in turn. SQLite has one writer at a time already.
 func forUpdate(conn gorm.ConnPool) string {
 	if connOnPostgres(conn) {
 		return " ORDER BY s.id FOR UPDATE OF s"
 	}
 	return ""
+}
+
+// forShare is tx for a read that the rest of the transaction relies on
+// staying true (AddSession: the link is open): on PostgreSQL the rows read
+// are locked FOR SHARE until commit, so another instance's cancel or payment
+// of them waits, as it would behind SQLite's single writer.
+func forShare(tx *gorm.DB) *gorm.DB {
+	if !onPostgres(tx) {
+		return tx
+	}
+	return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
 }
 
 // lockStartup serializes, across instances sharing one PostgreSQL, a
@@ -176,7 +197,9 @@ func (d dialect) stored(t time.Time) time.Time {
 // Advisory lock classes of the jobs that scan and act (issue 16), taken with
 // the schema's hash as their second key like startupLockClass.
 const (
-	// expiryLockClass: the webhook worker's look for links whose expiry passed.
+	// expiryLockClass: the webhook worker's look for links whose expiry
+	// passed (tried: tryJobLock), and staff expiring a link now (waited
+	// for: queueExpiredOnce), so link.expired is queued once between them.
 	expiryLockClass = 0x65747078
 )
 
@@ -204,3 +227,49 @@ const loginsLockClass = 0x65746c67
 // holder runs three short statements); SQLite's immediate transaction is
 // alone already.
 func lockLogins(tx *gorm.DB) error { return advisoryXactLock(tx, loginsLockClass) }
+
+// lockOrderIDs makes tx, until it commits, the only transaction of any
+// instance sharing this PostgreSQL schema that may take these links' order
+// ids (each in its link's mode, case-folded): createLink's check that an
+// order id is free and its insert are then one step, which READ COMMITTED
+// alone does not make them (two instances, or the command line beside a
+// server, could both find it free). SQLite's immediate transaction is alone
+// already.
+func lockOrderIDs(tx *gorm.DB, links ...*Link) error {
+	names := make([]string, len(links))
+	for i, l := range links {
+		names[i] = l.Mode + "\x00" + strings.ToLower(l.MerchantOrderID)
+	}
+	return lockNames(tx, "order id", names...)
+}
+
+// lockNames takes, on PostgreSQL, a transaction's advisory lock per name of
+// this kind, for a check and the insert it allows to be one step across
+// instances (see lockOrderIDs). Each lock's key is a hash of the kind and
+// the name mixed with the schema's (one bigint key: a space apart from the
+// (class, schema) locks above, so no clash with them); they are taken in the
+// order of their keys, so two transactions taking several never wait for
+// each other in a circle. On SQLite it does nothing.
+func lockNames(tx *gorm.DB, kind string, names ...string) error {
+	if !onPostgres(tx) {
+		return nil
+	}
+	keys := make([]int64, 0, len(names))
+	for _, name := range names {
+		h := fnv.New64a()
+		h.Write([]byte(kind + "\x00" + name))
+		keys = append(keys, int64(h.Sum64()))
+	}
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		err := tx.Exec("SELECT pg_advisory_xact_lock(?::bigint # hashtextextended(current_schema(), ?))", k, namesLockSeed).Error
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", kind, err)
+		}
+	}
+	return nil
+}
+
+// namesLockSeed seeds the schema's hash in lockNames' keys (an arbitrary
+// constant: "etor" in ASCII).
+const namesLockSeed = 0x65746f72

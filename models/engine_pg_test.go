@@ -139,13 +139,7 @@ func waitForLockWaiters(t *testing.T, db *sql.DB, holder, n int) {
 	t.Helper()
 	deadline := time.Now().Add(4 * time.Second) // under the writers' lock_timeout of 5 s
 	for {
-		var waiting int
-		err := db.QueryRow("WITH first AS (SELECT pid FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))) "+
-			"SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid)) OR pg_blocking_pids(pid) && ARRAY(SELECT pid FROM first)",
-			holder).Scan(&waiting)
-		if err != nil {
-			t.Fatal(err)
-		}
+		waiting := lockWaiters(t, db, holder)
 		if waiting >= n {
 			return
 		}
@@ -154,4 +148,18 @@ func waitForLockWaiters(t *testing.T, db *sql.DB, holder, n int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// lockWaiters counts the backends waiting for a lock holder holds: behind
+// it, or behind one that is.
+func lockWaiters(t *testing.T, db *sql.DB, holder int) int {
+	t.Helper()
+	var waiting int
+	err := db.QueryRow("WITH first AS (SELECT pid FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))) "+
+		"SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid)) OR pg_blocking_pids(pid) && ARRAY(SELECT pid FROM first)",
+		holder).Scan(&waiting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return waiting
 }

@@ -165,13 +165,22 @@ func ImportOutcomes(rows []ImportRow, batch []BatchLink) []ImportRow {
 // link.created events queued with the links.
 func (s *Store) createLinks(tx *gorm.DB, batch []BatchLink, email func(*Link) (*OutboxMessage, error)) error {
 	t := txStore{tx}
-	made := make([]*Link, 0, len(batch))
-	for i := range batch {
-		b := &batch[i]
+	links := make([]*Link, len(batch))
+	for i, b := range batch {
 		l, err := newLink(b.In)
 		if err != nil {
 			return err
 		}
+		links[i] = l
+	}
+	// The whole batch's order ids at once, in one order (createLink takes
+	// its own again): two imports sharing some never wait in a circle.
+	if err := lockOrderIDs(tx, links...); err != nil {
+		return err
+	}
+	made := make([]*Link, 0, len(batch))
+	for i, l := range links {
+		b := &batch[i]
 		// CreateLink's own insert, so its order-in-use rule is the only one.
 		var inUse *OrderInUseError
 		if err := t.createLink(l); errors.As(err, &inUse) {

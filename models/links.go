@@ -90,11 +90,12 @@ func (s *Store) ReusableSession(ctx context.Context, linkID uint, since time.Tim
 func (s *Store) AddSession(ctx context.Context, sess *Session) error {
 	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var link Link
-		if err := tx.Where("id = ?", sess.LinkID).Take(&link).Error; err != nil {
+		if err := forShare(tx).Where("id = ?", sess.LinkID).Take(&link).Error; err != nil {
 			return notFound(err)
 		}
 		// Checked again here: the link may have been cancelled or expired
-		// while ETpay was being asked for the session.
+		// while ETpay was being asked for the session. Locked (forShare), it
+		// stays open until the session is stored.
 		if link.Startable(time.Now()) != nil {
 			return ErrLinkClosed
 		}

@@ -32,14 +32,23 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 	if err := g.loadResults(ctx, t, reqs); err != nil {
 		return nil, fmt.Errorf("load results: %w", err)
 	}
+	need := map[uint]*groupLink{}
 	for _, r := range reqs {
 		// A paid session is never paid again (a success is then a duplicate
 		// or a conflict): only the others may need their link.
 		if sess := g.sessions[r.n.SessionToken]; sess != nil && r.verified && r.paid && sess.Status != StatusPaid {
-			if l := links[sess.LinkID]; l != nil && g.links[l.ID] == nil {
-				g.keepLink(l)
+			if l := links[sess.LinkID]; l != nil {
+				need[l.ID] = l
 			}
 		}
+	}
+	if g.d.postgres && len(need) > 0 {
+		if need, err = lockLinks(ctx, t, slices.Sorted(maps.Keys(need))); err != nil {
+			return nil, fmt.Errorf("lock links: %w", err)
+		}
+	}
+	for _, l := range need {
+		g.keepLink(l)
 	}
 	if err := g.loadRejected(t, bodyHashes); err != nil {
 		return nil, fmt.Errorf("load rejected notifications: %w", err)
@@ -63,6 +72,46 @@ var noteSessionColumns = "s.id, s.link_id, s.session_token, s.mode, s.status, s.
 func sessionsByTokenQuery(n int) string {
 	return "SELECT " + noteSessionColumns + " FROM sessions s LEFT JOIN links l ON l.id = s.link_id " +
 		"WHERE s.session_token IN (" + placeholders(n) + ")"
+}
+
+// linksForUpdateQuery locks n links by id and reads them as
+// sessionsByTokenQuery does (the sessions' status is not needed: only
+// unpaid sessions' links are locked). PostgreSQL's rows are locked in id
+// order, after the sessions, as every writer locks them.
+func linksForUpdateQuery(n int) string {
+	return "SELECT l.id, l.code, l.merchant_order_id, l.amount, l.customer_email, l.description, l.status, l.mode, " +
+		"l.review_reason, l.expires_at, l.paid_at, EXISTS (SELECT 1 FROM outbox_messages o WHERE o.link_id = l.id " +
+		"AND o.kind IN (" + linkMailKindsSQL + ") AND o.status = '" + MailQueued + "') " +
+		"FROM links l WHERE l.id IN (" + placeholders(n) + ") ORDER BY l.id FOR UPDATE"
+}
+
+// lockLinks locks, on PostgreSQL, the links a group's payments may change,
+// and reads them again: loadSessions locked only the sessions (see
+// forUpdate), so another instance paying another session of the same link
+// may have changed it since, or be about to. Once locked, a link is read as
+// the last payment to commit left it (READ COMMITTED), and no other
+// instance pays it before this transaction ends: two sessions of one link
+// paid at once on two instances are applied in turn, as on one.
+func lockLinks(ctx context.Context, t *noteTx, ids []uint) (map[uint]*groupLink, error) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := t.conn.QueryContext(ctx, linksForUpdateQuery(len(ids)), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	links := make(map[uint]*groupLink, len(ids))
+	for rows.Next() {
+		var l groupLink
+		if err := rows.Scan(&l.ID, &l.Code, &l.MerchantOrderID, &l.Amount, &l.CustomerEmail, &l.Description, &l.Status, &l.Mode,
+			&l.ReviewReason, &l.expires, &l.paid, &l.queuedMail); err != nil {
+			return nil, err
+		}
+		links[l.ID] = &l
+	}
+	return links, rows.Err()
 }
 
 // groupLink is a link as loadSessions read it, beside its session.

@@ -15,8 +15,13 @@ type txStore struct{ tx *gorm.DB }
 
 // createLink stores a link made by newLink, unless its order id already has
 // an open (unexpired) or paid link in its mode: then an *OrderInUseError
-// naming that link (errors.Is ErrOrderInUse).
+// naming that link (errors.Is ErrOrderInUse). The check and the insert are
+// one step across instances too (lockOrderIDs).
 func (t txStore) createLink(l *Link) error {
+	// On PostgreSQL, no other instance checks this order id until commit.
+	if err := lockOrderIDs(t.tx, l); err != nil {
+		return err
+	}
 	var existing []uint
 	err := t.tx.Model(&Link{}).
 		// Through the NOCASE index of order ids, then as written.

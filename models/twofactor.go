@@ -225,7 +225,9 @@ func (s *Store) CompleteLogin(ctx context.Context, pendingID, id string, ttl tim
 		if err != nil {
 			return notFound(err)
 		}
-		if err := tx.Delete(&pending).Error; err != nil {
+		// Completed once: on PostgreSQL another instance may have read it too,
+		// and then deletes it first.
+		if err := rowsOrNotFound(tx.Delete(&pending)); err != nil {
 			return err
 		}
 		return tx.Create(&StaffSession{ID: id, UserID: pending.UserID, CreatedAt: now, ExpiresAt: now.Add(ttl)}).Error

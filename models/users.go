@@ -19,6 +19,11 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 func (s *Store) CreateUser(ctx context.Context, email, passwordHash, role string) (*User, error) {
 	u := &User{Email: strings.ToLower(strings.TrimSpace(email)), PasswordHash: passwordHash, Role: role}
 	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Across instances too, one look at a time: a second look finds the
+		// first's user (ErrEmailTaken), never the unique index's error.
+		if err := lockNames(tx, "user email", u.Email); err != nil {
+			return err
+		}
 		var n int64
 		if err := tx.Model(&User{}).Where("email = ?", u.Email).Count(&n).Error; err != nil {
 			return err

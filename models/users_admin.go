@@ -127,7 +127,15 @@ func (s *Store) CountStaffSessions(ctx context.Context, userID uint) (int64, err
 	return n, err
 }
 
+// userForUpdate reads the user whose role or access is about to change,
+// after taking (on PostgreSQL) the lock under which such changes happen one
+// at a time across instances: keepAnAdmin's count and the change are then
+// one step, so two admins on two instances demoting or disabling each other
+// at once cannot leave no admin (READ COMMITTED would let both count two).
 func userForUpdate(tx *gorm.DB, id uint) (*User, error) {
+	if err := lockNames(tx, "admins", ""); err != nil {
+		return nil, err
+	}
 	var u User
 	if err := tx.Where("id = ?", id).Take(&u).Error; err != nil {
 		return nil, notFound(err)

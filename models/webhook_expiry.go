@@ -169,6 +169,13 @@ func (s *Store) queueExpiredOnce(tx *gorm.DB, id uint) error {
 	if h, err := s.hooksIn(tx, EventLinkExpired); err != nil || !h.wants(EventLinkExpired) {
 		return err
 	}
+	// After the expiry job of any instance (it may be queueing this link's
+	// event now: its expiry passed before staff set another), so the look
+	// below sees what it queued. The job then skips its look while this
+	// transaction runs (tryJobLock).
+	if err := advisoryXactLock(tx, expiryLockClass); err != nil {
+		return err
+	}
 	var n int64
 	if err := tx.Model(&WebhookEvent{}).Where("link_id = ? AND type = ?", id, EventLinkExpired).Count(&n).Error; err != nil || n > 0 {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -244,6 +245,11 @@ const maxPreviousSecrets = 3
 // shop still verifies with.
 func (s *Store) RotateWebhookSecret(ctx context.Context, id uint, secret string, now time.Time) error {
 	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Two rotations at once on two instances take turns: each keeps the
+		// secret the other made signing (READ COMMITTED would lose one).
+		if err := lockNames(tx, "webhook endpoint", strconv.FormatUint(uint64(id), 10)); err != nil {
+			return err
+		}
 		var e WebhookEndpoint
 		if err := tx.Select("secret", "previous_secret", "previous_until").Where("id = ?", id).Take(&e).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
