@@ -101,6 +101,10 @@ func (a *app) setLinkExpiry(c *fiber.Ctx) error {
 		}
 		return a.renderLink(c, link, linkPage{status: fiber.StatusConflict, alert: "links.expiry_closed"})
 	}
+	if inUse := (*models.OrderInUseError)(nil); errors.As(err, &inUse) {
+		problem := &models.FieldError{Key: "links.expiry_order_in_use", Args: []any{link.MerchantOrderID, inUse.LinkID}}
+		return a.renderLink(c, link, linkPage{status: fiber.StatusConflict, expiry: typed, expiryError: problem})
+	}
 	if err != nil {
 		return notFoundOr(err)
 	}

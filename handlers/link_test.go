@@ -320,3 +320,26 @@ func TestExpiredLinkStartsNoSession(t *testing.T) {
 	body := html.UnescapeString(staff.get(page).body)
 	inOrder(t, body, "vencido", "Este link venció el", "Link creado", "Link vencido")
 }
+
+// Reopening an expired link whose order id went to a new link is refused
+// with the reason and the other link's number, and changes nothing.
+func TestExpiredLinkReopenRefusedWhenOrderTaken(t *testing.T) {
+	t.Parallel()
+	h, staff, payURL, page := staffWithLink(t)
+	old := linkOf(t, h, payURL)
+	past := time.Now().Add(-time.Minute)
+	if err := h.store.SetLinkExpiry(context.Background(), old.ID, &past); err != nil {
+		t.Fatal(err)
+	}
+	newer := linkOf(t, h, staff.createLink("OC-4711", "$12.990"))
+	r := staff.submit(page, page+"/expiry", url.Values{"expires_at": {""}})
+	if r.status != http.StatusConflict {
+		t.Fatalf("reopening: %d, want 409\n%s", r.status, r.body)
+	}
+	if body := html.UnescapeString(r.body); !strings.Contains(body, "ya tiene otro link abierto o pagado (link #"+itoa(newer.ID)+")") {
+		t.Errorf("the refusal does not name link %d:\n%s", newer.ID, body)
+	}
+	if got := linkOf(t, h, payURL).ExpiresAt; got == nil || !got.Equal(past.UTC()) {
+		t.Errorf("old link's expiry %v, want it unchanged at %v", got, past)
+	}
+}

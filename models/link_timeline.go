@@ -229,6 +229,8 @@ func (s *Store) CancelLink(ctx context.Context, id, userID uint) error {
 
 // SetLinkExpiry sets (or, with nil, clears) when an open link stops starting
 // sessions. Paid and cancelled links keep theirs: ErrLinkPaid or ErrLinkClosed.
+// An expired link whose order id has since gone to another link stays
+// expired: an *OrderInUseError naming that link (one open link per order).
 func (s *Store) SetLinkExpiry(ctx context.Context, id uint, at *time.Time) error {
 	var value any
 	if at != nil {
@@ -239,6 +241,11 @@ func (s *Store) SetLinkExpiry(ctx context.Context, id uint, at *time.Time) error
 	}
 	var res *gorm.DB
 	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if at == nil || at.After(time.Now()) {
+			if err := orderStillFree(tx, id); err != nil {
+				return err
+			}
+		}
 		res = tx.Model(&Link{}).Where("id = ? AND status = ?", id, LinkOpen).Update("expires_at", value)
 		if res.Error != nil || res.RowsAffected == 0 || at == nil || at.After(time.Now()) {
 			return res.Error
@@ -253,6 +260,23 @@ func (s *Store) SetLinkExpiry(ctx context.Context, id uint, at *time.Time) error
 	err = s.closedLinkError(ctx, id)
 	if errors.Is(err, ErrAlreadyCancelled) {
 		return ErrLinkClosed
+	}
+	return err
+}
+
+// orderStillFree refuses to make link id open again when another link has
+// taken its order id meanwhile (it could, once id expired).
+func orderStillFree(tx *gorm.DB, id uint) error {
+	var l Link
+	if err := tx.Select("id", "merchant_order_id", "mode", "status").Where("id = ?", id).Take(&l).Error; err != nil || l.Status != LinkOpen {
+		return notFound(err) // a closed link is refused as closed, below
+	}
+	if err := lockOrderIDs(tx, &l); err != nil {
+		return err
+	}
+	holder, err := orderHolder(tx, &l, id)
+	if err == nil && holder != 0 {
+		err = &OrderInUseError{LinkID: holder}
 	}
 	return err
 }

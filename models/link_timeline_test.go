@@ -299,3 +299,41 @@ func TestSetLinkExpiry(t *testing.T) {
 		}
 	})
 }
+
+// An expired link whose order id went to a new link stays expired: clearing
+// or moving its expiry forward would make two open links for one order.
+func TestExpiredLinkNotReopenedOverItsOrder(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	old := mustLink(t, s, "OC-REOPEN", "sandbox")
+	past := time.Now().Add(-time.Hour)
+	if err := s.SetLinkExpiry(ctx, old.ID, &past); err != nil {
+		t.Fatal(err)
+	}
+	replacement := mustLink(t, s, "OC-REOPEN", "sandbox") // allowed: the old one expired
+	future := time.Now().Add(48 * time.Hour)
+	for _, at := range []*time.Time{nil, &future} {
+		var inUse *OrderInUseError
+		if err := s.SetLinkExpiry(ctx, old.ID, at); !errors.As(err, &inUse) || inUse.LinkID != replacement.ID {
+			t.Errorf("reopening with expiry %v: %v, want the order in use by link %d", at, err, replacement.ID)
+		}
+	}
+	earlier := time.Now().Add(-2 * time.Hour)
+	if err := s.SetLinkExpiry(ctx, old.ID, &earlier); err != nil {
+		t.Errorf("moving a past expiry within the past: %v", err)
+	}
+	if got, _ := s.LinkByID(ctx, old.ID); got.ExpiresAt == nil || !got.ExpiresAt.Equal(earlier.UTC()) {
+		t.Errorf("old link's expiry %v, want %v", got.ExpiresAt, earlier)
+	}
+	// The replacement itself may still change its own expiry, and once it
+	// is cancelled the old link may be reopened.
+	if err := s.SetLinkExpiry(ctx, replacement.ID, &future); err != nil {
+		t.Errorf("the holder's own expiry: %v", err)
+	}
+	if err := s.CancelLink(ctx, replacement.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLinkExpiry(ctx, old.ID, nil); err != nil {
+		t.Errorf("reopening after the other link was cancelled: %v", err)
+	}
+}

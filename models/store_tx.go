@@ -22,21 +22,32 @@ func (t txStore) createLink(l *Link) error {
 	if err := lockOrderIDs(t.tx, l); err != nil {
 		return err
 	}
-	var existing []uint
-	err := t.tx.Model(&Link{}).
-		// Through the NOCASE index of order ids, then as written.
-		Where("merchant_order_id COLLATE NOCASE = ? AND merchant_order_id = ?", l.MerchantOrderID, l.MerchantOrderID).
-		Where("mode = ? AND status IN ?", l.Mode, []string{LinkOpen, LinkPaid}).
-		// An open link that has expired may be replaced, like a cancelled one.
-		Where("status = ? OR expires_at IS NULL OR expires_at > ?", LinkPaid, time.Now().UTC()).
-		Order("id DESC").Limit(1).Pluck("id", &existing).Error
+	holder, err := orderHolder(t.tx, l, 0)
 	if err != nil {
 		return err
 	}
-	if len(existing) > 0 {
-		return &OrderInUseError{LinkID: existing[0]}
+	if holder != 0 {
+		return &OrderInUseError{LinkID: holder}
 	}
 	return t.tx.Create(l).Error
+}
+
+// orderHolder is the newest link other than except that holds l's order id
+// in its mode (open and unexpired, or paid), or 0. Callers on PostgreSQL
+// hold lockOrderIDs for l first.
+func orderHolder(tx *gorm.DB, l *Link, except uint) (uint, error) {
+	var existing []uint
+	err := tx.Model(&Link{}).
+		// Through the NOCASE index of order ids, then as written.
+		Where("merchant_order_id COLLATE NOCASE = ? AND merchant_order_id = ?", l.MerchantOrderID, l.MerchantOrderID).
+		Where("mode = ? AND status IN ? AND id <> ?", l.Mode, []string{LinkOpen, LinkPaid}, except).
+		// An open link that has expired may be replaced, like a cancelled one.
+		Where("status = ? OR expires_at IS NULL OR expires_at > ?", LinkPaid, time.Now().UTC()).
+		Order("id DESC").Limit(1).Pluck("id", &existing).Error
+	if err != nil || len(existing) == 0 {
+		return 0, err
+	}
+	return existing[0], nil
 }
 
 // createQueued queues a message for the outbox worker. A message whose
