@@ -327,7 +327,7 @@ func TestExpiredLinkReopenRefusedWhenOrderTaken(t *testing.T) {
 	t.Parallel()
 	h, staff, payURL, page := staffWithLink(t)
 	old := linkOf(t, h, payURL)
-	past := time.Now().Add(-time.Minute)
+	past := time.Now().Add(-time.Minute).Truncate(time.Microsecond) // PostgreSQL keeps microseconds
 	if err := h.store.SetLinkExpiry(context.Background(), old.ID, &past); err != nil {
 		t.Fatal(err)
 	}

@@ -318,7 +318,7 @@ func TestExpiredLinkNotReopenedOverItsOrder(t *testing.T) {
 			t.Errorf("reopening with expiry %v: %v, want the order in use by link %d", at, err, replacement.ID)
 		}
 	}
-	earlier := time.Now().Add(-2 * time.Hour)
+	earlier := time.Now().Add(-2 * time.Hour).Truncate(time.Microsecond) // PostgreSQL keeps microseconds
 	if err := s.SetLinkExpiry(ctx, old.ID, &earlier); err != nil {
 		t.Errorf("moving a past expiry within the past: %v", err)
 	}
