@@ -131,7 +131,12 @@ func rebind(q string) string {
 // openPostgresPool opens a pool on the database url names. lock_timeout is
 // the busy timeout: a statement that waits longer for a lock fails as
 // ErrBusy, as SQLite's busy_timeout does. A read-only pool refuses writes,
-// as SQLite's query_only does. Times are read in UTC, as SQLite's are.
+// as SQLite's query_only does, and runs each statement in its own process
+// (no parallel workers): its longest statements are the lists' counts, and
+// eight staff counting 200,000 sessions at once on two cores answered 38%
+// more counts a second without workers (pgbench, 8 clients: 173/s against
+// 125/s), which only add processes to start and wait for. Times are read
+// in UTC, as SQLite's are.
 func openPostgresPool(url string, readOnly bool, busy time.Duration) (*pgPool, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
@@ -141,6 +146,7 @@ func openPostgresPool(url string, readOnly bool, busy time.Duration) (*pgPool, e
 	cfg.RuntimeParams["timezone"] = "UTC"
 	if readOnly {
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+		cfg.RuntimeParams["max_parallel_workers_per_gather"] = "0"
 	}
 	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(_ context.Context, conn *pgx.Conn) error {
 		conn.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
