@@ -30,7 +30,7 @@ const pgTextLookup = "pg_trgm"
 // which for a word no link holds (a payment_token, an amount) read all
 // 200,000 of them (250–1,050 ms). The CTE is planned for all its rows, so
 // through the trigram indexes (a bitmap OR), and EXISTS stops at its first
-// row: 0.2–2 ms for a rare word, 4–8 ms for one in 25,000 links.
+// row: 0.2–2 ms for a rare word, 4–10 ms for one in 25,000 links.
 func (s *Store) textQueriesPG(ctx context.Context, words []string) (textQueries, error) {
 	cond, args := textMatchPG("l", search{words: words, pg: true})
 	var any bool
@@ -48,7 +48,7 @@ func (s *Store) textQueriesPG(ctx context.Context, words []string) (textQueries,
 // the trigram indexes (0.5 ms for a payment_token), and only text can make
 // such a search broad, so a walk need not be spared a text that no row
 // holds. For a common word the probe was the dearest part of the search
-// after the lookup itself (4–8 ms to build the index's bitmap).
+// after the lookup itself (4–10 ms to build the index's bitmap).
 func (s *Store) searchTextQueries(ctx context.Context, sr search) (textQueries, error) {
 	if sr.pg && sr.amount == 0 && len(sr.words) > 0 {
 		return textQueries{fts: pgTextLookup}, nil
