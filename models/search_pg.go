@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"strings"
 )
 
@@ -66,6 +67,24 @@ var pgSearchIndexes = []string{
 	"CREATE INDEX IF NOT EXISTS idx_links_description_trgm ON links USING gin (description gin_trgm_ops)",
 	"CREATE INDEX IF NOT EXISTS idx_links_order_lower ON links (lower(merchant_order_id) text_pattern_ops)",
 	"CREATE INDEX IF NOT EXISTS idx_links_email_lower ON links (lower(customer_email) text_pattern_ops)",
+}
+
+// mergeSearchIndexPG is MergeSearchIndex on PostgreSQL. A GIN index takes
+// new entries into a pending list, merged into the index proper only when
+// the list outgrows gin_pending_list_limit (4 MB) or by autovacuum (a
+// manual ANALYZE does not), and every search through the index reads the
+// whole list: after a seed of 200,000 links the email index's held 253
+// pages, and with 40,000 more links a search for a payment_token took
+// 37.6 ms instead of 0.7 ms once merged, an email name 18.0 ms instead of
+// 5.8 ms (median of 5). So the bulk load ends by merging the three lists,
+// and gives the planner statistics.
+func (s *Store) mergeSearchIndexPG(ctx context.Context) error {
+	for _, index := range []string{"idx_links_order_trgm", "idx_links_email_trgm", "idx_links_description_trgm"} {
+		if err := s.write.WithContext(ctx).Exec("SELECT gin_clean_pending_list(?::regclass)", index).Error; err != nil {
+			return fmt.Errorf("merge %s: %w", index, err)
+		}
+	}
+	return s.write.WithContext(ctx).Exec("ANALYZE links, sessions").Error
 }
 
 // ensureSearchIndexPG creates the search's indexes on PostgreSQL.
