@@ -131,7 +131,12 @@ func rebind(q string) string {
 // openPostgresPool opens a pool on the database url names. lock_timeout is
 // the busy timeout: a statement that waits longer for a lock fails as
 // ErrBusy, as SQLite's busy_timeout does. A read-only pool refuses writes,
-// as SQLite's query_only does. Times are read in UTC, as SQLite's are.
+// as SQLite's query_only does, and runs each statement in its own process
+// (no parallel workers): its longest statements are the lists' counts, and
+// eight staff counting 200,000 sessions at once on two cores answered 38%
+// more counts a second without workers (pgbench, 8 clients: 173/s against
+// 125/s), which only add processes to start and wait for. Times are read
+// in UTC, as SQLite's are.
 func openPostgresPool(url string, readOnly bool, busy time.Duration) (*pgPool, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
@@ -141,6 +146,7 @@ func openPostgresPool(url string, readOnly bool, busy time.Duration) (*pgPool, e
 	cfg.RuntimeParams["timezone"] = "UTC"
 	if readOnly {
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+		cfg.RuntimeParams["max_parallel_workers_per_gather"] = "0"
 	}
 	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(_ context.Context, conn *pgx.Conn) error {
 		conn.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
@@ -272,4 +278,28 @@ func pgBulkConn(ctx context.Context, conn *sql.Conn) (*sql.Conn, func(), error) 
 		conn.ExecContext(context.WithoutCancel(ctx), "RESET synchronous_commit")
 		conn.Close()
 	}, nil
+}
+
+// countRows runs query, a COUNT(*) of a whole table. On PostgreSQL it runs
+// with index-only scans off, in a read transaction of its own (SET LOCAL):
+// the planner counts through the table's smallest index, which holds no
+// visibility, so every row of a page written since the last VACUUM is
+// looked up in the table as well. After a burst of payments (65,000 of
+// 240,000 sessions updated) that count took 75–400 ms until autovacuum came
+// round, a minute or more later, against 11 ms on a vacuumed table; the
+// sequential scan reads each page once: 12 ms vacuumed, 25 ms after the
+// burst (median of 5, one at a time).
+func (s *Store) countRows(ctx context.Context, query string) (int64, error) {
+	var n int64
+	if !s.d.postgres {
+		err := s.read.WithContext(ctx).Raw(query).Row().Scan(&n)
+		return n, err
+	}
+	err := s.read.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL enable_indexonlyscan = off").Error; err != nil {
+			return err
+		}
+		return tx.Raw(query).Row().Scan(&n)
+	})
+	return n, err
 }

@@ -145,6 +145,11 @@ func (s *Store) CountLinks(ctx context.Context, f LinkFilter) (Found, error) {
 	}
 	c := linkConds(f, nil, true)
 	var n Found
-	err := s.read.WithContext(ctx).Raw("SELECT COUNT(*) FROM links AS l"+c.sql(), c.args...).Row().Scan(&n.Count)
+	var err error
+	if len(c.where) == 0 {
+		n.Count, err = s.countRows(ctx, "SELECT COUNT(*) FROM links AS l")
+		return n, err
+	}
+	err = s.read.WithContext(ctx).Raw("SELECT COUNT(*) FROM links AS l"+c.sql(), c.args...).Row().Scan(&n.Count)
 	return n, err
 }

@@ -101,7 +101,9 @@ func countQueries(t *testing.T, s *Store, fn func()) int64 {
 // or without a search or a cursor, and a whole export, are one statement each.
 // A search is looked up once per request, by the count: its page reads what
 // the count found; looked up by the page itself, it costs two statements
-// more (the trigrams' probe and the lookup), whatever it matches.
+// more (the trigrams' probe and the lookup), whatever it matches; one fewer
+// on PostgreSQL, which probes only a search that spells an amount too
+// (searchTextQueries).
 func TestSessionPageIsOneQuery(t *testing.T) {
 	s := listStore(t)
 	ctx := context.Background()
@@ -147,6 +149,9 @@ func TestSessionPageIsOneQuery(t *testing.T) {
 		}},
 	}
 	want := map[string]int64{"first page": 1, "next page": 2, "search": 1, "search looked up by the page": 3, "export": 1}
+	if s.d.postgres {
+		want["search looked up by the page"] = 2
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var rows int

@@ -263,14 +263,24 @@ func sessionSearchRow(sr search) (string, []any) {
 	// computes both), and search_text is to be asked only when LIKE fails.
 	if sr.words != nil {
 		cond, wargs := textMatch("t", sr)
-		branches = append(branches, "EXISTS (SELECT 1 FROM links AS t WHERE t.id = s.link_id AND "+cond+")")
+		branches = append(branches, sessionLinkTest(sr, "t", cond))
 		args = append(args, wargs...)
 	}
 	if sr.lo != "" {
-		branches = append(branches, "EXISTS (SELECT 1 FROM links AS p WHERE p.id = s.link_id AND "+prefixConds(sr, "p", true)+")")
+		branches = append(branches, sessionLinkTest(sr, "p", prefixConds(sr, "p", true)))
 		args = append(args, sr.prefixArgs()...)
 	}
 	return "(" + strings.Join(branches, " OR ") + ")", args
+}
+
+// sessionLinkTest is the condition that the link of session s (alias) meets
+// cond, read by primary key: EXISTS on SQLite; on PostgreSQL see
+// sessionLinkTestPG.
+func sessionLinkTest(sr search, alias, cond string) string {
+	if sr.pg {
+		return sessionLinkTestPG(alias, cond)
+	}
+	return "EXISTS (SELECT 1 FROM links AS " + alias + " WHERE " + alias + ".id = s.link_id AND " + cond + ")"
 }
 
 // linkSearchRow is the condition that a link (alias l) matches sr, tested

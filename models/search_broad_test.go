@@ -4,6 +4,7 @@ import (
 	"context"
 	"etpay-dashboard/testdb"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -107,4 +108,63 @@ func TestNarrowSearchAmongMany(t *testing.T) {
 			t.Errorf("%s: page %v, %v", q, sessionIDs(rows), err)
 		}
 	}
+}
+
+// A broad search's page walks the list and tests each row, its link's text
+// or the start of its order id included (on PostgreSQL through a subquery
+// by the link's id, sessionLinkTestPG): rows that do not match are left out.
+// Three links that match neither "demo" nor "de" lead the walk (the largest
+// amounts, listed by amount).
+func TestBroadWalkLeavesOutRowsThatDoNotMatch(t *testing.T) {
+	s := broadStore(t)
+	ctx := context.Background()
+	others := map[uint]bool{}
+	for i := range 3 {
+		l, err := s.CreateLink(ctx, models.LinkInput{MerchantOrderID: "OC-WALK-" + strconv.Itoa(i), Amount: 90_000_000 + int64(i),
+			CustomerEmail: "walk@ejemplo.cl", Description: "Otra cosa", Mode: "sandbox"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddSession(ctx, &models.Session{LinkID: l.ID, SessionToken: "tok-walk-" + strconv.Itoa(i), SignatureToken: "sig", Mode: "sandbox"}); err != nil {
+			t.Fatal(err)
+		}
+		others[l.ID] = true
+	}
+	byAmount := models.SessionFilter{Sort: models.SortAmount}
+	all, err := s.ListSessions(ctx, models.SessionPage{SessionFilter: byAmount, Limit: 63})
+	if err != nil || len(all) != 63 || !others[all[0].LinkID] {
+		t.Fatalf("sessions by amount: %d, %v; want the three others first", len(all), err)
+	}
+	allLinks, err := s.ListLinks(ctx, models.LinkPage{LinkFilter: models.LinkFilter{SessionFilter: byAmount, Now: time.Now()}, Limit: 63})
+	if err != nil || len(allLinks) != 63 || !others[allLinks[0].ID] {
+		t.Fatalf("links by amount: %d, %v; want the three others first", len(allLinks), err)
+	}
+	for _, q := range []string{"demo", "de"} {
+		f := models.SessionFilter{Q: q, Sort: models.SortAmount}
+		totals, err := s.CountSessions(ctx, f)
+		if err != nil || !totals.More {
+			t.Fatalf("CountSessions(%s) = %+v, %v; want broad", q, totals, err)
+		}
+		page, err := s.ListSessions(ctx, models.SessionPage{SessionFilter: f, Limit: 60, Found: &totals.Found})
+		if err != nil || !slices.Equal(sessionIDs(page), sessionIDs(all[3:])) {
+			t.Errorf("%s: sessions %v, %v; want %v", q, sessionIDs(page), err, sessionIDs(all[3:]))
+		}
+		lf := models.LinkFilter{SessionFilter: f, Now: time.Now()}
+		found, err := s.CountLinks(ctx, lf)
+		if err != nil || !found.More {
+			t.Fatalf("CountLinks(%s) = %+v, %v; want broad", q, found, err)
+		}
+		links, err := s.ListLinks(ctx, models.LinkPage{LinkFilter: lf, Limit: 60, Found: &found})
+		if err != nil || !slices.Equal(linkIDs(links), linkIDs(allLinks[3:])) {
+			t.Errorf("%s: links %v, %v; want %v", q, linkIDs(links), err, linkIDs(allLinks[3:]))
+		}
+	}
+}
+
+func linkIDs(rows []models.LinkRow) []uint {
+	ids := make([]uint, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids
 }

@@ -176,7 +176,7 @@ func (s *Store) findSessions(ctx context.Context, f SessionFilter) (SessionTotal
 func (s *Store) lookUpSessions(ctx context.Context, f SessionFilter) (Found, error) {
 	sr := parseSearch(f.Q, f.ExactOnly)
 	sr.pg = s.d.postgres
-	text, err := s.textQueries(ctx, sr.words)
+	text, err := s.searchTextQueries(ctx, sr)
 	if err != nil {
 		return Found{}, err
 	}
@@ -254,7 +254,7 @@ func linkLookup(f LinkFilter, sr search, text textQueries) *lookup {
 func (s *Store) findLinks(ctx context.Context, f LinkFilter) (Found, error) {
 	sr := parseSearch(f.Q, f.ExactOnly)
 	sr.pg = s.d.postgres
-	text, err := s.textQueries(ctx, sr.words)
+	text, err := s.searchTextQueries(ctx, sr)
 	if err != nil {
 		return Found{}, err
 	}

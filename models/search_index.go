@@ -86,8 +86,7 @@ func (s *Store) ensureSearchIndex(ctx context.Context) error {
 // four at a time.)
 func (s *Store) MergeSearchIndex(ctx context.Context) error {
 	if s.d.postgres {
-		// No segments; a bulk load leaves the planner without statistics.
-		return s.write.WithContext(ctx).Exec("ANALYZE links, sessions").Error
+		return s.mergeSearchIndexPG(ctx)
 	}
 	return s.write.WithContext(ctx).Exec("INSERT INTO links_fts (links_fts) VALUES ('optimize')").Error
 }

@@ -280,7 +280,8 @@ func (s *Store) CountSessions(ctx context.Context, f SessionFilter) (SessionTota
 	var t SessionTotals
 	switch {
 	case !f.Active():
-		err := s.read.WithContext(ctx).Raw("SELECT COUNT(*) FROM sessions").Scan(&t.Count).Error
+		var err error
+		t.Count, err = s.countRows(ctx, "SELECT COUNT(*) FROM sessions")
 		return t, err
 	case f.Q != "":
 		return s.findSessions(ctx, f)
