@@ -78,12 +78,12 @@ func (r *loadRun) ceiling(recent, random int, ds map[string]delivery, refs map[s
 		d, ref, same := ds[w.key], refs[w.key], at[w.key]
 		r.add(w.name+": notifications per commit", fmt.Sprintf("%.1f", d.groups.Mean()), "",
 			fmt.Sprintf("%d groups; by size %s (wrk -c%d: at most %d in flight)", d.groups.Groups, d.groups, wrkConns, wrkConns), true)
-		r.add(w.name+": reference at the app's group size", fmt.Sprintf("%.0f/s", same.PerSecond), "",
+		r.add(w.name+": reference, app's group size", fmt.Sprintf("%.0f/s", same.PerSecond), "",
 			fmt.Sprintf("groups of %d: the app is %.3fx of it (%.0f/s); the target is judged against groups of 256 (%.0f/s)",
 				size(d), d.rate()/same.PerSecond, d.rate(), ref.PerSecond), true)
 		rate := w.target * ref.PerSecond
 		all, http := cores*1e6/rate, cores*1e6/d.healthz
-		r.add(w.name+": CPU budget at the target rate", fmt.Sprintf("%.0f µs", all-http), "",
+		r.add(w.name+": CPU budget at the target", fmt.Sprintf("%.0f µs", all-http), "",
 			fmt.Sprintf("%.0f cores / %.0f/s = %.0f µs a notification, less %.0f µs for wrk and an HTTP round trip (/healthz by wrk %.0f/s); the server spends %.0f µs",
 				cores, rate, all, http, d.healthz, float64(d.cpuEach.Microseconds())), true)
 	}
