@@ -24,7 +24,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,6 +57,7 @@ var (
 type refResult struct {
 	Workload         string  `json:"workload"`
 	Notifications    int     `json:"notifications"`
+	Group            int     `json:"group"`
 	Seconds          float64 `json:"seconds"`
 	PerSecond        float64 `json:"per_second"`
 	WcharPerNote     float64 `json:"wchar_per_note"`
@@ -73,9 +73,20 @@ func (r *loadRun) firstDeliveries(store *models.Store, pending []models.Session)
 	old := slices.Clone(pending)
 	rand.Shuffle(len(old), func(i, j int) { old[i], old[j] = old[j], old[i] })
 	old = old[:min(randomOld, len(old))]
-	ref := r.reference(len(fresh), len(old))
+	ref := r.runReference(len(fresh), len(old))
 	recent, random := signedBodies(r.t, fresh), signedBodies(r.t, old)
-	return append(r.deliver(recentWorkload, recent, ref[recentWorkload.key]), r.deliver(randomWorkload, random, ref[randomWorkload.key])...)
+	sent, ds := [][]byte{}, map[string]delivery{}
+	for _, w := range []struct {
+		workload
+		bodies [][]byte
+	}{{recentWorkload, recent}, {randomWorkload, random}} {
+		bodies, d := r.deliver(w.workload, w.bodies, ref[w.key])
+		sent, ds[w.key] = append(sent, bodies...), d
+	}
+	if r.wrk != "" {
+		r.ceiling(len(fresh), len(old), ds, ref)
+	}
+	return sent
 }
 
 func signedBodies(t *testing.T, sessions []models.Session) [][]byte {
@@ -158,23 +169,9 @@ func alnum(rng *rand.Rand, n int) string {
 	return string(b)
 }
 
-// reference builds and runs .ci/reference on the same disk with the same
-// numbers of sessions, and returns its figures by workload.
-func (r *loadRun) reference(recent, random int) map[string]refResult {
-	dir := filepath.Dir(r.db)
-	bin := filepath.Join(dir, "reference")
-	build := exec.Command("go", "build", "-o", bin, "./.ci/reference")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		r.t.Fatalf("build the reference: %v", err)
-	}
-	cmd := exec.Command(bin, "-dir", dir, "-sessions", strconv.Itoa(loadSessions),
-		"-recent", strconv.Itoa(recent), "-random", strconv.Itoa(random))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		r.t.Fatalf("reference: %v\n%s", err, out)
-	}
+// referenceFigures reads .ci/reference's JSON lines (see runReference in
+// load_groups_test.go) by workload, and logs them.
+func (r *loadRun) referenceFigures(out []byte) map[string]refResult {
 	refs := map[string]refResult{}
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		var res refResult
@@ -182,8 +179,8 @@ func (r *loadRun) reference(recent, random int) map[string]refResult {
 			r.t.Fatalf("reference said %q: %v", l, err)
 		}
 		refs[res.Workload] = res
-		r.t.Logf("reference %s: %d notifications, %.0f/s, %.1f KB written each (wchar; disk %.1f KB), %.0f µs CPU each",
-			res.Workload, res.Notifications, res.PerSecond, res.WcharPerNote/1024, res.DevicePerNote/1024, res.CPUMicrosPerNote)
+		r.t.Logf("reference %s: %d notifications in groups of %d, %.0f/s, %.1f KB written each (wchar; disk %.1f KB), %.0f µs CPU each",
+			res.Workload, res.Notifications, res.Group, res.PerSecond, res.WcharPerNote/1024, res.DevicePerNote/1024, res.CPUMicrosPerNote)
 	}
 	if len(refs) != 2 {
 		r.t.Fatalf("reference: %d workloads, want 2:\n%s", len(refs), out)
@@ -200,29 +197,37 @@ type delivery struct {
 	// server (wchar) and to the disk (-1: unknown); cpuEach its CPU.
 	wcharEach, deviceEach float64
 	cpuEach               time.Duration
+	// healthz is /healthz by wrk just before; groups the writer's group
+	// sizes during the workload (none when the server did not say).
+	healthz float64
+	groups  models.NoteGroups
 }
 
 func (d delivery) rate() float64 { return float64(d.answered) / d.elapsed.Seconds() }
 
 // deliver sends bodies as w's first deliveries, adds its figures and
-// returns the bodies sent. Without wrk, the Go client sends them (the
+// returns the bodies sent and what it measured. Without wrk, the Go client sends them (the
 // repeats and the kill -9 check need them stored) and w's figures are
 // marked skipped.
-func (r *loadRun) deliver(w workload, bodies [][]byte, ref refResult) [][]byte {
+func (r *loadRun) deliver(w workload, bodies [][]byte, ref refResult) ([][]byte, delivery) {
 	if r.wrk == "" {
 		r.goDeliveries(bodies)
 		r.add(w.name+": by wrk", "skipped", "wrk", "wrk is not installed (.ci/load installs Debian's wrk when run as root); sent by the Go client, not measured", false)
-		return bodies
+		return bodies, delivery{}
 	}
 	r.t.Logf("%s: load average %s", w.name, loadAverage())
 	hz := r.wrkHealthz()
+	groups, asked := r.noteGroups()
 	stopPerf := r.perf(w.key)
 	before := r.serverUsage()
 	sum, elapsed := r.wrkDeliveries(w.name, bodies)
 	after := r.serverUsage()
 	stopPerf()
 	d := delivery{sent: sum.Sent, answered: sum.Answered, non2xx: sum.Non2xx + len(bodies) - sum.Answered, firstBad: sum.FirstBad,
-		elapsed: elapsed, p50: time.Duration(sum.P50us) * time.Microsecond, p99: time.Duration(sum.P99us) * time.Microsecond}
+		elapsed: elapsed, p50: time.Duration(sum.P50us) * time.Microsecond, p99: time.Duration(sum.P99us) * time.Microsecond, healthz: hz}
+	if g, ok := r.noteGroups(); ok && asked {
+		d.groups = g.Since(groups)
+	}
 	n := float64(max(d.answered, 1))
 	d.wcharEach = float64(after.wchar-before.wchar) / n
 	d.deviceEach = -1
@@ -234,7 +239,7 @@ func (r *loadRun) deliver(w workload, bodies [][]byte, ref refResult) [][]byte {
 		w.name, d.answered, len(bodies), elapsed.Round(time.Millisecond), d.rate(), d.p50, d.p99, d.non2xx, d.firstBad,
 		sum.ConnectErrors, sum.ReadErrors, sum.WriteErrors, sum.Timeouts)
 	r.deliveryFigures(w, d, ref, hz, len(bodies))
-	return sentBodies(bodies, sum)
+	return sentBodies(bodies, sum), d
 }
 
 // deliveryFigures adds w's lines: throughput against the reference, p99,

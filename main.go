@@ -167,6 +167,8 @@ func serve(ctx context.Context, env environment) error {
 	})
 	g.Go(func() error { releaseAfterBursts(ctx, app.Server().GetOpenConnectionsCount, time.Second); return nil })
 	startJobs(ctx, g, deps)
+	groups := logGroupsOnSignal(ctx, logger, store)
+	g.Go(func() error { groups(); return nil })
 	g.Go(func() error { return shutdownWhenDone(ctx, logger, events, app, fr.ln) })
 	fr.announce(cfg, env)
 	return g.Wait()

@@ -64,6 +64,7 @@ type notifier struct {
 	queue  chan *noteRequest
 	done   chan struct{}
 	keys   keyCache
+	groups groupCounter
 	// budget is what rejected bodies took this hour; only the writer
 	// goroutine touches it.
 	budget bodyBudget
@@ -122,6 +123,7 @@ func (s *Store) runNotifier() {
 				break gather
 			}
 		}
+		s.notes.groups.add(len(batch))
 		s.applyNotes(batch)
 	}
 }

@@ -3,11 +3,7 @@ package models
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"sync"
 	"time"
 )
 
@@ -162,63 +158,4 @@ func (s *Store) NotificationByID(ctx context.Context, id uint) (*Notification, e
 		return nil, notFound(err)
 	}
 	return &n, nil
-}
-
-// keyCacheSize bounds the signing keys kept in memory (about 200 bytes each).
-const keyCacheSize = 1 << 15
-
-// keyCache remembers signing keys found: a session's signature_token never
-// changes once the session exists. Misses are never remembered, since an
-// unknown session_token may become known when its session is created.
-type keyCache struct {
-	mu   sync.RWMutex
-	keys map[string]string
-}
-
-func (c *keyCache) get(token string) (string, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	key, ok := c.keys[token]
-	return key, ok
-}
-
-func (c *keyCache) put(token, key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.keys == nil {
-		c.keys = make(map[string]string)
-	}
-	if len(c.keys) >= keyCacheSize {
-		// Forget a quarter, chosen by map order (effectively at random).
-		drop := keyCacheSize / 4
-		for k := range c.keys {
-			delete(c.keys, k)
-			if drop--; drop == 0 {
-				break
-			}
-		}
-	}
-	c.keys[token] = key
-}
-
-// NotificationKey is SigningKey for the webhook: the signature_token of the
-// session with this session_token, ErrNotFound when there is none, from a
-// bounded in-memory cache when it was found before. An error that means the
-// database stayed busy (or ctx's deadline passed first) is ErrBusy.
-func (s *Store) NotificationKey(ctx context.Context, sessionToken string) (string, error) {
-	if key, ok := s.notes.keys.get(sessionToken); ok {
-		return key, nil
-	}
-	var key string
-	err := s.keys.QueryRowContext(ctx, "SELECT signature_token FROM sessions WHERE session_token = ? LIMIT 1", sessionToken).Scan(&key)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
-	}
-	if err != nil {
-		return "", markBusy(fmt.Errorf("find signing key: %w", err))
-	}
-	if key != "" {
-		s.notes.keys.put(sessionToken, key)
-	}
-	return key, nil
 }

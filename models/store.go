@@ -149,6 +149,7 @@ func (s *Store) openReaders(url string, busy time.Duration, gcfg *gorm.Config) e
 // keyPool is what NotificationKey needs of its pool.
 type keyPool interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 	Close() error
 }
 

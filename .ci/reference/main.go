@@ -8,7 +8,8 @@
 // payment_token, updated_at; 85% settled with one ~600-byte notification
 // each, the rest pending) plus -recent fresh pending sessions added after
 // them, then applies two workloads with one writer, 256 notifications per
-// transaction (BEGIN IMMEDIATE; SELECT ... WHERE token IN (...); one
+// transaction (-group, and -random-group for the random workload alone: the
+// load script re-runs it at the app's own group sizes) (BEGIN IMMEDIATE; SELECT ... WHERE token IN (...); one
 // UPDATE ... FROM (VALUES ...); one multi-row INSERT; COMMIT):
 //
 //   - recent: the fresh sessions, in the order they were created (the
@@ -70,14 +71,18 @@ func main() {
 	recent := flag.Int("recent", 40_000, "fresh sessions for the recent workload (one notification each)")
 	random := flag.Int("random", 25_000, "random old pending sessions for the random workload")
 	group := flag.Int("group", 256, "notifications per transaction")
+	randomGroup := flag.Int("random-group", 0, "notifications per transaction in the random workload (0: -group)")
 	flag.Parse()
-	if err := run(*dir, *sessions, *recent, *random, *group); err != nil {
+	if *randomGroup <= 0 {
+		*randomGroup = *group
+	}
+	if err := run(*dir, *sessions, *recent, *random, *group, *randomGroup); err != nil {
 		fmt.Fprintln(os.Stderr, "reference:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, sessions, recent, random, group int) error {
+func run(dir string, sessions, recent, random, group, randomGroup int) error {
 	ctx := context.Background()
 	work, err := os.MkdirTemp(dir, "reference-")
 	if err != nil {
@@ -107,8 +112,9 @@ func run(dir string, sessions, recent, random, group int) error {
 	for _, w := range []struct {
 		name   string
 		tokens []string
-	}{{"recent", fresh}, {"random", pending[:min(random, len(pending))]}} {
-		r, err := measure(ctx, conn, rng, w.tokens, group, device)
+		group  int
+	}{{"recent", fresh, group}, {"random", pending[:min(random, len(pending))], randomGroup}} {
+		r, err := measure(ctx, conn, rng, w.tokens, w.group, device)
 		if err != nil {
 			return fmt.Errorf("%s: %w", w.name, err)
 		}
