@@ -93,11 +93,8 @@ func runUsersPassword(ctx context.Context, env environment, args []string) error
 	if err := store.SetPassword(ctx, user.ID, hash, ""); err != nil {
 		return err
 	}
-	if err := store.RecordAudit(ctx, nil, user.Email, models.AuditPassword, "command line", ""); err != nil {
-		return err
-	}
 	fmt.Fprintf(env.stdout, "password of %s changed; their logins were ended\n", user.Email)
-	return nil
+	return afterRecovery(ctx, env, store, user, models.AuditPassword)
 }
 
 // runUsersResetSecondFactor removes a user's two-step verification (a lost
@@ -124,10 +121,27 @@ func runUsersResetSecondFactor(ctx context.Context, env environment, args []stri
 	if err := store.RemoveSecondFactor(ctx, user.ID, ""); err != nil {
 		return err
 	}
-	if err := store.RecordAudit(ctx, nil, user.Email, models.AuditSecondFactorReset, "command line", ""); err != nil {
-		return err
-	}
 	fmt.Fprintf(env.stdout, "two-step verification of %s removed; their logins were ended\n", user.Email)
+	return afterRecovery(ctx, env, store, user, models.AuditSecondFactorReset)
+}
+
+// afterRecovery finishes a change made so a locked-out user gets back in:
+// it forgets the failed logins at the account (the user has likely been
+// failing for a while, and would still be refused for up to 15 minutes)
+// and records the change in the audit log. The change itself is done by
+// then: an error here says so.
+func afterRecovery(ctx context.Context, env environment, store *models.Store, user *models.User, action string) error {
+	// On PostgreSQL the failures are counted in the database; on SQLite a
+	// running server counts them in its memory, out of this command's reach.
+	if err := store.UnlockLogins(ctx, user.Email); err != nil {
+		return fmt.Errorf("done, but the failed logins were not forgotten: %w", err)
+	}
+	if !store.OnPostgres() {
+		fmt.Fprintln(env.stdout, "a running server still counts earlier failed logins: if it refuses the login, wait 15 minutes or restart it")
+	}
+	if err := store.RecordAudit(ctx, nil, user.Email, action, "command line", ""); err != nil {
+		return fmt.Errorf("done, but the audit log entry was not written: %w", err)
+	}
 	return nil
 }
 

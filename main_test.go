@@ -801,6 +801,17 @@ func TestUsersRecoverFromTheCommandLine(t *testing.T) {
 	}
 
 	login()
+	// Ana has been failing from her own address: five failures refuse her
+	// there (counted in the database, as the servers on PostgreSQL do).
+	limits := models.LoginLimits{Window: 15 * time.Minute, PerAddr: 20, PerPair: 5, AlarmAcct: 20}
+	for range limits.PerPair {
+		if ok, err := s.AllowLoginAttempt(ctx, "10.0.0.1", "ana@tienda.cl", time.Now(), limits); !ok || err != nil {
+			t.Fatalf("attempt: %v, %v", ok, err)
+		}
+	}
+	if ok, _ := s.AllowLoginAttempt(ctx, "10.0.0.1", "ana@tienda.cl", time.Now(), limits); ok {
+		t.Fatal("a sixth attempt was allowed: the test sets nothing up")
+	}
 	r := runCmd(t, vars, "otra clave bien larga\n", "users", "password", "--email", "ANA@tienda.cl", "--password-stdin")
 	if r.err != nil {
 		t.Fatalf("users password: %v\nstderr: %s", r.err, r.stderr)
@@ -811,6 +822,9 @@ func TestUsersRecoverFromTheCommandLine(t *testing.T) {
 	}
 	if n, err := s.CountStaffSessions(ctx, ana.ID); err != nil || n != 0 {
 		t.Errorf("logins after users password: %d, %v; want 0", n, err)
+	}
+	if ok, err := s.AllowLoginAttempt(ctx, "10.0.0.1", "ana@tienda.cl", time.Now(), limits); !ok || err != nil {
+		t.Errorf("after users password Ana is still refused at her address: %v, %v", ok, err)
 	}
 
 	if r := runCmd(t, vars, "", "users", "reset-2fa", "--email", "ana@tienda.cl"); r.err == nil || !strings.Contains(r.err.Error(), "--email") {

@@ -21,7 +21,9 @@ var errDuplicateKey = errors.New("duplicate key")
 // It scans the bytes itself rather than through json.Decoder.Token, which
 // allocated for every token and was a third of the webhook's verification
 // CPU; a key with an escape or a non-ASCII byte is unquoted by encoding/json,
-// so it compares exactly as the decoders that read the document see it.
+// so keys compare as their unescaped bytes. Keys differing only in case
+// ("a" and "A") pass, as they did before, although encoding/json fills one
+// struct field from both (the last wins): the claims are signed by ETpay.
 func checkUniqueKeys(doc []byte) error {
 	sc := keyScanner{doc: doc}
 	sc.value(0)

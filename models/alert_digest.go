@@ -101,6 +101,6 @@ func (s *Store) QueueRejectedDigest(ctx context.Context, d RejectedDigest, msg *
 		msg.Kind, msg.UserID = MailAlertRejected, &d.User.ID
 		key := fmt.Sprintf("alert_rejected:user:%d:until:%d", d.User.ID, d.Until.UnixNano())
 		msg.DedupeKey = &key
-		return txStore{tx}.createQueued(msg)
+		return txStore{tx: tx}.createQueued(msg)
 	})
 }

@@ -124,7 +124,7 @@ func (s *Store) CreateLinkOnce(ctx context.Context, in LinkInput, email func(*Li
 // email is set, the email carrying it, all in tx: the one way every path
 // (panel, API, command line) makes a link. It returns the email queued.
 func (s *Store) createLinkTx(tx *gorm.DB, link *Link, email func(*Link) (*OutboxMessage, error)) (*OutboxMessage, error) {
-	t := txStore{tx}
+	t := txStore{tx: tx}
 	if err := t.createLink(link); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"etpay-dashboard/testdb"
+
+	"gorm.io/gorm"
 )
 
 // holdRow locks what lockSQL (a statement taking args) locks in a
@@ -261,5 +263,31 @@ func TestSessionAddedBeforeCancelAcrossInstances(t *testing.T) {
 	}
 	if err := <-cancelled; err != nil {
 		t.Errorf("CancelLink: %v", err)
+	}
+}
+
+// An import of the most rows a file may have holds a bounded number of
+// advisory locks: PostgreSQL's lock table is shared by every transaction of
+// the server (max_locks_per_transaction × max_connections slots), and one
+// lock per order id ran it out ("out of shared memory") with 25,000–40,000.
+func TestOrderIDLocksAreBounded(t *testing.T) {
+	onlyOnPostgres(t)
+	s := openInstances(t, testdb.URL(t, "test.db"), 1)[0]
+	names := make([]string, 5000)
+	for i := range names {
+		names[i] = fmt.Sprintf("live\x00ped-%05d", i)
+	}
+	var held int
+	err := s.write.Transaction(func(tx *gorm.DB) error {
+		if err := lockNames(tx, "order id", names...); err != nil {
+			return err
+		}
+		return tx.Raw("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()").Scan(&held).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held < lockBuckets/2 || held > lockBuckets {
+		t.Errorf("5,000 order ids hold %d advisory locks, want at most %d (and most of them used)", held, lockBuckets)
 	}
 }

@@ -164,7 +164,7 @@ func ImportOutcomes(rows []ImportRow, batch []BatchLink) []ImportRow {
 // createLinks is CreateLinks inside the transaction tx, the shop's
 // link.created events queued with the links.
 func (s *Store) createLinks(tx *gorm.DB, batch []BatchLink, email func(*Link) (*OutboxMessage, error)) error {
-	t := txStore{tx}
+	t := txStore{tx: tx, orderIDsLocked: true}
 	links := make([]*Link, len(batch))
 	for i, b := range batch {
 		l, err := newLink(b.In)
@@ -173,8 +173,8 @@ func (s *Store) createLinks(tx *gorm.DB, batch []BatchLink, email func(*Link) (*
 		}
 		links[i] = l
 	}
-	// The whole batch's order ids at once, in one order (createLink takes
-	// its own again): two imports sharing some never wait in a circle.
+	// The whole batch's order ids at once, in one order: two imports
+	// sharing some never wait in a circle.
 	if err := lockOrderIDs(tx, links...); err != nil {
 		return err
 	}

@@ -105,8 +105,7 @@ func lockLinks(ctx context.Context, t *noteTx, ids []uint) (map[uint]*groupLink,
 	links := make(map[uint]*groupLink, len(ids))
 	for rows.Next() {
 		var l groupLink
-		if err := rows.Scan(&l.ID, &l.Code, &l.MerchantOrderID, &l.Amount, &l.CustomerEmail, &l.Description, &l.Status, &l.Mode,
-			&l.ReviewReason, &l.expires, &l.paid, &l.queuedMail); err != nil {
+		if err := rows.Scan(l.dest()...); err != nil {
 			return nil, err
 		}
 		links[l.ID] = &l
@@ -119,6 +118,14 @@ type groupLink struct {
 	Link
 	expires, paid lenientTime
 	queuedMail    bool
+}
+
+// dest is where a row's link columns go, in the order both
+// noteSessionColumns and linksForUpdateQuery name them (a column added to
+// one and not the other fails every Scan of it).
+func (l *groupLink) dest() []any {
+	return []any{&l.ID, &l.Code, &l.MerchantOrderID, &l.Amount, &l.CustomerEmail, &l.Description, &l.Status, &l.Mode,
+		&l.ReviewReason, &l.expires, &l.paid, &l.queuedMail}
 }
 
 // loadSessions reads the sessions with these tokens into g, and returns
@@ -139,10 +146,9 @@ func (g *groupRows) loadSessions(ctx context.Context, t *noteTx, tokens []any) (
 			l                                               groupLink
 			lastAt, checkedAt, created, updated, paid, fail lenientTime
 		)
-		if err := rows.Scan(&s.ID, &s.LinkID, &s.SessionToken, &s.Mode, &s.Status, &s.MerchantOrderID, &s.Amount, &s.PaymentStatus,
-			&s.PaymentToken, &s.Conflict, &lastAt, &s.LastNotificationNote, &checkedAt, &created, &updated, &paid, &fail,
-			&l.ID, &l.Code, &l.MerchantOrderID, &l.Amount, &l.CustomerEmail, &l.Description, &l.Status, &l.Mode, &l.ReviewReason,
-			&l.expires, &l.paid, &l.queuedMail); err != nil {
+		dest := append([]any{&s.ID, &s.LinkID, &s.SessionToken, &s.Mode, &s.Status, &s.MerchantOrderID, &s.Amount, &s.PaymentStatus,
+			&s.PaymentToken, &s.Conflict, &lastAt, &s.LastNotificationNote, &checkedAt, &created, &updated, &paid, &fail}, l.dest()...)
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		s.LastNotificationAt, s.CheckedAt, s.PaidAt, s.FailedAt = lastAt.ptr(), checkedAt.ptr(), paid.ptr(), fail.ptr()

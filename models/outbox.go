@@ -148,7 +148,7 @@ func (s *Store) QueueMessages(ctx context.Context, msgs ...*OutboxMessage) error
 		return nil
 	}
 	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		t := txStore{tx}
+		t := txStore{tx: tx}
 		for _, m := range msgs {
 			if err := t.createQueued(m); err != nil {
 				return err

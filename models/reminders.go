@@ -104,7 +104,7 @@ func (s *Store) QueueReminder(ctx context.Context, r ReminderRules, due Reminder
 		msg.Kind = MailReminder
 		msg.LinkID = &due.Link.ID
 		msg.DedupeKey = dedupeKeyOf("reminder:link:%d:%d", due.Link.ID, due.Sent+1)
-		if err := (txStore{tx}).createQueued(msg); err != nil {
+		if err := (txStore{tx: tx}).createQueued(msg); err != nil {
 			return err
 		}
 		queued = msg.ID != 0

@@ -11,7 +11,12 @@ import (
 // has opened, so that they are stored with the rest of it or not at all
 // (a link and the email carrying it, a digest and its window). The Store
 // itself always writes through its own writer connection.
-type txStore struct{ tx *gorm.DB }
+type txStore struct {
+	tx *gorm.DB
+	// orderIDsLocked says the transaction holds its links' order-id locks
+	// already (an import takes the whole batch's at once).
+	orderIDsLocked bool
+}
 
 // createLink stores a link made by newLink, unless its order id already has
 // an open (unexpired) or paid link in its mode: then an *OrderInUseError
@@ -19,8 +24,10 @@ type txStore struct{ tx *gorm.DB }
 // one step across instances too (lockOrderIDs).
 func (t txStore) createLink(l *Link) error {
 	// On PostgreSQL, no other instance checks this order id until commit.
-	if err := lockOrderIDs(t.tx, l); err != nil {
-		return err
+	if !t.orderIDsLocked {
+		if err := lockOrderIDs(t.tx, l); err != nil {
+			return err
+		}
 	}
 	holder, err := orderHolder(t.tx, l, 0)
 	if err != nil {

@@ -230,7 +230,7 @@ func queueDisabledAlert(tx *gorm.DB, e *WebhookEndpoint, alert WebhookAlertMail)
 		return err
 	}
 	for _, m := range msgs {
-		if err := (txStore{tx}).createQueued(m); err != nil {
+		if err := (txStore{tx: tx}).createQueued(m); err != nil {
 			return err
 		}
 	}
