@@ -15,15 +15,16 @@ import (
 // schemaFingerprints records the schema of each SchemaVersion: a fresh
 // database migrated by this code must match the current version's entry.
 var schemaFingerprints = map[int]string{
-	1: "6b05b76e05f302c8",
-	2: "361e4207182a0781", // second factors, recovery codes, logins awaiting their code
-	3: "8f942e1aee166c90", // links_fts and its triggers, links.last_opened_at, the lists' indexes
-	4: "5c79f401225212fb", // the shop's webhooks: endpoints, events, deliveries, attempts; idx_links_open_expiry
-	5: "0f7487308995b5c5", // link_imports, links.reminders_off, idx_outbox_link_sent
-	6: "f29a65787fe9dd31", // api_keys, idempotency_keys, links.created_via
-	7: "3a5e6af71b0c69c2", // idx_sessions_amount_created
-	8: "18f878e0d78591be", // outbox_messages.data (receipts and payment alerts queued as their data); idx_outbox_messages_created_at dropped
-	9: "68e7521a255a661a", // login_attempts, acme_certs (several instances on one PostgreSQL)
+	1:  "6b05b76e05f302c8",
+	2:  "361e4207182a0781", // second factors, recovery codes, logins awaiting their code
+	3:  "8f942e1aee166c90", // links_fts and its triggers, links.last_opened_at, the lists' indexes
+	4:  "5c79f401225212fb", // the shop's webhooks: endpoints, events, deliveries, attempts; idx_links_open_expiry
+	5:  "0f7487308995b5c5", // link_imports, links.reminders_off, idx_outbox_link_sent
+	6:  "f29a65787fe9dd31", // api_keys, idempotency_keys, links.created_via
+	7:  "3a5e6af71b0c69c2", // idx_sessions_amount_created
+	8:  "18f878e0d78591be", // outbox_messages.data (receipts and payment alerts queued as their data); idx_outbox_messages_created_at dropped
+	9:  "68e7521a255a661a", // login_attempts, acme_certs (several instances on one PostgreSQL)
+	10: "63edb70c910aed13", // webhook_deliveries.priority, idx_webhook_deliveries_due_first (payments before other events)
 }
 
 // schemaFingerprint sums the tables' columns and the indexes of a database.

@@ -233,8 +233,9 @@ var migrateIndexes = []string{
 	// No query reads emails by creation time (the lists go by id); the
 	// index cost the notification writer an entry per receipt.
 	"DROP INDEX IF EXISTS idx_outbox_messages_created_at",
-	// The webhook worker's claim, and the expiry job's scan (see webhook_expiry.go).
-	"CREATE INDEX IF NOT EXISTS idx_webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending'",
+	// The webhook worker's claim: an endpoint's payments first (deliveryPriority).
+	"DROP INDEX IF EXISTS idx_webhook_deliveries_due",
+	"CREATE INDEX IF NOT EXISTS idx_webhook_deliveries_due_first ON webhook_deliveries(priority, next_attempt_at) WHERE status = 'pending'",
 	"CREATE INDEX IF NOT EXISTS idx_links_open_expiry ON links(expires_at) WHERE status = 'open' AND expires_at IS NOT NULL",
 	// The look for links due a reminder reads only the link emails sent
 	// in its window (models.DueReminders).

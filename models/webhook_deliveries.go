@@ -27,6 +27,7 @@ const dueCandidates = 4
 
 // ClaimWebhookDeliveries takes up to limit due deliveries, at most one per
 // endpoint and none of an endpoint in busy (the worker is sending to it),
+// payments before other events (deliveryPriority), then oldest first,
 // leasing each until lease and counting the attempt. A delivery waits while
 // an earlier event about the same link is still pending for its endpoint:
 // a shop gets a link's events in order. Disabled endpoints get nothing. The
@@ -75,7 +76,7 @@ func (s *Store) dueDeliveries(ctx context.Context, now time.Time, busy []uint, l
 	}
 	args = append(args, limit*dueCandidates)
 	var rows []struct{ ID, EndpointID uint }
-	if err := s.read.WithContext(ctx).Raw(q+"ORDER BY d.next_attempt_at, d.id LIMIT ?", args...).Scan(&rows).Error; err != nil {
+	if err := s.read.WithContext(ctx).Raw(q+"ORDER BY d.priority, d.next_attempt_at, d.id LIMIT ?", args...).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("find due webhooks: %w", err)
 	}
 	seen := map[uint]bool{}

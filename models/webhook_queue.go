@@ -182,7 +182,20 @@ func insertEventRows(ctx context.Context, conn gorm.ConnPool, evs []shopEvent) e
 }
 
 // deliveryColumns are the columns a new delivery sets.
-const deliveryColumns = "event_id, endpoint_id, link_id, status, attempts, next_attempt_at, created_at, updated_at"
+const deliveryColumns = "event_id, endpoint_id, link_id, priority, status, attempts, next_attempt_at, created_at, updated_at"
+
+// deliveryPriority is 0 for the events a shop waits for (a payment's
+// outcome, an admin's test) and 1 for the rest: an endpoint gets one
+// delivery at a time, so without it a backlog (5,000 link.created after an
+// import, at ~75 a second) would hold a payment.succeeded for a minute.
+// A link's own events still go in order (see dueDeliveries).
+func deliveryPriority(typ string) int {
+	switch typ {
+	case EventPaymentSucceeded, EventPaymentFailed, EventTest:
+		return 0
+	}
+	return 1
+}
 
 // insertDeliveries makes the deliveries of evs (stored with ids): one
 // statement for all the events that go to their subscribers, one each for
@@ -197,15 +210,15 @@ func insertDeliveries(ctx context.Context, conn gorm.ConnPool, evs []shopEvent, 
 			}
 			continue
 		}
-		subscribed = append(subscribed, ids[ev.msgID], ","+ev.typ+",", uintPtr(ev.linkID))
+		subscribed = append(subscribed, ids[ev.msgID], ","+ev.typ+",", uintPtr(ev.linkID), deliveryPriority(ev.typ))
 		rows++
 	}
 	if rows == 0 {
 		return nil
 	}
 	args := append(subscribed, WebhookPending, now, now, now)
-	_, err := conn.ExecContext(ctx, "WITH v(event_id, pattern, link_id) AS (VALUES "+typedRows(conn, rows, "bigint", "text", "bigint")+") "+
-		"INSERT INTO webhook_deliveries ("+deliveryColumns+") SELECT v.event_id, e.id, v.link_id, ?, 0, ?, ?, ? "+
+	_, err := conn.ExecContext(ctx, "WITH v(event_id, pattern, link_id, priority) AS (VALUES "+typedRows(conn, rows, "bigint", "text", "bigint", "integer")+") "+
+		"INSERT INTO webhook_deliveries ("+deliveryColumns+") SELECT v.event_id, e.id, v.link_id, v.priority, ?, 0, ?, ?, ? "+
 		"FROM v JOIN webhook_endpoints e ON e.enabled AND instr(',' || e.events || ',', v.pattern) > 0 ORDER BY v.event_id, e.id", args...)
 	return err
 }
@@ -214,11 +227,11 @@ func insertNamedDeliveries(ctx context.Context, conn gorm.ConnPool, ev shopEvent
 	if len(ev.endpoints) == 0 {
 		return nil
 	}
-	args := []any{eventID, uintPtr(ev.linkID), WebhookPending, now, now, now}
+	args := []any{eventID, uintPtr(ev.linkID), deliveryPriority(ev.typ), WebhookPending, now, now, now}
 	for _, id := range ev.endpoints {
 		args = append(args, id)
 	}
-	_, err := conn.ExecContext(ctx, "INSERT INTO webhook_deliveries ("+deliveryColumns+") SELECT ?, id, ?, ?, 0, ?, ?, ? "+
+	_, err := conn.ExecContext(ctx, "INSERT INTO webhook_deliveries ("+deliveryColumns+") SELECT ?, id, ?, ?, ?, 0, ?, ?, ? "+
 		"FROM webhook_endpoints WHERE id IN ("+placeholders(len(ev.endpoints))+") ORDER BY id", args...)
 	return err
 }

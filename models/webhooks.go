@@ -127,7 +127,10 @@ type WebhookDelivery struct {
 	EndpointID uint   `gorm:"not null;index:idx_webhook_deliveries_order,priority:1"`
 	LinkID     *uint  `gorm:"index:idx_webhook_deliveries_order,priority:2"` // the event's, for ordering per link
 	Status     string `gorm:"not null"`                                      // indexed where pending (see migrateWebhooks)
-	Attempts   int    `gorm:"not null;default:0"`
+	// Priority orders an endpoint's due deliveries: payments and test
+	// events (0) before the rest (1), see deliveryPriority.
+	Priority int `gorm:"not null;default:0"`
+	Attempts int `gorm:"not null;default:0"`
 	// NextAttemptAt is when a pending delivery may next be tried.
 	NextAttemptAt time.Time `gorm:"not null"`
 	// SendingUntil is the worker's lease while it sends.

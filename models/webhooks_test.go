@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"etpay-dashboard/testdb"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -472,5 +473,52 @@ func TestEveryWayOfMakingALinkQueuesLinkCreated(t *testing.T) {
 	}
 	if strings.Join(orders, ",") != "OC-1,OC-2,OC-3" {
 		t.Fatalf("link.created queued for %v, want OC-1, OC-2 and OC-3", orders)
+	}
+}
+
+// An endpoint gets one delivery at a time: a payment's event goes before a
+// backlog of other events (an import's link.created), while a link's own
+// events still go in order.
+func TestPaymentEventsGoBeforeABacklog(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openHookStore(t)
+	a := mustEndpoint(t, s, "https://a.example/", EventLinkCreated, EventPaymentSucceeded)
+	paid := mustLink(t, s, "OC-PAID", "sandbox")
+	now := time.Now()
+	first, err := s.ClaimWebhookDeliveries(ctx, now, now.Add(time.Minute), nil, 1)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("paid link's link.created: %+v, %v", first, err)
+	}
+	done := WebhookResult{DeliveryID: first[0].DeliveryID, EndpointID: a.ID, At: now, StatusCode: 200, Delivered: true}
+	if _, err := s.RecordWebhookAttempt(ctx, done, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		mustLink(t, s, fmt.Sprintf("OC-IMPORT-%d", i), "sandbox")
+	}
+	fresh := mustLink(t, s, "OC-FRESH", "sandbox") // paid before its link.created went out
+	for _, l := range []*Link{paid, fresh} {
+		mustSession(t, s, l, "tok-"+l.MerchantOrderID)
+		if _, err := s.RecordNotification(ctx, success("tok-"+l.MerchantOrderID, "pay-"+l.MerchantOrderID).input(l.MerchantOrderID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = time.Now()
+	var order []string
+	for range 3 {
+		due, err := s.ClaimWebhookDeliveries(ctx, now, now.Add(time.Minute), nil, 1)
+		if err != nil || len(due) != 1 {
+			t.Fatalf("claim: %+v, %v", due, err)
+		}
+		order = append(order, due[0].Type+" "+decode(t, due[0].Body).Data.Link.MerchantOrderID)
+		ok := WebhookResult{DeliveryID: due[0].DeliveryID, EndpointID: a.ID, At: now, StatusCode: 200, Delivered: true}
+		if _, err := s.RecordWebhookAttempt(ctx, ok, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"payment.succeeded OC-PAID", "link.created OC-IMPORT-0", "link.created OC-IMPORT-1"}
+	if !slices.Equal(order, want) {
+		t.Errorf("delivered %q, want %q (OC-FRESH's payment waits for its link.created)", order, want)
 	}
 }
