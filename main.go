@@ -224,6 +224,9 @@ func prepareStore(ctx context.Context, store *models.Store, cfg *config.Config, 
 	if err := ensureFirstAdmin(ctx, store, cfg, stdout); err != nil {
 		return "", err
 	}
+	if err := store.AdoptWebhookEndpoints(ctx, string(cfg.Mode)); err != nil {
+		return "", err
+	}
 	if cfg.SessionSecret != "" {
 		return cfg.SessionSecret, nil
 	}

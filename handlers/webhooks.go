@@ -72,7 +72,7 @@ func (a *app) addWebhook(c *fiber.Ctx) error {
 	}
 	user := currentUser(c)
 	e, err := a.Store.CreateWebhookEndpoint(c.UserContext(), models.WebhookEndpointInput{
-		URL: form.URL, Events: form.Events, Secret: shophooks.NewSecret(), CreatedByID: &user.ID,
+		URL: form.URL, Events: form.Events, Secret: shophooks.NewSecret(), CreatedByID: &user.ID, Mode: a.mode,
 	})
 	if err != nil {
 		return err

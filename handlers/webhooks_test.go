@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"etpay-dashboard/models"
+	"etpay-dashboard/shophooks"
 )
 
 // An admin adds an endpoint with the form on /admin/webhooks, sees its
@@ -177,5 +178,28 @@ func TestSandboxPaymentReachesTheShop(t *testing.T) {
 	again := rc.wait(t, 3, 10*time.Second)[2]
 	if again.header.Get("webhook-id") != got[1].header.Get("webhook-id") || string(again.body) != string(got[1].body) {
 		t.Errorf("the resend is another webhook: %s %s", again.header.Get("webhook-id"), again.body)
+	}
+}
+
+// An endpoint belongs to the mode it was added in (the harness runs in
+// live mode against the simulator); one of the other mode (added while
+// testing in sandbox, say) is shown so on the pages.
+func TestWebhookEndpointsKeepTheirMode(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withEnv("WEBHOOK_ALLOW_PRIVATE", "true"))
+	admin := h.loggedIn("admin@shop.cl", models.RoleAdmin)
+	if e, _ := addEndpoint(t, h, admin, "http://127.0.0.1:9/hooks", models.EventLinkCreated); e.Mode != string(h.cfg.Mode) {
+		t.Fatalf("an endpoint added in %s mode has mode %q", h.cfg.Mode, e.Mode)
+	}
+	other, err := h.store.CreateWebhookEndpoint(context.Background(), models.WebhookEndpointInput{URL: "https://tienda.example/test",
+		Events: []string{models.EventLinkCreated}, Secret: shophooks.NewSecret(), Mode: "sandbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{"/admin/webhooks", "/admin/webhooks/" + itoa(other.ID)} {
+		body := html.UnescapeString(admin.get(page).body)
+		if strings.Count(body, "Creado en modo sandbox: solo recibe eventos de sandbox") != 1 || strings.Contains(body, "Creado en modo live") {
+			t.Errorf("%s does not say, once, that only the sandbox endpoint belongs to the other mode:\n%s", page, body)
+		}
 	}
 }

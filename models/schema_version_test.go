@@ -25,6 +25,7 @@ var schemaFingerprints = map[int]string{
 	8:  "18f878e0d78591be", // outbox_messages.data (receipts and payment alerts queued as their data); idx_outbox_messages_created_at dropped
 	9:  "68e7521a255a661a", // login_attempts, acme_certs (several instances on one PostgreSQL)
 	10: "63edb70c910aed13", // webhook_deliveries.priority, idx_webhook_deliveries_due_first (payments before other events)
+	11: "24f39e121c9d2935", // webhook_endpoints.mode (an endpoint gets its own mode's events only)
 }
 
 // schemaFingerprint sums the tables' columns and the indexes of a database.

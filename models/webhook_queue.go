@@ -29,7 +29,10 @@ type shopEvent struct {
 	msgID  string
 	typ    string
 	linkID *uint
-	body   string
+	// mode is the link's (or session's): only endpoints of that mode get
+	// it; "" (a test event) goes to the endpoints named, whatever theirs.
+	mode string
+	body string
 	// endpoints, when set, are the only endpoints it goes to (a test
 	// event, or an expiry some endpoints were made after); nil: every
 	// enabled endpoint subscribed to typ.
@@ -53,11 +56,14 @@ func newShopEvent(baseURL, typ string, at time.Time, link *Link, sess *Session) 
 			now = at
 		}
 		v := link.View(baseURL, now)
-		body.Data.Link, ev.linkID = &v, &link.ID
+		body.Data.Link, ev.linkID, ev.mode = &v, &link.ID, link.Mode
 	}
 	if sess != nil {
 		v := sess.View()
 		body.Data.Session = &v
+		if ev.mode == "" {
+			ev.mode = sess.Mode
+		}
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -210,16 +216,18 @@ func insertDeliveries(ctx context.Context, conn gorm.ConnPool, evs []shopEvent, 
 			}
 			continue
 		}
-		subscribed = append(subscribed, ids[ev.msgID], ","+ev.typ+",", uintPtr(ev.linkID), deliveryPriority(ev.typ))
+		subscribed = append(subscribed, ids[ev.msgID], ","+ev.typ+",", uintPtr(ev.linkID), deliveryPriority(ev.typ), ev.mode)
 		rows++
 	}
 	if rows == 0 {
 		return nil
 	}
 	args := append(subscribed, WebhookPending, now, now, now)
-	_, err := conn.ExecContext(ctx, "WITH v(event_id, pattern, link_id, priority) AS (VALUES "+typedRows(conn, rows, "bigint", "text", "bigint", "integer")+") "+
+	_, err := conn.ExecContext(ctx, "WITH v(event_id, pattern, link_id, priority, mode) AS (VALUES "+
+		typedRows(conn, rows, "bigint", "text", "bigint", "integer", "text")+") "+
 		"INSERT INTO webhook_deliveries ("+deliveryColumns+") SELECT v.event_id, e.id, v.link_id, v.priority, ?, 0, ?, ?, ? "+
-		"FROM v JOIN webhook_endpoints e ON e.enabled AND instr(',' || e.events || ',', v.pattern) > 0 ORDER BY v.event_id, e.id", args...)
+		"FROM v JOIN webhook_endpoints e ON e.enabled AND instr(',' || e.events || ',', v.pattern) > 0 "+
+		"AND (v.mode = '' OR e.mode IN ('', v.mode)) ORDER BY v.event_id, e.id", args...)
 	return err
 }
 
@@ -227,11 +235,11 @@ func insertNamedDeliveries(ctx context.Context, conn gorm.ConnPool, ev shopEvent
 	if len(ev.endpoints) == 0 {
 		return nil
 	}
-	args := []any{eventID, uintPtr(ev.linkID), deliveryPriority(ev.typ), WebhookPending, now, now, now}
+	args := []any{eventID, uintPtr(ev.linkID), deliveryPriority(ev.typ), WebhookPending, now, now, now, ev.mode, ev.mode}
 	for _, id := range ev.endpoints {
 		args = append(args, id)
 	}
 	_, err := conn.ExecContext(ctx, "INSERT INTO webhook_deliveries ("+deliveryColumns+") SELECT ?, id, ?, ?, ?, 0, ?, ?, ? "+
-		"FROM webhook_endpoints WHERE id IN ("+placeholders(len(ev.endpoints))+") ORDER BY id", args...)
+		"FROM webhook_endpoints WHERE (? = '' OR mode IN ('', ?)) AND id IN ("+placeholders(len(ev.endpoints))+") ORDER BY id", args...)
 	return err
 }

@@ -74,6 +74,12 @@ type WebhookEndpoint struct {
 	Secret         string `gorm:"not null"`
 	PreviousSecret string `gorm:"not null;default:''"`
 	PreviousUntil  *time.Time
+	// Mode is the mode (sandbox or live) the server ran in when the
+	// endpoint was added: it gets only that mode's events, so an endpoint
+	// made while testing never receives live customers' payments. ""
+	// (added before endpoints had a mode, until AdoptWebhookEndpoints at
+	// the next start) gets every event, as it did.
+	Mode           string `gorm:"not null;default:''"`
 	Enabled        bool   `gorm:"not null;default:true"`
 	DisabledReason string `gorm:"not null;default:''"`
 	DisabledAt     *time.Time
@@ -163,6 +169,8 @@ type WebhookEndpointInput struct {
 	Events      []string
 	Secret      string
 	CreatedByID *uint
+	// Mode is the server's mode now (see WebhookEndpoint.Mode).
+	Mode string
 }
 
 // ErrWebhookEvents is returned for an endpoint without a known event type.
@@ -179,12 +187,19 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, in WebhookEndpointInp
 	if len(types) == 0 {
 		return nil, ErrWebhookEvents
 	}
-	e := &WebhookEndpoint{URL: in.URL, Events: strings.Join(types, ","), Secret: in.Secret, Enabled: true, CreatedByID: in.CreatedByID}
+	e := &WebhookEndpoint{URL: in.URL, Events: strings.Join(types, ","), Secret: in.Secret, Mode: in.Mode, Enabled: true, CreatedByID: in.CreatedByID}
 	err := s.changeHooks(ctx, types, func(tx *gorm.DB) error { return tx.Create(e).Error })
 	if err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// AdoptWebhookEndpoints gives the endpoints added before endpoints had a
+// mode the mode the server runs in now (at start): until then they got
+// every event, as they did.
+func (s *Store) AdoptWebhookEndpoints(ctx context.Context, mode string) error {
+	return s.write.WithContext(ctx).Model(&WebhookEndpoint{}).Where("mode = ''").Update("mode", mode).Error
 }
 
 // WebhookEndpoints lists every endpoint, oldest first.

@@ -522,3 +522,50 @@ func TestPaymentEventsGoBeforeABacklog(t *testing.T) {
 		t.Errorf("delivered %q, want %q (OC-FRESH's payment waits for its link.created)", order, want)
 	}
 }
+
+// An endpoint gets only the events of the mode it was added in: one added
+// while testing in sandbox never receives live customers' payments. An
+// endpoint from before modes gets every event until a start adopts it.
+func TestEndpointsGetTheirOwnModesEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openHookStore(t)
+	add := func(url, mode string) *WebhookEndpoint {
+		e, err := s.CreateWebhookEndpoint(ctx, WebhookEndpointInput{URL: url, Events: []string{EventLinkCreated}, Secret: "whsec_c2VjcmV0", Mode: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	sandbox, live, old := add("https://sandbox.example/", "sandbox"), add("https://live.example/", "live"), add("https://old.example/", "")
+	mustLink(t, s, "OC-LIVE", "live")
+	got := map[uint]int{}
+	for _, ev := range queuedEvents(t, s) {
+		got[ev.EndpointID]++
+	}
+	if got[live.ID] != 1 || got[sandbox.ID] != 0 || got[old.ID] != 1 {
+		t.Fatalf("a live link's link.created went to %v; want live %d and old %d once, sandbox %d never", got, live.ID, old.ID, sandbox.ID)
+	}
+	if err := s.AdoptWebhookEndpoints(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	mustLink(t, s, "OC-LIVE-2", "live")
+	clear(got)
+	for _, ev := range queuedEvents(t, s) {
+		got[ev.EndpointID]++
+	}
+	if got[live.ID] != 2 || got[old.ID] != 1 || got[sandbox.ID] != 0 {
+		t.Errorf("after the old endpoint adopted sandbox: %v", got)
+	}
+	// An admin's test event goes to the endpoint named, whatever its mode.
+	if _, err := s.QueueWebhookTest(ctx, sandbox.ID); err != nil {
+		t.Fatal(err)
+	}
+	clear(got)
+	for _, ev := range queuedEvents(t, s) {
+		got[ev.EndpointID]++
+	}
+	if got[sandbox.ID] != 1 {
+		t.Errorf("test event to the sandbox endpoint: %v", got)
+	}
+}

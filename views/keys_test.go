@@ -106,10 +106,11 @@ var keyValues = map[string]func(*goSource) ([]string, error){
 	"outcome.":          constBlock("etpay", "OutcomePaid"),
 
 	// The shop's webhooks.
-	"webhooks.event.":    constBlock("models", "EventPaymentSucceeded"),
-	"webhooks.status.":   constBlock("models", "WebhookPending"),
-	"webhooks.disabled.": constBlock("models", "DisabledByStaff"),
-	"api_keys.scope.":    constBlock("models", "APIScopeRead"),
+	"webhooks.event.":      constBlock("models", "EventPaymentSucceeded"),
+	"webhooks.status.":     constBlock("models", "WebhookPending"),
+	"webhooks.disabled.":   constBlock("models", "DisabledByStaff"),
+	"webhooks.mode_other.": constBlock("config", "ModeLive"),
+	"api_keys.scope.":      constBlock("models", "APIScopeRead"),
 }
 
 // notTexts are literals shaped like keys of a namespace the catalogue uses
