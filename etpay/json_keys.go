@@ -109,17 +109,8 @@ func (sc *keyScanner) array(depth int) {
 	}
 	for !sc.stopped() {
 		sc.value(depth)
-		sc.skipSpace()
-		if sc.stopped() || sc.i >= len(sc.doc) {
-			sc.bad = true
+		if sc.endOfElement(']') {
 			return
-		}
-		sc.i++
-		if sc.doc[sc.i-1] == ']' {
-			return
-		}
-		if sc.doc[sc.i-1] != ',' {
-			sc.bad = true
 		}
 	}
 }
@@ -158,19 +149,29 @@ func (sc *keyScanner) object(depth int) {
 		}
 		sc.i++
 		sc.value(depth)
-		sc.skipSpace()
-		if sc.stopped() || sc.i >= len(sc.doc) {
-			sc.bad = true
+		if sc.endOfElement('}') {
 			return
-		}
-		sc.i++
-		if sc.doc[sc.i-1] == '}' {
-			return
-		}
-		if sc.doc[sc.i-1] != ',' {
-			sc.bad = true
 		}
 	}
+}
+
+// endOfElement reads what follows an array's or object's element: a comma
+// (more to come) or closing, which ends it. Anything else is malformed.
+func (sc *keyScanner) endOfElement(closing byte) (ended bool) {
+	sc.skipSpace()
+	if sc.stopped() || sc.i >= len(sc.doc) {
+		sc.bad = true
+		return true
+	}
+	sc.i++
+	switch sc.doc[sc.i-1] {
+	case closing:
+		return true
+	case ',':
+		return false
+	}
+	sc.bad = true
+	return false
 }
 
 // keySet is the keys of one object: a slice while it is small (ETpay's have
