@@ -98,21 +98,28 @@ func renderMail(name string, data mailData) (text, html string, err error) {
 // newMail renders an email into an outbox row with its Message-ID fixed now,
 // so that every attempt, and a resend after a crash, is the same email.
 func newMail(cfg *config.Config, shop Shop, kind, to, lang string, data mailData) (*models.OutboxMessage, error) {
-	data.L = views.NewLocale(lang)
-	data.Merchant = shop.Name()
+	m, data := outboxRow(cfg, shop, kind, to, lang, data)
 	text, html, err := renderMail(kind, data)
 	if err != nil {
 		return nil, fmt.Errorf("render %s email: %w", kind, err)
 	}
+	m.TextBody, m.HTMLBody = text, html
+	return m, nil
+}
+
+// outboxRow is what every queued email stores besides its content: kind,
+// recipient, language, subject and a Message-ID fixed now; data comes back
+// with its locale and the shop's name set, ready to render or store.
+func outboxRow(cfg *config.Config, shop Shop, kind, to, lang string, data mailData) (*models.OutboxMessage, mailData) {
+	data.L = views.NewLocale(lang)
+	data.Merchant = shop.Name()
 	return &models.OutboxMessage{
 		Kind:      kind,
 		To:        to,
 		Lang:      data.L.Lang,
 		Subject:   data.Subject,
-		TextBody:  text,
-		HTMLBody:  html,
 		MessageID: messageIDLocal(time.Now()) + "@" + mailDomain(cfg),
-	}, nil
+	}, data
 }
 
 // messageIDLocal is the left-hand side of a Message-ID: the time in

@@ -3,7 +3,6 @@ package emails
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"etpay-dashboard/config"
 	"etpay-dashboard/models"
@@ -33,20 +32,13 @@ type queuedData struct {
 // writer's transaction and ~3 KB (plus index pages) per payment on disk,
 // where the data is a few hundred bytes.
 func queuedMail(cfg *config.Config, shop Shop, kind, to, lang string, data mailData) (*models.OutboxMessage, error) {
-	data.L = views.NewLocale(lang)
-	data.Merchant = shop.Name()
+	m, data := outboxRow(cfg, shop, kind, to, lang, data)
 	raw, err := json.Marshal(queuedData{V: DataVersion, D: data})
 	if err != nil {
 		return nil, fmt.Errorf("queue %s email: %w", kind, err)
 	}
-	return &models.OutboxMessage{
-		Kind:      kind,
-		To:        to,
-		Lang:      data.L.Lang,
-		Subject:   data.Subject,
-		Data:      string(raw),
-		MessageID: messageIDLocal(time.Now()) + "@" + mailDomain(cfg),
-	}, nil
+	m.Data = string(raw)
+	return m, nil
 }
 
 // Render returns an outbox row's text and HTML parts: as stored, or, for an
