@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -32,18 +30,7 @@ func TestSearchCPU(t *testing.T) {
 	dir := t.TempDir()
 	r := &loadRun{t: t, bin: filepath.Join(dir, "etpay-dashboard"), db: filepath.Join(dir, "load.db")}
 	copyFile(t, src, r.db)
-	build := exec.Command("go", "build", "-o", r.bin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.addr = ln.Addr().String()
-	r.base = "http://" + r.addr
-	ln.Close()
+	r.buildServer()
 	r.logFile, _ = os.Create(filepath.Join(dir, "server.log"))
 	defer r.logFile.Close()
 	r.start()

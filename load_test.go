@@ -93,18 +93,7 @@ func TestLoad(t *testing.T) {
 			_ = r.cmd.Wait()
 		}
 	})
-	build := exec.Command("go", "build", "-o", r.bin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.addr = ln.Addr().String()
-	ln.Close()
-	r.base = "http://" + r.addr
+	r.buildServer()
 	logFile, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -680,4 +669,22 @@ func (r *loadRun) live(clients []*http.Client, pending []models.Session) {
 	}
 	r.add("notification to all 50 live streams (worst of 20)", worst.Round(100*time.Microsecond).String(), "<= 100ms",
 		fmt.Sprintf("median %v, from POST sent to event read", med.Round(100*time.Microsecond)), worst <= 100*time.Millisecond)
+}
+
+// buildServer builds the binary to r.bin and picks the free loopback
+// address it will listen on.
+func (r *loadRun) buildServer() {
+	r.t.Helper()
+	build := exec.Command("go", "build", "-o", r.bin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		r.t.Fatalf("build: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.addr = ln.Addr().String()
+	ln.Close()
+	r.base = "http://" + r.addr
 }
