@@ -68,7 +68,9 @@ func (s *Shop) Load(ctx context.Context) error {
 
 // current is the saved settings, read again first when another instance may
 // have changed them since (see sharedRefresh). A reload that fails keeps
-// the copy: a name a few seconds old is better than a failed page.
+// the copy, a name a few seconds old being better than a failed page, and
+// is not tried again before sharedRefresh has passed: while the database is
+// down, pages must not each wait for it here.
 func (s *Shop) current() models.ShopSettings {
 	s.mu.RLock()
 	saved, stale := s.saved, s.shared && s.now().Sub(s.loaded) >= sharedRefresh
@@ -80,6 +82,9 @@ func (s *Shop) current() models.ShopSettings {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if s.Load(ctx) != nil {
+		s.mu.Lock()
+		s.loaded = s.now()
+		s.mu.Unlock()
 		return saved
 	}
 	s.mu.RLock()
