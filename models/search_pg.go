@@ -174,8 +174,7 @@ func prefixCondsPG(alias string) string {
 // likePrefix is a LIKE pattern for text starting with p (already lower
 // case), its own % _ and \ escaped.
 func likePrefix(p string) string {
-	r := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
-	return strings.ToLower(r.Replace(p)) + "%"
+	return strings.ToLower(likeEscaper.Replace(p)) + "%"
 }
 
 // sessionLinkTestPG is sessionLinkTest on PostgreSQL: the value of cond on

@@ -98,13 +98,6 @@ type textQueries struct {
 	whole string
 }
 
-// textLookup is the FTS5 query that proposes the links that may hold words
-// (textQueries.fts).
-func (s *Store) textLookup(ctx context.Context, words []string) (string, error) {
-	q, err := s.textQueries(ctx, words)
-	return q.fts, err
-}
-
 // textQueries measures which of words' trigrams are rarest, and builds the
 // queries for them.
 func (s *Store) textQueries(ctx context.Context, words []string) (textQueries, error) {

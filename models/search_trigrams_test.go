@@ -109,3 +109,10 @@ func TestTextLookupAddsAThirdTrigramApart(t *testing.T) {
 		t.Errorf("textLookup = %s, %v; want %s", got, err, want)
 	}
 }
+
+// textLookup is the FTS5 query that proposes the links that may hold words
+// (textQueries.fts), for the tests that look at it alone.
+func (s *Store) textLookup(ctx context.Context, words []string) (string, error) {
+	q, err := s.textQueries(ctx, words)
+	return q.fts, err
+}
