@@ -96,7 +96,7 @@ func (s *Store) checkNewest(ctx context.Context, tris []trigram, probed []int, r
 // are counted exactly), spread over more than denseReach links (a denser
 // trigram is dense already).
 func estimated(rarity int64) bool {
-	return linksHolding(rarity) == probeDepth && int64(probeDepth)<<rarityBits-rarity > denseReach
+	return linksHolding(rarity) == probeDepth && reach(rarity) > denseReach
 }
 
 // probeWith runs query (oldestProbe or newestProbe) for tris[i] of which,

@@ -183,7 +183,7 @@ const denseReach = 16 * probeDepth
 //
 // "" when either does not hold.
 func wholeWords(words []string, rarity int64) string {
-	if linksHolding(rarity) < probeDepth || int64(probeDepth)<<rarityBits-rarity > denseReach {
+	if linksHolding(rarity) < probeDepth || reach(rarity) > denseReach {
 		return ""
 	}
 	phrases := make([]string, len(words))
@@ -205,9 +205,12 @@ func everywhere(rarity int64) bool {
 	if linksHolding(rarity) < probeDepth {
 		return false
 	}
-	reach := int64(probeDepth)<<rarityBits - rarity
-	return reach < 4*probeDepth
+	return reach(rarity) < 4*probeDepth
 }
+
+// reach is how many links a probe that found probeDepth of them read
+// through (the part of its rarity below the count).
+func reach(rarity int64) int64 { return int64(probeDepth)<<rarityBits - rarity }
 
 // linksHolding is how many links a probe found, up to probeDepth: its
 // rarity rounded up.
