@@ -265,11 +265,15 @@ func (s *Store) SetLinkExpiry(ctx context.Context, id uint, at *time.Time) error
 }
 
 // orderStillFree refuses to make link id open again when another link has
-// taken its order id meanwhile (it could, once id expired).
+// taken its order id meanwhile: only once id expired could one have.
 func orderStillFree(tx *gorm.DB, id uint) error {
 	var l Link
-	if err := tx.Select("id", "merchant_order_id", "mode", "status").Where("id = ?", id).Take(&l).Error; err != nil || l.Status != LinkOpen {
+	err := tx.Select("id", "merchant_order_id", "mode", "status", "expires_at").Where("id = ?", id).Take(&l).Error
+	if err != nil || l.Status != LinkOpen {
 		return notFound(err) // a closed link is refused as closed, below
+	}
+	if l.ExpiresAt == nil || l.ExpiresAt.After(time.Now()) {
+		return nil // still open: createLink refused its order id to others
 	}
 	if err := lockOrderIDs(tx, &l); err != nil {
 		return err
