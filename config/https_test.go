@@ -206,3 +206,19 @@ func TestLoadHTTPSErrors(t *testing.T) {
 		})
 	}
 }
+
+// DatabaseName, what pages, doctor and logs show of DATABASE_URL, never
+// shows a PostgreSQL password; an SQLite path is shown as it is.
+func TestDatabaseNameHidesThePassword(t *testing.T) {
+	for _, tt := range []struct{ url, want string }{
+		{"/var/lib/etpay-dashboard/etpay.db", "/var/lib/etpay-dashboard/etpay.db"},
+		{"postgres://etpay:s3cret@db.internal:5432/etpay?sslmode=verify-full", "postgres://etpay:xxxxx@db.internal:5432/etpay?sslmode=verify-full"},
+		{"postgresql://etpay@db.internal/etpay", "postgresql://etpay@db.internal/etpay"},
+		{"postgres://etpay:s3cret@db.internal:99999999999/%zz", "PostgreSQL"},
+	} {
+		c := &Config{DatabaseURL: tt.url}
+		if got := c.DatabaseName(); got != tt.want || strings.Contains(got, "s3cret") {
+			t.Errorf("DatabaseName(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}
