@@ -181,37 +181,31 @@ var pgCompat = []string{
 	"CREATE OR REPLACE FUNCTION instr(text, text) RETURNS integer LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT strpos($1, $2)'",
 }
 
-// withMigrationLock runs fn holding PostgreSQL's session advisory lock of
-// migrations, on a connection of its own, so that two instances starting
-// together against one database migrate it (and check its version) one
-// after the other. On SQLite it just runs fn.
-func (s *Store) withMigrationLock(ctx context.Context, url string, busy time.Duration, fn func() error) error {
+// withMigrationLock runs fn in one transaction holding the startup advisory
+// lock (lockStartup), so that two instances starting together against one
+// database migrate it (and check its version) one after the other; the
+// lock goes with the commit, when the migrated schema becomes visible. On
+// SQLite it just runs fn.
+func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
 	if !s.d.postgres {
 		return fn()
 	}
-	pool, err := openPostgresPool(url, false, busy)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	conn, err := pool.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer conn.Close()
-	// Waiting for another instance's migration is no lock timeout.
-	if _, err := conn.ExecContext(ctx, "SET lock_timeout = 0"); err != nil {
-		return fmt.Errorf("migration lock: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1, hashtext(current_schema()))", startupLockClass); err != nil {
-		return fmt.Errorf("migration lock: %w", err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1, hashtext(current_schema()))", startupLockClass)
 	// One transaction (PostgreSQL's DDL is transactional): a migration is
 	// done whole or not at all, and costs one commit instead of a hundred.
 	write := s.write
 	defer func() { s.write = write }()
 	return write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Waiting for another instance's migration is no lock timeout; the
+		// migration's own statements keep the pool's.
+		if err := tx.Exec("SET LOCAL lock_timeout = 0").Error; err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		if err := lockStartup(tx); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		if err := tx.Exec("SET LOCAL lock_timeout TO DEFAULT").Error; err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
 		s.write = tx
 		return fn()
 	})

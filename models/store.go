@@ -76,7 +76,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err := s.openWriter(url, o.busyTimeout, gcfg); err != nil {
 		return nil, err
 	}
-	if err := s.withMigrationLock(ctx, url, o.busyTimeout, func() error { return s.migrateWithBackup(ctx, url) }); err != nil {
+	if err := s.withMigrationLock(ctx, func() error { return s.migrateWithBackup(ctx, url) }); err != nil {
 		s.closePools()
 		return nil, err
 	}
