@@ -113,11 +113,16 @@ func forUpdate(conn gorm.ConnPool) string {
 // staying true (AddSession: the link is open): on PostgreSQL the rows read
 // are locked FOR SHARE until commit, so another instance's cancel or payment
 // of them waits, as it would behind SQLite's single writer.
-func forShare(tx *gorm.DB) *gorm.DB {
+func forShare(tx *gorm.DB) *gorm.DB { return rowLock(tx, clause.LockingStrengthShare) }
+
+// rowLock is tx whose read locks the rows it reads, on PostgreSQL, with
+// strength (clause.LockingStrengthShare or …Update) until commit; SQLite's
+// single writer needs none.
+func rowLock(tx *gorm.DB, strength string) *gorm.DB {
 	if !onPostgres(tx) {
 		return tx
 	}
-	return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
+	return tx.Clauses(clause.Locking{Strength: strength})
 }
 
 // lockStartup serializes, across instances sharing one PostgreSQL, a

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Event types sent to the shop's webhook endpoints. Their names are a
@@ -263,13 +263,11 @@ const maxPreviousSecrets = 3
 // shop still verifies with.
 func (s *Store) RotateWebhookSecret(ctx context.Context, id uint, secret string, now time.Time) error {
 	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// Two rotations at once on two instances take turns: each keeps the
-		// secret the other made signing (READ COMMITTED would lose one).
-		if err := lockNames(tx, "webhook endpoint", strconv.FormatUint(uint64(id), 10)); err != nil {
-			return err
-		}
+		// Two rotations at once on two instances take turns on the row: each
+		// keeps the secret the other made signing (READ COMMITTED would lose one).
 		var e WebhookEndpoint
-		if err := tx.Select("secret", "previous_secret", "previous_until").Where("id = ?", id).Take(&e).Error; err != nil {
+		err := rowLock(tx, clause.LockingStrengthUpdate).Select("secret", "previous_secret", "previous_until").Where("id = ?", id).Take(&e).Error
+		if err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return ErrNotFound
 			}
