@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // loadGroup reads the rows reqs need.
@@ -57,14 +58,36 @@ func loadGroup(ctx context.Context, t *noteTx, reqs []*noteRequest) (*noteGroup,
 }
 
 // noteSessionColumns are the columns loadSessions reads (not the signature
-// token), then its link's, and whether the link has a link email or
-// reminder queued (then a payment withdraws them: see withdrawEmailsOfPaidLinks).
+// token), then its link's (noteLinkColumns), and whether the link has a
+// link email or reminder queued (then a payment withdraws them: see
+// withdrawEmailsOfPaidLinks).
 var noteSessionColumns = "s.id, s.link_id, s.session_token, s.mode, s.status, s.merchant_order_id, s.amount, s.payment_status, " +
 	"s.payment_token, s.conflict, s.last_notification_at, s.last_notification_note, s.checked_at, s.created_at, s.updated_at, " +
-	"s.paid_at, s.failed_at, COALESCE(l.id, 0), COALESCE(l.code, ''), COALESCE(l.merchant_order_id, ''), COALESCE(l.amount, 0), " +
-	"COALESCE(l.customer_email, ''), COALESCE(l.description, ''), COALESCE(l.status, ''), COALESCE(l.mode, ''), " +
-	"COALESCE(l.review_reason, ''), l.expires_at, l.paid_at, " +
-	"s.status != '" + StatusPaid + "' AND EXISTS (SELECT 1 FROM outbox_messages o INDEXED BY idx_outbox_messages_link_id " +
+	"s.paid_at, s.failed_at, " + noteLinkColumns(true) + ", s.status != '" + StatusPaid + "' AND " + queuedLinkMailSQL
+
+// noteLinkFields are the link's columns the writer reads, in groupLink.dest's
+// order, each with its value when an outer join finds no link ("" for a
+// nullable one).
+var noteLinkFields = []struct{ name, none string }{
+	{"id", "0"}, {"code", "''"}, {"merchant_order_id", "''"}, {"amount", "0"}, {"customer_email", "''"},
+	{"description", "''"}, {"status", "''"}, {"mode", "''"}, {"review_reason", "''"}, {"expires_at", ""}, {"paid_at", ""},
+}
+
+// noteLinkColumns lists noteLinkFields of links l; outer: read through an
+// outer join, so a missing link reads as its zero values.
+func noteLinkColumns(outer bool) string {
+	cols := make([]string, len(noteLinkFields))
+	for i, f := range noteLinkFields {
+		cols[i] = "l." + f.name
+		if outer && f.none != "" {
+			cols[i] = "COALESCE(" + cols[i] + ", " + f.none + ")"
+		}
+	}
+	return strings.Join(cols, ", ")
+}
+
+// queuedLinkMailSQL says whether link l has a link email or reminder queued.
+var queuedLinkMailSQL = "EXISTS (SELECT 1 FROM outbox_messages o INDEXED BY idx_outbox_messages_link_id " +
 	"WHERE o.link_id = l.id AND o.kind IN (" + linkMailKindsSQL + ") AND o.status = '" + MailQueued + "')"
 
 // sessionsByTokenQuery reads n sessions by token with their links: one
@@ -79,10 +102,8 @@ func sessionsByTokenQuery(n int) string {
 // unpaid sessions' links are locked). PostgreSQL's rows are locked in id
 // order, after the sessions, as every writer locks them.
 func linksForUpdateQuery(n int) string {
-	return "SELECT l.id, l.code, l.merchant_order_id, l.amount, l.customer_email, l.description, l.status, l.mode, " +
-		"l.review_reason, l.expires_at, l.paid_at, EXISTS (SELECT 1 FROM outbox_messages o WHERE o.link_id = l.id " +
-		"AND o.kind IN (" + linkMailKindsSQL + ") AND o.status = '" + MailQueued + "') " +
-		"FROM links l WHERE l.id IN (" + placeholders(n) + ") ORDER BY l.id FOR UPDATE"
+	return "SELECT " + noteLinkColumns(false) + ", " + queuedLinkMailSQL +
+		" FROM links l WHERE l.id IN (" + placeholders(n) + ") ORDER BY l.id FOR UPDATE"
 }
 
 // lockLinks locks, on PostgreSQL, the links a group's payments may change,
@@ -120,9 +141,8 @@ type groupLink struct {
 	queuedMail    bool
 }
 
-// dest is where a row's link columns go, in the order both
-// noteSessionColumns and linksForUpdateQuery name them (a column added to
-// one and not the other fails every Scan of it).
+// dest is where a row's link columns go: noteLinkFields, then whether it
+// has mail queued.
 func (l *groupLink) dest() []any {
 	return []any{&l.ID, &l.Code, &l.MerchantOrderID, &l.Amount, &l.CustomerEmail, &l.Description, &l.Status, &l.Mode,
 		&l.ReviewReason, &l.expires, &l.paid, &l.queuedMail}
