@@ -69,8 +69,8 @@ var noteSessionColumns = "s.id, s.link_id, s.session_token, s.mode, s.status, s.
 // order, each with its value when an outer join finds no link ("" for a
 // nullable one).
 var noteLinkFields = []struct{ name, none string }{
-	{"id", "0"}, {"code", "''"}, {"merchant_order_id", "''"}, {"amount", "0"}, {"customer_email", "''"},
-	{"description", "''"}, {"status", "''"}, {"mode", "''"}, {"review_reason", "''"}, {"expires_at", ""}, {"paid_at", ""},
+	{"l.id", "0"}, {"l.code", "''"}, {"l.merchant_order_id", "''"}, {"l.amount", "0"}, {"l.customer_email", "''"},
+	{"l.description", "''"}, {"l.status", "''"}, {"l.mode", "''"}, {"l.review_reason", "''"}, {"l.expires_at", ""}, {"l.paid_at", ""},
 }
 
 // noteLinkColumns lists noteLinkFields of links l; outer: read through an
@@ -78,7 +78,7 @@ var noteLinkFields = []struct{ name, none string }{
 func noteLinkColumns(outer bool) string {
 	cols := make([]string, len(noteLinkFields))
 	for i, f := range noteLinkFields {
-		cols[i] = "l." + f.name
+		cols[i] = f.name
 		if outer && f.none != "" {
 			cols[i] = "COALESCE(" + cols[i] + ", " + f.none + ")"
 		}
