@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"io"
 	"os"
 	"strings"
@@ -12,7 +13,7 @@ import (
 // With BACKUP_DIR set, the server makes backups on its own: the first at
 // start, then every BACKUP_EVERY, keeping the newest BACKUP_KEEP.
 func TestServeMakesScheduledBackups(t *testing.T) {
-	skipOnPostgres(t, "scheduled backups are SQLite copies; off on PostgreSQL")
+	testdb.SkipOnPostgres(t, "scheduled backups are SQLite copies; off on PostgreSQL")
 	dir := t.TempDir()
 	vars, _ := newEnv(t, "LISTEN_ADDR", "127.0.0.1:0", "BACKUP_DIR", dir, "BACKUP_EVERY", "200ms", "BACKUP_KEEP", "2")
 	ctx, cancel := context.WithCancel(context.Background())

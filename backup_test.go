@@ -8,10 +8,11 @@ import (
 	"testing"
 
 	"etpay-dashboard/models"
+	"etpay-dashboard/testdb"
 )
 
 func TestBackup(t *testing.T) {
-	skipOnPostgres(t, "backup --to copies SQLite files (VACUUM INTO); TestBackupOnPostgresSaysPgDump covers PostgreSQL")
+	testdb.SkipOnPostgres(t, "backup --to copies SQLite files (VACUUM INTO); TestBackupOnPostgresSaysPgDump covers PostgreSQL")
 	vars, _ := newEnv(t)
 	made := runCmd(t, vars, "", "links", "create", "--order", "OC-1", "--amount", "1000")
 	if made.err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"etpay-dashboard/config"
 	"etpay-dashboard/models"
+	"etpay-dashboard/testdb"
 )
 
 // cliSentence is what a command-line error must look like: optionally the
@@ -80,7 +81,7 @@ func TestCLIErrorsAreSentences(t *testing.T) {
 		}
 	})
 	t.Run("backup over an existing file", func(t *testing.T) {
-		skipOnPostgres(t, "backup --to copies SQLite files (see TestBackupOnPostgresSaysPgDump)")
+		testdb.SkipOnPostgres(t, "backup --to copies SQLite files (see TestBackupOnPostgresSaysPgDump)")
 		vars, _ := newEnv(t)
 		to := filepath.Join(t.TempDir(), "copia.db")
 		if r := runCmd(t, vars, "", "backup", "--to", to); r.err != nil {

@@ -16,12 +16,7 @@ import (
 )
 
 // needsPostgres skips a migration test on a run without PostgreSQL.
-func needsPostgres(t *testing.T) {
-	t.Helper()
-	if !testdb.OnPostgres() {
-		t.Skip("needs PostgreSQL: TEST_DATABASE_URL is unset (.ci/run sets it for its PostgreSQL run)")
-	}
-}
+func needsPostgres(t *testing.T) { testdb.RequirePostgres(t, "a shop moved into PostgreSQL") }
 
 // shopFile is an SQLite shop with seeded history and one of each real
 // flow: a link with its email, a paid session and its notifications, an

@@ -9,18 +9,10 @@ import (
 	"etpay-dashboard/testdb"
 )
 
-// skipOnPostgres skips a test that is SQLite's by nature, saying why.
-func skipOnPostgres(t testing.TB, reason string) {
-	t.Helper()
-	testdb.SkipOnPostgres(t, reason)
-}
-
 // TestBackupOnPostgresSaysPgDump: on PostgreSQL, backup --to writes no file
 // and says to use pg_dump instead of pretending.
 func TestBackupOnPostgresSaysPgDump(t *testing.T) {
-	if !testdb.OnPostgres() {
-		t.Skip("PostgreSQL only: set TEST_DATABASE_URL (see .ci/postgres)")
-	}
+	testdb.RequirePostgres(t, "backup --to on PostgreSQL")
 	vars, _ := newEnv(t)
 	to := filepath.Join(t.TempDir(), "copia.db")
 	r := runCmd(t, vars, "", "backup", "--to", to)

@@ -41,9 +41,7 @@ type instance struct {
 }
 
 func TestTwoInstances(t *testing.T) {
-	if !testdb.OnPostgres() {
-		t.Skip("needs PostgreSQL: TEST_DATABASE_URL is unset (.ci/run sets it for its PostgreSQL run)")
-	}
+	testdb.RequirePostgres(t, "two instances of the binary on one database")
 	if testing.Short() {
 		t.Skip("builds and runs the real binary twice")
 	}

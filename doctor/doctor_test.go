@@ -212,9 +212,7 @@ func TestDatabase(t *testing.T) {
 // backups are PostgreSQL's own, said as warnings ("managed by PostgreSQL"),
 // and the URL the checks show carries no password.
 func TestDatabaseOnPostgres(t *testing.T) {
-	if !testdb.OnPostgres() {
-		t.Skip("PostgreSQL only: set TEST_DATABASE_URL (see .ci/postgres)")
-	}
+	testdb.RequirePostgres(t, "doctor's PostgreSQL checks")
 	t.Parallel()
 	cfg := settings(t, "DATABASE_URL", testdb.URL(t, "d.db"), "BACKUP_DIR", t.TempDir())
 	store, err := models.Open(context.Background(), cfg.DatabaseURL, models.WithPasswordCost(bcrypt.MinCost))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"etpay-dashboard/models"
+	"etpay-dashboard/testdb"
 	"etpay-dashboard/views"
 )
 
@@ -102,7 +103,7 @@ func checkLinkPagesAnswer(t *testing.T, h *harness, staff *browser, l *models.Li
 // expiry an older version stored as year 10000 reads as none, the payment is
 // recorded and acknowledged, and the link is flagged for a person.
 func TestUnreadableExpiryDoesNotStopAPayment(t *testing.T) {
-	skipOnPostgres(t, "stores text no reader can parse in a time column; a timestamptz cannot hold it")
+	testdb.SkipOnPostgres(t, "stores text no reader can parse in a time column; a timestamptz cannot hold it")
 	t.Parallel()
 	h := newHarness(t)
 	for i, tt := range []struct{ name, stored string }{

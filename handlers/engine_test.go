@@ -15,12 +15,6 @@ import (
 	"etpay-dashboard/testdb"
 )
 
-// skipOnPostgres skips a test that is SQLite's by nature, saying why.
-func skipOnPostgres(t testing.TB, reason string) {
-	t.Helper()
-	testdb.SkipOnPostgres(t, reason)
-}
-
 // openRaw opens the app's database directly, as another program would.
 func openRaw(t *testing.T, h *harness) *gorm.DB {
 	t.Helper()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"etpay-dashboard/live"
 	"etpay-dashboard/models"
+	"etpay-dashboard/testdb"
 )
 
 // A relay that could not send an event to the database tells the open
@@ -50,10 +50,7 @@ func TestLiveStreamsResyncWhenTheRelayLosesEvents(t *testing.T) {
 // catches up on A from B's id.
 func TestLiveEventsCrossInstances(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("TEST_DATABASE_URL")
-	if url == "" {
-		t.Skip("needs PostgreSQL: TEST_DATABASE_URL is unset (.ci/run sets it for its PostgreSQL run)")
-	}
+	url := testdb.PostgresURL(t, "live events across instances, over LISTEN/NOTIFY")
 	name := "live_handlers_" + strings.ToLower(rand.Text()[:12])
 	t.Cleanup(func() { dropSequence(t, url, name) }) // after both relays stopped
 	opts := live.RelayOptions{Channel: name, Sequence: name, Logger: slog.New(slog.DiscardHandler)}

@@ -49,9 +49,7 @@ func TestLoginsAcrossInstances(t *testing.T) {
 // account on A is refused on B too, while the owner still gets in on B.
 func TestLockOutAcrossInstances(t *testing.T) {
 	t.Parallel()
-	if !testdb.OnPostgres() {
-		t.Skip("PostgreSQL only: on SQLite one instance serves the panel and counts attempts in memory (set TEST_DATABASE_URL)")
-	}
+	testdb.RequirePostgres(t, "on SQLite one instance serves the panel and counts attempts in memory")
 	a, b := twoInstances(t)
 	a.addUser("staff@shop.cl", models.RoleStaff)
 	onA := a.browserFrom(guesserAddr)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"etpay-dashboard/models"
+	"etpay-dashboard/testdb"
 )
 
 // dbFilesSize is the database file and its WAL, as they are on disk.
@@ -41,7 +42,7 @@ func junkBody(i, n int) string {
 // its first 4 KiB while the hour's budget lasts, and without it after; the
 // overview says so.
 func TestJunkCannotFillTheDisk(t *testing.T) {
-	skipOnPostgres(t, "measures the SQLite files' growth")
+	testdb.SkipOnPostgres(t, "measures the SQLite files' growth")
 	t.Parallel()
 	h := newHarness(t)
 	admin := h.loggedIn("admin@shop.cl", models.RoleAdmin)

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"log/slog"
 	neturl "net/url"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,16 +16,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"etpay-dashboard/models"
+	"etpay-dashboard/testdb"
 )
 
 // testDatabaseURL is the PostgreSQL database the relay tests use.
 func testDatabaseURL(t *testing.T) string {
 	t.Helper()
-	url := os.Getenv("TEST_DATABASE_URL")
-	if url == "" {
-		t.Skip("needs PostgreSQL: TEST_DATABASE_URL is unset (.ci/run sets it for its PostgreSQL run)")
-	}
-	return url
+	return testdb.PostgresURL(t, "LISTEN/NOTIFY")
 }
 
 // logBuffer collects a relay's log lines.

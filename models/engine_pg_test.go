@@ -14,10 +14,7 @@ import (
 
 // onlyOnPostgres skips a test of what only PostgreSQL's instances share.
 func onlyOnPostgres(t *testing.T) {
-	t.Helper()
-	if !testdb.OnPostgres() {
-		t.Skip("PostgreSQL only: set TEST_DATABASE_URL (see .ci/postgres)")
-	}
+	testdb.RequirePostgres(t, "what instances sharing a database share")
 }
 
 // openInstances opens n Stores on one database at once, as n instances

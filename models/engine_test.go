@@ -2,15 +2,7 @@ package models
 
 import (
 	"testing"
-
-	"etpay-dashboard/testdb"
 )
-
-// skipOnPostgres skips a test that is SQLite's by nature, saying why.
-func skipOnPostgres(t testing.TB, reason string) {
-	t.Helper()
-	testdb.SkipOnPostgres(t, reason)
-}
 
 // refuseInserts makes every insert into table whose row matches when (a
 // condition on NEW, or "" for all) fail with message, as a full disk or a

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"etpay-dashboard/testdb"
 	"fmt"
 	"slices"
 	"strings"
@@ -240,7 +241,7 @@ func linkPages(t *testing.T, s *Store, p LinkPage, all []LinkRow, want []string)
 // TestLinkQueriesUseIndexes: the links list's pages and counts never scan the
 // links table; searches are looked up as the sessions' are.
 func TestLinkQueriesUseIndexes(t *testing.T) {
-	skipOnPostgres(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
+	testdb.SkipOnPostgres(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
 	s := listStore(t)
 	now := time.Now()
 	cursor := &pageCursor{SessionCursor: SessionCursor{Key: now.UnixNano(), ID: 10}}

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"etpay-dashboard/testdb"
 	"strconv"
 	"testing"
 	"time"
@@ -233,7 +234,7 @@ func TestGroupRetryForgetsTheFastAttempt(t *testing.T) {
 // TestInsertDemoLeavesWriterAsItWas: demo batches relax the writer's
 // durability and foreign keys for themselves only.
 func TestInsertDemoLeavesWriterAsItWas(t *testing.T) {
-	skipOnPostgres(t, "checks the writer's SQLite pragmas")
+	testdb.SkipOnPostgres(t, "checks the writer's SQLite pragmas")
 	s := openTestStore(t)
 	at := time.Now()
 	rows := []DemoLink{{

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -27,7 +28,7 @@ func explain(t *testing.T, s *Store, query string, args ...any) string {
 // TestHotPathQueriesUseIndexes checks the plans of the queries every
 // notification and every staff page runs: each must be an index lookup.
 func TestHotPathQueriesUseIndexes(t *testing.T) {
-	skipOnPostgres(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
+	testdb.SkipOnPostgres(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
 	s := listStore(t)
 	tests := []struct {
 		name, query string

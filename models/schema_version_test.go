@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"etpay-dashboard/testdb"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,7 +53,7 @@ func schemaFingerprint(t *testing.T, s *Store) string {
 }
 
 func TestSchemaVersion(t *testing.T) {
-	skipOnPostgres(t, "the fingerprint is of SQLite's schema (sqlite_master and pragma table_info)")
+	testdb.SkipOnPostgres(t, "the fingerprint is of SQLite's schema (sqlite_master and pragma table_info)")
 	got := schemaFingerprint(t, openTestStore(t))
 	if want := schemaFingerprints[SchemaVersion]; got != want {
 		t.Fatalf("the schema's fingerprint is %s, but SchemaVersion %d recorded %q: if you changed a table or an index, "+
@@ -64,7 +65,7 @@ func TestSchemaVersion(t *testing.T) {
 // A start that changes the schema first copies the database next to its
 // file; a start at the same version, or on a new database, does not.
 func TestOpenBacksUpBeforeAMigration(t *testing.T) {
-	skipOnPostgres(t, "the copy before a migration is an SQLite file (VACUUM INTO); PostgreSQL's is pg_dump's")
+	testdb.SkipOnPostgres(t, "the copy before a migration is an SQLite file (VACUUM INTO); PostgreSQL's is pg_dump's")
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "shop.db")

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"fmt"
 	"slices"
 	"strings"
@@ -152,7 +153,7 @@ func TestAmountAndMore(t *testing.T) {
 // idx_sessions_amount (amounts: ids), in order; and recording a
 // notification (its UPDATE of sessions) never writes the new index.
 func TestAmountAloneUsesItsIndex(t *testing.T) {
-	skipOnPostgres(t, "reads SQLite's bytecode (EXPLAIN)")
+	testdb.SkipOnPostgres(t, "reads SQLite's bytecode (EXPLAIN)")
 	s := listStore(t)
 	set := &matchSet{amount: 777, broad: true}
 	for _, sortBy := range SessionSorts {

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"testing"
 	"unicode"
 )
@@ -11,7 +12,7 @@ import (
 // fold changes, the index must find "<r>" when asked for "<fold(r)>" (it
 // folds both its own way).
 func TestFoldAgreesWithTheIndex(t *testing.T) {
-	skipOnPostgres(t, "compares fold with FTS5's trigram tokenizer")
+	testdb.SkipOnPostgres(t, "compares fold with FTS5's trigram tokenizer")
 	s := openTestStore(t)
 	db := s.write.WithContext(context.Background())
 	if err := db.Exec("CREATE VIRTUAL TABLE fold_check USING fts5(x, tokenize='trigram')").Error; err != nil {

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,7 +48,7 @@ func probeTestLinks(old, n int, texts func(id int) (order, email, description st
 // Either way the lookup asks for q7z first now, and finds the links that
 // hold both words, old and new.
 func TestProbeSeesTrigramsCommonInARunOfLinks(t *testing.T) {
-	skipOnPostgres(t, "FTS5's trigram probes; PostgreSQL searches through pg_trgm")
+	testdb.SkipOnPostgres(t, "FTS5's trigram probes; PostgreSQL searches through pg_trgm")
 	for _, tt := range []struct {
 		name          string
 		oldHold, more bool

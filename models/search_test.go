@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -194,7 +195,7 @@ func ftsIntegrity(t *testing.T, s *Store) {
 // edited, and nothing else: paying, opening or cancelling a link, and
 // recording notifications, leave it as it is.
 func TestSearchIndexKeptInStep(t *testing.T) {
-	skipOnPostgres(t, "links_fts, FTS5's index, and its triggers")
+	testdb.SkipOnPostgres(t, "links_fts, FTS5's index, and its triggers")
 	s := searchStore(t)
 	ctx := context.Background()
 	ftsIntegrity(t, s)
@@ -263,7 +264,7 @@ func recordSuccess(t *testing.T, s *Store, sess *Session) {
 // A database made before the search index gets it filled at the migration
 // that adds it, from the links it already holds.
 func TestSearchIndexFilledAtMigration(t *testing.T) {
-	skipOnPostgres(t, "links_fts, FTS5's index, made at the migration to schema v3")
+	testdb.SkipOnPostgres(t, "links_fts, FTS5's index, made at the migration to schema v3")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
 	s, err := Open(ctx, path)

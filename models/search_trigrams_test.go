@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"fmt"
 	"slices"
 	"testing"
@@ -36,7 +37,7 @@ func TestTrigrams(t *testing.T) {
 // third apart from both unless it is in nearly every link; a trigram in no
 // link means nothing to look up.
 func TestTextLookupAsksForTheRarestTrigrams(t *testing.T) {
-	skipOnPostgres(t, "probes FTS5's trigram index; PostgreSQL searches through pg_trgm")
+	testdb.SkipOnPostgres(t, "probes FTS5's trigram index; PostgreSQL searches through pg_trgm")
 	s := openTestStore(t)
 	ctx := context.Background()
 	for i := 1; i <= 40; i++ {
@@ -61,7 +62,7 @@ func TestTextLookupAsksForTheRarestTrigrams(t *testing.T) {
 
 // MergeSearchIndex leaves links_fts in one segment, in step with links.
 func TestMergeSearchIndex(t *testing.T) {
-	skipOnPostgres(t, "FTS5's segments")
+	testdb.SkipOnPostgres(t, "FTS5's segments")
 	s := openTestStore(t)
 	ctx := context.Background()
 	for i := range 5 {
@@ -92,7 +93,7 @@ func TestMergeSearchIndex(t *testing.T) {
 // The third trigram asked for shares no character with the first two, and
 // is in less than a quarter of the links.
 func TestTextLookupAddsAThirdTrigramApart(t *testing.T) {
-	skipOnPostgres(t, "probes FTS5's trigram index; PostgreSQL searches through pg_trgm")
+	testdb.SkipOnPostgres(t, "probes FTS5's trigram index; PostgreSQL searches through pg_trgm")
 	s := openTestStore(t)
 	ctx := context.Background()
 	for i := 1; i <= 200; i++ {

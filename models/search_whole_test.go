@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql/driver"
+	"etpay-dashboard/testdb"
 	"fmt"
 	"slices"
 	"testing"
@@ -17,7 +18,7 @@ import (
 // case, inside one column only, never a near miss; words with other than
 // ASCII characters stay with search_text.
 func TestWholeWordsFindWhatSearchTextFinds(t *testing.T) {
-	skipOnPostgres(t, "FTS5's whole-word queries; PostgreSQL searches through pg_trgm")
+	testdb.SkipOnPostgres(t, "FTS5's whole-word queries; PostgreSQL searches through pg_trgm")
 	s := listStore(t)
 	ctx := context.Background()
 	emails := []string{"ana@hotmail.com", "BETO@HotMail.COM", "carla@hotmail.co", "dani@gmail.com", "eva@outlook.cl"}
@@ -89,7 +90,7 @@ func toValues(words []string) []driver.Value {
 // character with another case, "<r>" is found as "<c>" (c ASCII, not an
 // upper-case letter) only when fold(r) is c.
 func TestIndexFoldsIntoASCIIAsFoldDoes(t *testing.T) {
-	skipOnPostgres(t, "FTS5's trigram tokenizer")
+	testdb.SkipOnPostgres(t, "FTS5's trigram tokenizer")
 	s := openTestStore(t)
 	db := s.write.WithContext(context.Background())
 	if err := db.Exec("CREATE VIRTUAL TABLE fold_ascii USING fts5(x, tokenize='trigram')").Error; err != nil {

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"etpay-dashboard/testdb"
 	"fmt"
 	"reflect"
 	"strings"
@@ -59,7 +60,7 @@ func ftsPostings(t *testing.T, s *Store) []string {
 // come out holding exactly what inserting the same links one by one through
 // the trigger gives, find the same links, and the trigger must be back.
 func TestDemoBatchIndexesLikeTheTrigger(t *testing.T) {
-	skipOnPostgres(t, "links_fts, FTS5's index, filled by demo batches")
+	testdb.SkipOnPostgres(t, "links_fts, FTS5's index, filled by demo batches")
 	ctx := context.Background()
 	bulk, single := openTestStore(t), openTestStore(t)
 	rows := demoTestRows(300)
@@ -109,7 +110,7 @@ func TestDemoBatchIndexesLikeTheTrigger(t *testing.T) {
 // quotes, question marks and other SQL in text, accents, times to the
 // nanosecond, NULLs, booleans.
 func TestDemoRowsStoreWhatGORMStores(t *testing.T) {
-	skipOnPostgres(t, "compares SQLite's stored values with quote()")
+	testdb.SkipOnPostgres(t, "compares SQLite's stored values with quote()")
 	ctx := context.Background()
 	demo, plain := openTestStore(t), openTestStore(t)
 	at := time.Date(2026, 5, 4, 3, 2, 1, 123456789, time.UTC)

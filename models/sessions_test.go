@@ -362,7 +362,7 @@ func TestPrefixRange(t *testing.T) {
 // the rows found by id; a broad one's page, like every page without a
 // search, comes off an index already in order.
 func TestSessionQueriesUseIndexes(t *testing.T) {
-	skipOnPostgres(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
+	testdb.SkipOnPostgres(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
 	s := listStore(t)
 	cursor := &pageCursor{SessionCursor: SessionCursor{Key: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC).UnixNano(), ID: 10}}
 	back := &pageCursor{SessionCursor: cursor.SessionCursor, back: true}
@@ -479,7 +479,7 @@ func checkListPlan(t *testing.T, name, text string, lookup bool) {
 // TestSessionCountsUseIndexes: the list's counts read indexes only, and
 // without a search or with status and mode, a covering one.
 func TestSessionCountsUseIndexes(t *testing.T) {
-	skipOnPostgres(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
+	testdb.SkipOnPostgres(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
 	s := listStore(t)
 	day := time.Date(2026, 3, 10, 3, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -515,7 +515,7 @@ func TestSessionCountsUseIndexes(t *testing.T) {
 // What a narrow search found is read (and summed) by id, never by walking
 // the paid sessions' index.
 func TestFoundRowsAreReadByID(t *testing.T) {
-	skipOnPostgres(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
+	testdb.SkipOnPostgres(t, "the plans checked are SQLite's (EXPLAIN QUERY PLAN)")
 	s := listStore(t)
 	text := explain(t, s, foundRowsQuery(&matchSet{ids: []uint{7, 3}}))
 	if !strings.Contains(text, "SEARCH sessions USING INTEGER PRIMARY KEY (rowid=?)") || strings.Contains(text, "INDEX idx_") {

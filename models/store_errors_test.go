@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"etpay-dashboard/testdb"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,7 @@ func holdWriteLock(t *testing.T, path string) (release func()) {
 // is ErrBusy however it is wrapped, and keeps its message; an error that only
 // says "database is locked", or any other driver error, is not.
 func TestErrBusyIsDecidedByTheDriversCode(t *testing.T) {
-	skipOnPostgres(t, "SQLite's busy result codes, from a second SQLite connection")
+	testdb.SkipOnPostgres(t, "SQLite's busy result codes, from a second SQLite connection")
 	path := filepath.Join(t.TempDir(), "busy.db")
 	s, err := Open(context.Background(), path)
 	if err != nil {
@@ -103,7 +104,7 @@ func TestErrBusyIsDecidedByTheDriversCode(t *testing.T) {
 // and writes nothing; once the lock is gone the same notification goes in.
 // (Its writer waits 200 ms for the lock, not production's 5 s.)
 func TestRecordNotificationWhileLockedIsErrBusy(t *testing.T) {
-	skipOnPostgres(t, "holds SQLite's write lock from a second connection")
+	testdb.SkipOnPostgres(t, "holds SQLite's write lock from a second connection")
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "busy.db")

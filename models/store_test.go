@@ -66,7 +66,7 @@ func countRows(t *testing.T, s *Store, model any) int64 {
 }
 
 func TestOpenPragmas(t *testing.T) {
-	skipOnPostgres(t, "SQLite's connection pragmas")
+	testdb.SkipOnPostgres(t, "SQLite's connection pragmas")
 	s := openTestStore(t)
 	tests := []struct {
 		pragma string

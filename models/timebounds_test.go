@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"etpay-dashboard/testdb"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -68,7 +69,7 @@ func TestParseLocalDateTime(t *testing.T) {
 // is repaired when opened: those expiries are cleared (what "never" meant),
 // each with an audit entry; readable ones are left alone.
 func TestOpenClearsUnreadableExpiries(t *testing.T) {
-	skipOnPostgres(t, "text stored in SQLite's time columns; a timestamptz is always readable")
+	testdb.SkipOnPostgres(t, "text stored in SQLite's time columns; a timestamptz is always readable")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
 	s, err := Open(ctx, path)

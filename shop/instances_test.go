@@ -15,9 +15,7 @@ import (
 // TestSettingsSavedOnAnotherInstance: settings saved on instance A are what
 // instance B uses once its copy is a few seconds old.
 func TestSettingsSavedOnAnotherInstance(t *testing.T) {
-	if !testdb.OnPostgres() {
-		t.Skip("PostgreSQL only: on SQLite one instance serves the panel and saves the settings (set TEST_DATABASE_URL)")
-	}
+	testdb.RequirePostgres(t, "on SQLite one instance serves the panel and saves the settings")
 	ctx := context.Background()
 	url := testdb.URL(t, "shop.db")
 	cfg, err := config.Load(nil, func(k string) string { return map[string]string{"BASE_URL": "https://pagos.tienda.cl"}[k] })
@@ -54,9 +52,7 @@ func TestSettingsSavedOnAnotherInstance(t *testing.T) {
 // tried again before the refresh interval has passed: pages do not each
 // wait for the database here.
 func TestFailedReloadWaitsItsTurn(t *testing.T) {
-	if !testdb.OnPostgres() {
-		t.Skip("PostgreSQL only: on SQLite the copy is never reloaded (set TEST_DATABASE_URL)")
-	}
+	testdb.RequirePostgres(t, "on SQLite the copy is never reloaded")
 	ctx := context.Background()
 	url := testdb.URL(t, "shop.db")
 	cfg, err := config.Load(nil, func(k string) string { return map[string]string{"BASE_URL": "https://pagos.tienda.cl"}[k] })

@@ -47,6 +47,24 @@ func SkipOnPostgres(t testing.TB, reason string) {
 	}
 }
 
+// RequirePostgres skips a test of what only PostgreSQL has (instances
+// sharing one database, moving a shop into it) on a SQLite run; reason
+// says what, and shows in -v output.
+func RequirePostgres(t testing.TB, reason string) {
+	t.Helper()
+	if !OnPostgres() {
+		t.Skip("PostgreSQL only: " + reason + " (set " + Env + ", see .ci/postgres)")
+	}
+}
+
+// PostgresURL is the PostgreSQL server of this run, for a test that makes
+// its own schemas or sequences; a SQLite run skips the test (RequirePostgres).
+func PostgresURL(t testing.TB, reason string) string {
+	t.Helper()
+	RequirePostgres(t, reason)
+	return postgresURL()
+}
+
 // URL is a new empty database for t, as DATABASE_URL spells it: the SQLite
 // file name in t.TempDir(), or a PostgreSQL URL whose search_path is a new
 // schema, dropped at t's cleanup.
