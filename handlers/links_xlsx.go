@@ -11,8 +11,9 @@ import (
 )
 
 // linksExportPage is how many links one query of the export reads: keyset
-// pages, so a slow download holds no connection for long.
-const linksExportPage = 1000
+// pages, so a slow download holds no connection for long. It must be a size
+// the list query takes, or the loop below stops after a default page.
+const linksExportPage = models.MaxPageLimit
 
 // exportLinksXLSX is GET /admin/links.xlsx: the links the list's query
 // selects, every page of them, as a spreadsheet for people.

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"net/http"
@@ -47,5 +48,27 @@ func TestLinksXLSX(t *testing.T) {
 	}
 	if rows[1][3] != "abierto" {
 		t.Errorf("status cell %q, want the status in Spanish", rows[1][3])
+	}
+}
+
+// An export holds every link, not one page of the list: more links than a
+// page shows all come out (the export once read a size the list query
+// refused, got one default page back and stopped there).
+func TestLinksXLSXHoldsEveryPage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
+	for i := range 120 {
+		if _, err := h.store.CreateLink(context.Background(), models.LinkInput{MerchantOrderID: fmt.Sprintf("PED-%04d", i), Amount: 1000, Mode: "live"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := excelize.OpenReader(strings.NewReader(staff.get("/admin/links.xlsx").body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if rows, err := f.GetRows("Sheet1"); err != nil || len(rows) != 121 {
+		t.Fatalf("%d rows (%v), want a header and the 120 links", len(rows), err)
 	}
 }

@@ -118,9 +118,13 @@ func reverse[T any](rows []T) {
 	}
 }
 
+// MaxPageLimit is the most rows one page query reads; a larger or missing
+// limit reads a default page of 50.
+const MaxPageLimit = 500
+
 // pageLimit keeps a page's size within what a page may ask for.
 func pageLimit(n int) int {
-	if n <= 0 || n > 500 {
+	if n <= 0 || n > MaxPageLimit {
 		return 50
 	}
 	return n
