@@ -531,53 +531,6 @@ func rssMB(pid int) float64 {
 	return 0
 }
 
-// export streams the whole CSV while sampling the server's RSS.
-func (r *loadRun) export(c *http.Client) {
-	pid := r.cmd.Process.Pid
-	before := rssMB(pid)
-	peak := before
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				peak = max(peak, rssMB(pid))
-			}
-		}
-	}()
-	begin := time.Now()
-	resp, err := c.Get(r.base + "/admin/sessions.csv")
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	rows := 0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var firstByte time.Duration
-	for sc.Scan() {
-		if rows == 0 {
-			firstByte = time.Since(begin)
-		}
-		rows++
-	}
-	resp.Body.Close()
-	elapsed := time.Since(begin)
-	close(stop)
-	wg.Wait()
-	rows-- // the header
-	r.add("CSV export of every session", elapsed.Round(10*time.Millisecond).String(), "<= 5s",
-		fmt.Sprintf("%d rows, first byte after %v", rows, firstByte.Round(time.Millisecond)), elapsed <= 5*time.Second && rows >= loadSessions)
-	r.add("server RSS during the export (flat memory)", fmt.Sprintf("%.0f MB peak", peak), "flat",
-		fmt.Sprintf("%.0f MB before: +%.0f MB", before, peak-before), peak-before < 50)
-}
-
 // live opens 50 live-table streams, reads the server's RSS, then sends
 // notifications and times how long each takes to reach every stream.
 func (r *loadRun) live(clients []*http.Client, pending []models.Session) {
