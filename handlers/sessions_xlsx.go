@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"archive/zip"
 	"bufio"
+	"io"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -86,13 +88,17 @@ func (w *sheetWriter) when(t *time.Time) any {
 	return excelize.Cell{StyleID: w.date, Value: wall}
 }
 
-// finish writes the spreadsheet to out.
+// finish writes the spreadsheet to out. excelize's Write gathers the whole
+// zip in a buffer before writing it (WriteToBuffer); its zip writer is
+// pointed at out instead, so the file goes out as it is zipped and the
+// buffer stays empty.
 func (w *sheetWriter) finish(out *bufio.Writer) error {
 	if err := w.sw.Flush(); err != nil {
 		return err
 	}
 	defer w.f.Close()
-	return w.f.Write(out)
+	w.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(out) })
+	return w.f.Write(io.Discard)
 }
 
 // exportSessionsXLSX is GET /admin/sessions.xlsx: the same rows as the CSV
