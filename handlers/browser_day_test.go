@@ -59,6 +59,9 @@ func TestBrowserFindAndCancelALink(t *testing.T) {
 			if !strings.Contains(asked, "PED-2002") {
 				t.Errorf("the confirm page does not name the order:\n%s", asked)
 			}
+			if !w.mobile {
+				shoot(t, tab, "link-cancel-confirm")
+			}
 			run(t, tab,
 				chromedp.Click(chromedp.CSS(`#confirm button[type="submit"]`)),
 				chromedp.WaitVisible(chromedp.ID("flash")),
@@ -68,6 +71,10 @@ func TestBrowserFindAndCancelALink(t *testing.T) {
 			}
 			if l, _ := h.store.LinkByID(ctx, 2); l.Status != models.LinkCancelled {
 				t.Errorf("link is %s after confirming, want cancelled", l.Status)
+			}
+			if !w.mobile {
+				run(t, tab, chromedp.Navigate(h.base+"/admin/links"), chromedp.WaitVisible(chromedp.ID("links")))
+				shoot(t, tab, "links")
 			}
 		})
 	}

@@ -231,7 +231,8 @@ func jsString(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
 }
 
-// shoot saves the page at phone and desktop widths when SCREENSHOTS_DIR is set.
+// shoot saves the page at a phone's (360 px) and a laptop's (1366 px) width
+// when SCREENSHOTS_DIR is set, then puts the laptop's width back.
 func shoot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	dir := os.Getenv("SCREENSHOTS_DIR")
@@ -245,7 +246,7 @@ func shoot(t *testing.T, ctx context.Context, name string) {
 		suffix        string
 		width, height int64
 		mobile        bool
-	}{{"desktop", 1280, 900, false}, {"phone", 390, 844, true}} {
+	}{{"desktop", 1366, 768, false}, {"phone", 360, 740, true}} {
 		opts := []chromedp.EmulateViewportOption{}
 		if size.mobile {
 			opts = append(opts, chromedp.EmulateMobile)
@@ -259,5 +260,5 @@ func shoot(t *testing.T, ctx context.Context, name string) {
 			t.Fatal(err)
 		}
 	}
-	run(t, ctx, chromedp.EmulateViewport(1280, 900))
+	run(t, ctx, chromedp.EmulateViewport(1366, 768))
 }
