@@ -72,12 +72,14 @@ func (r *loadRun) noteGroups() (g models.NoteGroups, ok bool) {
 
 // ceiling adds, for information, each workload's group sizes, the
 // reference re-run at the app's mean group size beside the app's rate,
-// and the CPU budget a notification has at the target rate.
-func (r *loadRun) ceiling(recent, random int, ds map[string]delivery, refs map[string]refResult) {
+// and the CPU budget a notification has at the target rate. It returns
+// the reference's figures at the app's group sizes (none when the server
+// did not report them).
+func (r *loadRun) ceiling(recent, random int, ds map[string]delivery, refs map[string]refResult) map[string]refResult {
 	dr, do := ds[recentWorkload.key], ds[randomWorkload.key]
 	if dr.groups.Groups == 0 || do.groups.Groups == 0 {
 		r.add("notifications per commit", "unknown", "", "the server did not report its group sizes", true)
-		return
+		return nil
 	}
 	size := func(d delivery) int { return max(1, int(math.Round(d.groups.Mean()))) }
 	at := r.runReference(recent, random, "-group", strconv.Itoa(size(dr)), "-random-group", strconv.Itoa(size(do)))
@@ -95,6 +97,7 @@ func (r *loadRun) ceiling(recent, random int, ds map[string]delivery, refs map[s
 			fmt.Sprintf("%.0f cores / %.0f/s = %.0f µs a notification, less %.0f µs for wrk and an HTTP round trip (/healthz by wrk %.0f/s); the server spends %.0f µs",
 				cores, rate, all, http, d.healthz, float64(d.cpuEach.Microseconds())), true)
 	}
+	return at
 }
 
 // runReference builds and runs .ci/reference on the same disk with the
@@ -129,14 +132,19 @@ func (r *loadRun) referenceBinary() string {
 // bareCeiling runs the bare HTTP program on both workloads, right after the
 // app's, and adds its figures for information: its rate against the
 // reference's at groups of 256 (the yardstick) and the app's rate
-// against it.
-func (r *loadRun) bareCeiling(recent, random int, ds map[string]delivery, refs map[string]refResult) {
+// against it; then against the reference at the app's group sizes (at,
+// when measured), run minutes later and so less apart in the machine's load.
+func (r *loadRun) bareCeiling(recent, random int, ds map[string]delivery, refs, at map[string]refResult) {
 	bare := r.runBare(recent, random)
 	for _, w := range []workload{recentWorkload, randomWorkload} {
 		d, app, ref := bare[w.key], ds[w.key], refs[w.key]
+		same := ""
+		if s, ok := at[w.key]; ok {
+			same = fmt.Sprintf("; %.3fx of the reference at groups of %d (%.0f/s)", d.rate()/s.PerSecond, s.Group, s.PerSecond)
+		}
 		r.add(w.name+": bare HTTP ceiling", fmt.Sprintf("%.0f/s", d.rate()), "",
-			fmt.Sprintf("%.3fx of the reference's %.0f/s (groups of 256); the app is %.3fx of it (%.0f/s); non-2xx or unanswered %d of %d",
-				d.rate()/ref.PerSecond, ref.PerSecond, app.rate()/d.rate(), app.rate(), d.non2xx, d.sent), true)
+			fmt.Sprintf("%.3fx of the reference's %.0f/s (groups of 256); the app is %.3fx of it (%.0f/s)%s; non-2xx or unanswered %d of %d",
+				d.rate()/ref.PerSecond, ref.PerSecond, app.rate()/d.rate(), app.rate(), same, d.non2xx, d.sent), true)
 		r.add(w.name+": bare HTTP, each", fmt.Sprintf("%.0f µs", float64(d.cpuEach.Microseconds())), "",
 			fmt.Sprintf("its CPU a notification (the app %.0f µs); p50 %v p99 %v; %.1f notifications per commit (%d groups); %.1f KB written (wchar)",
 				float64(app.cpuEach.Microseconds()), d.p50.Round(100*time.Microsecond), d.p99.Round(100*time.Microsecond),

@@ -84,8 +84,8 @@ func (r *loadRun) firstDeliveries(store *models.Store, pending []models.Session)
 		sent, ds[w.key] = append(sent, bodies...), d
 	}
 	if r.wrk != "" {
-		r.ceiling(len(fresh), len(old), ds, ref)
-		r.bareCeiling(len(fresh), len(old), ds, ref)
+		at := r.ceiling(len(fresh), len(old), ds, ref)
+		r.bareCeiling(len(fresh), len(old), ds, ref, at)
 	}
 	return sent
 }
