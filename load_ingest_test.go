@@ -84,7 +84,8 @@ func (r *loadRun) firstDeliveries(store *models.Store, pending []models.Session)
 		sent, ds[w.key] = append(sent, bodies...), d
 	}
 	if r.wrk != "" {
-		r.ceiling(len(fresh), len(old), ds, ref)
+		at := r.ceiling(len(fresh), len(old), ds, ref)
+		r.bareCeiling(len(fresh), len(old), ds, ref, at)
 	}
 	return sent
 }
@@ -223,23 +224,31 @@ func (r *loadRun) deliver(w workload, bodies [][]byte, ref refResult) ([][]byte,
 	sum, elapsed := r.wrkDeliveries(w.name, bodies)
 	after := r.serverUsage()
 	stopPerf()
-	d := delivery{sent: sum.Sent, answered: sum.Answered, non2xx: sum.Non2xx + len(bodies) - sum.Answered, firstBad: sum.FirstBad,
-		elapsed: elapsed, p50: time.Duration(sum.P50us) * time.Microsecond, p99: time.Duration(sum.P99us) * time.Microsecond, healthz: hz}
+	d := r.measured("ingest "+w.name, sum, elapsed, len(bodies), before, after)
+	d.healthz = hz
 	if g, ok := r.noteGroups(); ok && asked {
 		d.groups = g.Since(groups)
 	}
-	n := float64(max(d.answered, 1))
-	d.wcharEach = float64(after.wchar-before.wchar) / n
-	d.deviceEach = -1
-	if before.sectors >= 0 && after.sectors >= 0 {
-		d.deviceEach = float64(after.sectors-before.sectors) * 512 / n
-	}
-	d.cpuEach = (after.cpu - before.cpu) / time.Duration(max(d.answered, 1))
-	r.t.Logf("ingest %s (wrk): %d of %d answered in %v, %.0f/s, p50 %v p99 %v, non-2xx or unanswered %d %s; wrk errors: connect %d read %d write %d timeout %d",
-		w.name, d.answered, len(bodies), elapsed.Round(time.Millisecond), d.rate(), d.p50, d.p99, d.non2xx, d.firstBad,
-		sum.ConnectErrors, sum.ReadErrors, sum.WriteErrors, sum.Timeouts)
 	r.deliveryFigures(w, d, ref, hz, len(bodies))
 	return sentBodies(bodies, sum), d
+}
+
+// measured is what one wrk run of n bodies measured, with the server's
+// usage before and after it; it logs it under name.
+func (r *loadRun) measured(name string, sum wrkSummary, elapsed time.Duration, n int, before, after serverUsage) delivery {
+	d := delivery{sent: sum.Sent, answered: sum.Answered, non2xx: sum.Non2xx + n - sum.Answered, firstBad: sum.FirstBad,
+		elapsed: elapsed, p50: time.Duration(sum.P50us) * time.Microsecond, p99: time.Duration(sum.P99us) * time.Microsecond}
+	each := float64(max(d.answered, 1))
+	d.wcharEach = float64(after.wchar-before.wchar) / each
+	d.deviceEach = -1
+	if before.sectors >= 0 && after.sectors >= 0 {
+		d.deviceEach = float64(after.sectors-before.sectors) * 512 / each
+	}
+	d.cpuEach = (after.cpu - before.cpu) / time.Duration(max(d.answered, 1))
+	r.t.Logf("%s (wrk): %d of %d answered in %v, %.0f/s, p50 %v p99 %v, non-2xx or unanswered %d %s; wrk errors: connect %d read %d write %d timeout %d",
+		name, d.answered, n, elapsed.Round(time.Millisecond), d.rate(), d.p50, d.p99, d.non2xx, d.firstBad,
+		sum.ConnectErrors, sum.ReadErrors, sum.WriteErrors, sum.Timeouts)
+	return d
 }
 
 // deliveryFigures adds w's lines: throughput against the reference, p99,

@@ -54,12 +54,18 @@ func wrkPath() string {
 	return p
 }
 
-// wrkDeliveries POSTs each body once to /webhooks/etpay with wrk, the bodies
-// split between its threads in turn (so both walk them in order), and returns
-// what it measured: elapsed runs from the first thread's first request to the
-// last thread's last answer, which each thread prints as it happens.
-// Thread k sends bodies k, k+wrkThreads, ... in that order (see sentBodies).
+// wrkDeliveries POSTs each body once to the server's /webhooks/etpay with
+// wrk (see wrkDeliveriesTo).
 func (r *loadRun) wrkDeliveries(name string, bodies [][]byte) (wrkSummary, time.Duration) {
+	return r.wrkDeliveriesTo(name, r.base+"/webhooks/etpay", bodies)
+}
+
+// wrkDeliveriesTo POSTs each body once to url with wrk, the bodies split
+// between its threads in turn (so both walk them in order), and returns
+// what it measured: elapsed runs from the first thread's first request to
+// the last thread's last answer, which each thread prints as it happens.
+// Thread k sends bodies k, k+wrkThreads, ... in that order (see sentBodies).
+func (r *loadRun) wrkDeliveriesTo(name, url string, bodies [][]byte) (wrkSummary, time.Duration) {
 	dir, err := os.MkdirTemp(filepath.Dir(r.db), "wrk-")
 	if err != nil {
 		r.t.Fatal(err)
@@ -78,7 +84,7 @@ func (r *loadRun) wrkDeliveries(name string, bodies [][]byte) (wrkSummary, time.
 	// -d bounds the run: a thread whose answer never comes (a dropped
 	// connection) never prints "done", and wrk then ends after -d.
 	cmd := exec.Command(r.wrk, "-t", strconv.Itoa(wrkThreads), "-c", strconv.Itoa(wrkConns), "-d", wrkMaxTime,
-		"--timeout", "30s", "-s", wrkScript, r.base+"/webhooks/etpay", "--", dir)
+		"--timeout", "30s", "-s", wrkScript, url, "--", dir)
 	lines := r.startWrk(cmd)
 	var start, end time.Time
 	var sum wrkSummary
@@ -166,8 +172,10 @@ type serverUsage struct {
 	cpu     time.Duration
 }
 
-func (r *loadRun) serverUsage() serverUsage {
-	pid := r.cmd.Process.Pid
+func (r *loadRun) serverUsage() serverUsage { return r.usageOf(r.cmd.Process.Pid) }
+
+// usageOf is what process pid and the disk had done at one moment.
+func (r *loadRun) usageOf(pid int) serverUsage {
 	return serverUsage{wchar: writtenBytes(pid), sectors: sectorsWritten(r.device), cpu: processCPU(pid)}
 }
 

@@ -26,6 +26,9 @@
 // Progress goes to stderr. Build and run (the directory is outside ./...):
 //
 //	go build -o /tmp/reference ./.ci/reference && /tmp/reference -dir /tmp
+//
+// With -http it is instead the bare HTTP ceiling (http.go): the same work
+// behind Fiber and a JWT check, driven by the load script's wrk.
 package main
 
 import (
@@ -72,11 +75,19 @@ func main() {
 	random := flag.Int("random", 25_000, "random old pending sessions for the random workload")
 	group := flag.Int("group", 256, "notifications per transaction")
 	randomGroup := flag.Int("random-group", 0, "notifications per transaction in the random workload (0: -group)")
+	bareHTTP := flag.Bool("http", false, "serve the workloads over HTTP instead (the bare HTTP ceiling: see http.go)")
+	skip := flag.String("skip", "", "with -http: skip the JWT check (jwt) or the writer (write), to split the cost")
 	flag.Parse()
 	if *randomGroup <= 0 {
 		*randomGroup = *group
 	}
-	if err := run(*dir, *sessions, *recent, *random, *group, *randomGroup); err != nil {
+	var err error
+	if *bareHTTP {
+		err = serve(*dir, *sessions, *recent, *random, *skip)
+	} else {
+		err = run(*dir, *sessions, *recent, *random, *group, *randomGroup)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "reference:", err)
 		os.Exit(1)
 	}
