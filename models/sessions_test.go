@@ -385,7 +385,7 @@ func TestSessionQueriesUseIndexes(t *testing.T) {
 		{"mode filter", SessionFilter{Mode: "live"}, cursor, nil},
 		{"mode filter by amount", SessionFilter{Mode: "sandbox", Sort: SortAmountAsc}, nil, nil},
 		{"date range", SessionFilter{From: cursor.at(), Until: cursor.at().Add(24 * time.Hour)}, nil, nil},
-		{"search by payment_token (viewer)", SessionFilter{Q: "PT-abc", ExactOnly: true}, nil, []string{"idx_sessions_payment_token"}},
+		{"search by payment_token (viewer)", SessionFilter{Q: "PT-abc", ExactOnly: true}, nil, []string{"idx_sessions_payment_token_set"}},
 		{"search by order id", SessionFilter{Q: "OC-1"}, nil, []string{"idx_sessions_merchant_order_id", "links_fts VIRTUAL TABLE INDEX 0:M"}},
 		{"search by session_token", SessionFilter{Q: "0123456789abcdef"}, nil, []string{"idx_sessions_session_token", "links_fts VIRTUAL TABLE INDEX 0:M"}},
 		{"search by email part", SessionFilter{Q: "gmail.com"}, nil, []string{"links_fts VIRTUAL TABLE INDEX 0:M"}},
