@@ -160,7 +160,7 @@ type Session struct {
 	LastNotificationNote string `gorm:"not null;default:''"`
 	// CheckedAt is when ETpay was last asked about this session (reconciliation).
 	CheckedAt *time.Time
-	CreatedAt time.Time `gorm:"index"`
+	CreatedAt time.Time // indexed with id and status (see ensureSessionIndexes)
 	UpdatedAt time.Time
 	PaidAt    *time.Time
 	FailedAt  *time.Time

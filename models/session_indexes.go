@@ -8,7 +8,15 @@ import "context"
 // < (?, ?) use it. IF NOT EXISTS makes it safe to run on every start.
 func (s *Store) ensureSessionIndexes(ctx context.Context) error {
 	for _, stmt := range []string{
-		"CREATE INDEX IF NOT EXISTS idx_sessions_status_created ON sessions(status, created_at)",
+		// The date pages (and a date range's counts) walk this one. The
+		// status is in it, after the id, so that a page of one status tests
+		// it without reading rows that fail it, and so that a payment moves
+		// its session's entry within one page (the date and id stay) instead
+		// of from (pending, date) to (paid, date), a random page each for an
+		// old session; idx_sessions_status_created and the date alone went.
+		"DROP INDEX IF EXISTS idx_sessions_status_created",
+		"DROP INDEX IF EXISTS idx_sessions_created_at",
+		"CREATE INDEX IF NOT EXISTS idx_sessions_created_id_status ON sessions(created_at, id, status)",
 		// Filtering by mode walks the date or amount index instead: a
 		// merchant's sessions are nearly all of one mode, and every index
 		// costs every insert.

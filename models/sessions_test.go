@@ -490,7 +490,7 @@ func TestSessionCountsUseIndexes(t *testing.T) {
 		{"status", SessionFilter{Status: StatusPaid}, "COVERING INDEX idx_sessions_status_mode_amount (status=?)"},
 		{"status and mode", SessionFilter{Status: StatusPending, Mode: "live"}, "COVERING INDEX idx_sessions_status_mode_amount (status=? AND mode=?)"},
 		{"mode", SessionFilter{Mode: "live"}, "COVERING INDEX idx_sessions_status_mode_amount"},
-		{"a day", SessionFilter{From: day, Until: day.Add(24 * time.Hour)}, "idx_sessions_created_at (created_at>? AND created_at<?)"},
+		{"a day", SessionFilter{From: day, Until: day.Add(24 * time.Hour)}, "idx_sessions_created_id_status (created_at>? AND created_at<?)"},
 		{"search", SessionFilter{Q: "gmail.com", Status: StatusPaid}, "links_fts VIRTUAL TABLE INDEX 0:M"},
 	}
 	for _, tt := range tests {
