@@ -153,14 +153,14 @@ type Session struct {
 	MerchantOrderID string `gorm:"index;not null"`
 	Amount          int64  `gorm:"not null"`
 	PaymentStatus   string `gorm:"not null;default:''"`
-	PaymentToken    string `gorm:"index;not null;default:''"`
+	PaymentToken    string `gorm:"not null;default:''"` // indexed where set: idx_sessions_payment_token_set
 	// Conflict is set when ETpay said something after the session was paid that disagrees.
 	Conflict             bool `gorm:"not null;default:false"`
 	LastNotificationAt   *time.Time
 	LastNotificationNote string `gorm:"not null;default:''"`
 	// CheckedAt is when ETpay was last asked about this session (reconciliation).
 	CheckedAt *time.Time
-	CreatedAt time.Time `gorm:"index"`
+	CreatedAt time.Time // indexed with id and status (see ensureSessionIndexes)
 	UpdatedAt time.Time
 	PaidAt    *time.Time
 	FailedAt  *time.Time

@@ -13,7 +13,7 @@ import (
 // SchemaVersion is the version of the tables and indexes this code migrates
 // a database to. Bump it with every change to them: TestSchemaVersion
 // fails until the new schema's fingerprint is recorded under a new version.
-const SchemaVersion = 11
+const SchemaVersion = 13
 
 const schemaVersionKey = "schema_version"
 

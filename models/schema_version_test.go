@@ -27,6 +27,8 @@ var schemaFingerprints = map[int]string{
 	9:  "68e7521a255a661a", // login_attempts, acme_certs (several instances on one PostgreSQL)
 	10: "63edb70c910aed13", // webhook_deliveries.priority, idx_webhook_deliveries_due_first (payments before other events)
 	11: "24f39e121c9d2935", // webhook_endpoints.mode (an endpoint gets its own mode's events only)
+	12: "feaaf9a91dff4c15", // idx_sessions_payment_token_set (only sessions with a payment_token) replaces idx_sessions_payment_token
+	13: "9b578e9c86ace9ec", // idx_sessions_created_id_status replaces idx_sessions_status_created and idx_sessions_created_at
 }
 
 // schemaFingerprint sums the tables' columns and the indexes of a database.

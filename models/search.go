@@ -288,7 +288,7 @@ func sessionLinkTest(sr search, alias, cond string) string {
 func linkSearchRow(sr search) (string, []any) {
 	branches := []string{
 		"+l.merchant_order_id = ?",
-		"+l.id IN (SELECT link_id FROM sessions WHERE payment_token = ? OR session_token = ?)",
+		"+l.id IN (SELECT link_id FROM sessions WHERE " + paymentTokenIs("") + " OR session_token = ?)",
 	}
 	args := []any{sr.exact, sr.exact, sr.exact}
 	if sr.amount > 0 {

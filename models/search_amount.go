@@ -35,7 +35,7 @@ func amountOnly(f SessionFilter, sr search, text textQueries) bool {
 // known status and mode (up to BroadSearch+1), and how many of those are
 // paid. Sessions are made in the app's mode, live or sandbox.
 var amountAloneQuery = "SELECT " +
-	"(SELECT count(*) FROM sessions WHERE merchant_order_id = ? OR payment_token = ? OR session_token = ?), " +
+	"(SELECT count(*) FROM sessions WHERE merchant_order_id = ? OR " + paymentTokenIs("") + " OR session_token = ?), " +
 	"(SELECT count(*) FROM (SELECT 1 FROM sessions WHERE status IN (?, ?, ?) AND mode IN ('live', 'sandbox') AND amount = ? LIMIT " +
 	strconv.Itoa(BroadSearch+1) + ") AS known), " +
 	"(SELECT count(*) FROM (SELECT 1 FROM sessions WHERE status = ? AND mode IN ('live', 'sandbox') AND amount = ? LIMIT " +

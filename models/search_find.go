@@ -110,7 +110,7 @@ func sessionLookup(f SessionFilter, sr search, text textQueries) *lookup {
 	sessionFilters(filter, f, planLookup)
 	const cols = "SELECT s.id AS id "
 	lk := &lookup{}
-	lk.add(cols+"FROM sessions AS s", "(s.merchant_order_id = ? OR s.payment_token = ? OR s.session_token = ?)",
+	lk.add(cols+"FROM sessions AS s", "(s.merchant_order_id = ? OR "+paymentTokenIs("s.")+" OR s.session_token = ?)",
 		[]any{sr.exact, sr.exact, sr.exact}, filter)
 	if sr.amount > 0 {
 		lk.add(cols+"FROM sessions AS s", "s.amount = ?", []any{sr.amount}, filter)
@@ -231,7 +231,7 @@ func linkLookup(f LinkFilter, sr search, text textQueries) *lookup {
 	// links' order id index is NOCASE (it serves prefixes too): the exact
 	// match narrows through it, then compares as written.
 	lk.add(cols+"FROM links AS l", "l.merchant_order_id COLLATE NOCASE = ? AND l.merchant_order_id = ?", []any{sr.exact, sr.exact}, filter)
-	lk.add(cols+"FROM sessions AS s CROSS JOIN links AS l", "(s.payment_token = ? OR s.session_token = ?) AND l.id = s.link_id",
+	lk.add(cols+"FROM sessions AS s CROSS JOIN links AS l", "("+paymentTokenIs("s.")+" OR s.session_token = ?) AND l.id = s.link_id",
 		[]any{sr.exact, sr.exact}, filter)
 	if sr.amount > 0 {
 		lk.add(cols+"FROM links AS l", "l.amount = ?", []any{sr.amount}, filter)

@@ -385,7 +385,7 @@ func TestSessionQueriesUseIndexes(t *testing.T) {
 		{"mode filter", SessionFilter{Mode: "live"}, cursor, nil},
 		{"mode filter by amount", SessionFilter{Mode: "sandbox", Sort: SortAmountAsc}, nil, nil},
 		{"date range", SessionFilter{From: cursor.at(), Until: cursor.at().Add(24 * time.Hour)}, nil, nil},
-		{"search by payment_token (viewer)", SessionFilter{Q: "PT-abc", ExactOnly: true}, nil, []string{"idx_sessions_payment_token"}},
+		{"search by payment_token (viewer)", SessionFilter{Q: "PT-abc", ExactOnly: true}, nil, []string{"idx_sessions_payment_token_set"}},
 		{"search by order id", SessionFilter{Q: "OC-1"}, nil, []string{"idx_sessions_merchant_order_id", "links_fts VIRTUAL TABLE INDEX 0:M"}},
 		{"search by session_token", SessionFilter{Q: "0123456789abcdef"}, nil, []string{"idx_sessions_session_token", "links_fts VIRTUAL TABLE INDEX 0:M"}},
 		{"search by email part", SessionFilter{Q: "gmail.com"}, nil, []string{"links_fts VIRTUAL TABLE INDEX 0:M"}},
@@ -490,7 +490,7 @@ func TestSessionCountsUseIndexes(t *testing.T) {
 		{"status", SessionFilter{Status: StatusPaid}, "COVERING INDEX idx_sessions_status_mode_amount (status=?)"},
 		{"status and mode", SessionFilter{Status: StatusPending, Mode: "live"}, "COVERING INDEX idx_sessions_status_mode_amount (status=? AND mode=?)"},
 		{"mode", SessionFilter{Mode: "live"}, "COVERING INDEX idx_sessions_status_mode_amount"},
-		{"a day", SessionFilter{From: day, Until: day.Add(24 * time.Hour)}, "idx_sessions_created_at (created_at>? AND created_at<?)"},
+		{"a day", SessionFilter{From: day, Until: day.Add(24 * time.Hour)}, "idx_sessions_created_id_status (created_at>? AND created_at<?)"},
 		{"search", SessionFilter{Q: "gmail.com", Status: StatusPaid}, "links_fts VIRTUAL TABLE INDEX 0:M"},
 	}
 	for _, tt := range tests {
