@@ -35,7 +35,7 @@ func TestSessionsXLSX(t *testing.T) {
 		t.Fatalf("no Exportar Excel link:\n%s", page)
 	}
 	r := staff.get(html.UnescapeString(m[1]))
-	if r.status != http.StatusOK || !strings.Contains(r.header.Get("Content-Disposition"), "sesiones-"+time.Now().Format("2006-01")) {
+	if r.status != http.StatusOK || !strings.Contains(r.header.Get("Content-Disposition"), "sesiones-"+time.Now().In(views.Santiago).Format("2006-01")) {
 		t.Fatalf("download: %d %q", r.status, r.header.Get("Content-Disposition"))
 	}
 	f, err := excelize.OpenReader(strings.NewReader(r.body))
