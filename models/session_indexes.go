@@ -61,8 +61,9 @@ func (s *Store) ensureSessionIndexes(ctx context.Context) error {
 
 // paymentTokenIs is the condition that session alias's payment_token is the
 // argument, spelled so that idx_sessions_payment_token_set (only sessions
-// with one) can serve it: neither engine infers payment_token <> ” from
-// payment_token = ? with the value unknown. No search looks for ”.
+// with one) can serve it: with the value unknown, neither engine infers
+// from payment_token = ? that the token is not empty. No search looks for
+// an empty token.
 func paymentTokenIs(alias string) string {
 	return "(" + alias + "payment_token = ? AND " + alias + "payment_token <> '')"
 }
