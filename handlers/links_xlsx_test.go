@@ -51,14 +51,16 @@ func TestLinksXLSX(t *testing.T) {
 	}
 }
 
-// An export holds every link, not one page of the list: more links than a
-// page shows all come out (the export once read a size the list query
-// refused, got one default page back and stopped there).
+// An export holds every link, not one page of the list: more links than one
+// query of the export reads (models.MaxPageLimit) all come out, once each
+// (the export once asked for a size the list query refused, got one default
+// page back and stopped there).
 func TestLinksXLSXHoldsEveryPage(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	staff := h.loggedIn("staff@shop.cl", models.RoleStaff)
-	for i := range 120 {
+	const links = models.MaxPageLimit + 10
+	for i := range links {
 		if _, err := h.store.CreateLink(context.Background(), models.LinkInput{MerchantOrderID: fmt.Sprintf("PED-%04d", i), Amount: 1000, Mode: "live"}); err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +70,15 @@ func TestLinksXLSXHoldsEveryPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if rows, err := f.GetRows("Sheet1"); err != nil || len(rows) != 121 {
-		t.Fatalf("%d rows (%v), want a header and the 120 links", len(rows), err)
+	rows, err := f.GetRows("Sheet1")
+	if err != nil || len(rows) != links+1 {
+		t.Fatalf("%d rows (%v), want a header and the %d links", len(rows), err, links)
+	}
+	seen := map[string]bool{}
+	for _, row := range rows[1:] {
+		if seen[row[0]] {
+			t.Fatalf("%s exported twice", row[0])
+		}
+		seen[row[0]] = true
 	}
 }

@@ -53,7 +53,9 @@ func TestSheetWriterStreamsTheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	allocated := after.TotalAlloc - before.TotalAlloc
-	if allocated > uint64(info.Size())/2 {
+	if raceEnabled {
+		t.Log("allocations not checked: the race detector empties sync.Pool, so the zip's compressors are made anew")
+	} else if allocated > uint64(info.Size())/2 {
 		t.Errorf("finishing a %d KB file allocated %d KB: it was gathered in memory, not streamed", info.Size()/1024, allocated/1024)
 	}
 	t.Logf("finishing a %d KB file allocated %d KB", info.Size()/1024, allocated/1024)
