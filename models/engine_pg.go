@@ -174,7 +174,8 @@ func openPostgresGorm(url string, readOnly bool, busy time.Duration, cfg *gorm.C
 // built in: NOCASE, a case-insensitive collation (ICU, so it also ignores
 // the case of accented letters, where SQLite's folds ASCII only); instr();
 // and pg_trgm for search (a trusted extension: the database's owner may
-// create it). Run at every migration, under the migration lock.
+// create it). Run at every start, under the startup lock, in a transaction
+// of their own before the migration's (see createCompat).
 var pgCompat = []string{
 	"CREATE EXTENSION IF NOT EXISTS pg_trgm",
 	"CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
@@ -189,6 +190,9 @@ var pgCompat = []string{
 func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
 	if !s.d.postgres {
 		return fn()
+	}
+	if err := s.createCompat(ctx); err != nil {
+		return err
 	}
 	// One transaction (PostgreSQL's DDL is transactional): a migration is
 	// done whole or not at all, and costs one commit instead of a hundred.
@@ -208,6 +212,37 @@ func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
 		}
 		s.write = tx
 		return fn()
+	})
+}
+
+// createCompat creates pgCompat's objects in a short transaction of its own,
+// holding the startup lock (instances sharing a schema would otherwise race
+// to create its collation), before the migration's. CREATE COLLATION takes
+// a lock on pg_collation, one catalog for every schema of the database,
+// until its transaction ends: inside the migration's transaction a new
+// schema's migration held it to its commit (up to 0.9 s in the tests), and
+// every other schema's first start waited that long for it and failed when
+// its busy timeout was shorter; DROP SCHEMA … CASCADE of another schema
+// holds it too while it drops that schema's collation. So the lock is held
+// here for milliseconds, and waited for without lock_timeout: like the
+// startup lock, it is another instance's work finishing, not a busy
+// database, and its waiters hold up no query (reading pg_collation takes a
+// lock this one does not block). Once the objects exist, the statements
+// take no lock at all (IF NOT EXISTS looks before it locks).
+func (s *Store) createCompat(ctx context.Context) error {
+	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL lock_timeout = 0").Error; err != nil {
+			return fmt.Errorf("migrate database: %w", err)
+		}
+		if err := lockStartup(tx); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		for _, stmt := range pgCompat {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return fmt.Errorf("migrate database: %w", err)
+			}
+		}
+		return nil
 	})
 }
 
