@@ -27,7 +27,7 @@ import (
 //     lists that UPDATE … FROM or INSERT … SELECT read are written with
 //     typedRows, which casts on PostgreSQL and is valueRows on SQLite.
 //   - Functions and collations SQLite has built in and PostgreSQL lacks are
-//     created in the schema at migration (pgCompat): the NOCASE collation
+//     created in the schema before each migration (pgCompat): the NOCASE collation
 //     (ICU, case-insensitive), instr(), and the pg_trgm extension for search.
 //   - Search: SQLite's FTS5 trigram index (search_index.go) becomes pg_trgm
 //     GIN indexes read with ILIKE (search_pg.go).

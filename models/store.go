@@ -245,14 +245,8 @@ var migrateIndexes = []string{
 // migrate brings the schema up to date. upgrading says the database comes
 // from an older version: only then are its rows repaired (a full scan each,
 // which a start at the current version need not pay).
+// On PostgreSQL, withMigrationLock has created pgCompat's objects first.
 func (s *Store) migrate(ctx context.Context, upgrading bool) error {
-	if s.d.postgres {
-		for _, stmt := range pgCompat {
-			if err := s.write.WithContext(ctx).Exec(stmt).Error; err != nil {
-				return fmt.Errorf("migrate database: %w", err)
-			}
-		}
-	}
 	hadLastOpened := s.write.Migrator().HasColumn(&Link{}, "LastOpenedAt")
 	err := s.write.WithContext(ctx).AutoMigrate(&User{}, &StaffSession{}, &Setting{}, &Link{}, &Session{}, &Notification{}, &AuditEntry{}, &OutboxMessage{}, &MailAlertSubscription{}, &SecondFactor{}, &RecoveryCode{},
 		&WebhookEndpoint{}, &WebhookEvent{}, &WebhookDelivery{}, &WebhookAttempt{}, &LinkImport{})
