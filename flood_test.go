@@ -87,25 +87,9 @@ func TestFlood(t *testing.T) {
 		}
 	}
 	time.Sleep(500 * time.Millisecond)
-	baseline := rssMB(pid)
 
 	// Open the flood while sampling the server's RSS.
-	peak := baseline
-	sampling := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-sampling:
-				return
-			case <-tick.C:
-				peak = max(peak, rssMB(pid))
-			}
-		}
-	}()
+	stopSampling := sampleRSS(pid)
 	conns := openFlood(t, addr)
 	defer func() {
 		for _, c := range conns {
@@ -122,9 +106,7 @@ func TestFlood(t *testing.T) {
 	took := time.Since(sent)
 	time.Sleep(floodHold - time.Since(opened))
 	still := stillOpen(conns)
-	close(sampling)
-	<-sampled
-	during := peak
+	baseline, during := stopSampling()
 	// However slowly they send, none holds its connection past the read timeout.
 	time.Sleep(floodCut - time.Since(opened))
 	stopTrickle()
