@@ -199,13 +199,9 @@ func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
 	write := s.write
 	defer func() { s.write = write }()
 	return write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// Waiting for another instance's migration is no lock timeout; the
-		// migration's own statements keep the pool's.
-		if err := tx.Exec("SET LOCAL lock_timeout = 0").Error; err != nil {
-			return fmt.Errorf("migration lock: %w", err)
-		}
-		if err := lockStartup(tx); err != nil {
-			return fmt.Errorf("migration lock: %w", err)
+		// The migration's own statements keep the pool's lock timeout.
+		if err := waitForStartupLock(tx); err != nil {
+			return err
 		}
 		if err := tx.Exec("SET LOCAL lock_timeout TO DEFAULT").Error; err != nil {
 			return fmt.Errorf("migration lock: %w", err)
@@ -231,11 +227,8 @@ func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
 // take no lock at all (IF NOT EXISTS looks before it locks).
 func (s *Store) createCompat(ctx context.Context) error {
 	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SET LOCAL lock_timeout = 0").Error; err != nil {
-			return fmt.Errorf("migrate database: %w", err)
-		}
-		if err := lockStartup(tx); err != nil {
-			return fmt.Errorf("migration lock: %w", err)
+		if err := waitForStartupLock(tx); err != nil {
+			return err
 		}
 		for _, stmt := range pgCompat {
 			if err := tx.Exec(stmt).Error; err != nil {
@@ -244,6 +237,19 @@ func (s *Store) createCompat(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// waitForStartupLock takes the startup lock in tx, waiting however long it
+// takes (lock_timeout 0 for the rest of tx): waiting for it is waiting for
+// another instance's start to finish, not for a busy database.
+func waitForStartupLock(tx *gorm.DB) error {
+	if err := tx.Exec("SET LOCAL lock_timeout = 0").Error; err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	if err := lockStartup(tx); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	return nil
 }
 
 // PostgreSQL's error codes for a lock or a deadline: lock_not_available

@@ -199,9 +199,10 @@ func sessionFilters(c *listConds, f SessionFilter, plan listPlan) {
 // walkHides says which filter columns a walked page hides: a date page walks
 // (created_at, id, status), testing the status from the index and the mode
 // on each row (an index led by the status would move a paid session's entry
-// to a random page: see idx_sessions_created_id_status); an amount page walks (status, mode,
-// amount) when it has both, else amount, testing the rest. Left visible,
-// SQLite could narrow by status and mode, then sort everything they match.
+// to a random page: see idx_sessions_created_id_status); an amount page
+// walks (status, mode, amount) when it has both, else amount, testing the
+// rest. Left visible, SQLite could narrow by status and mode, then sort
+// everything they match.
 func walkHides(f SessionFilter) (status, mode, dates hider) {
 	if !f.byAmount() {
 		return true, true, false
